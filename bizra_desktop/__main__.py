@@ -1,0 +1,7 @@
+"""`python -m bizra_desktop` runs the command line."""
+
+import sys
+
+from bizra_desktop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""`bizra bench`: the pipeline against bare llama-cpp-python, measured in the same run.
+
+Absolute speeds vary from machine to machine and minute to minute; the ratios between
+contenders measured side by side, round after round, do not.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bizra_desktop.core.analyzer import TaskAnalyzer
+from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
+from bizra_desktop.core.engine.runner import LlamaRunner
+from bizra_desktop.core.hardware import physical_cores
+from bizra_desktop.core.models.store import open_model, starter_model_path
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.pipeline import Failed, Pipeline, RunOptions, Token
+
+N_CTX = 2048
+TASK = "Write a detailed story about a lighthouse keeper who finds a message in a bottle."
+ANALYZER_SAMPLES = (
+    "Hello!",
+    "What is entropy?",
+    "Explain how a refrigerator moves heat out of its box.",
+    "Analyze the trade-offs between optimistic and pessimistic locking in a booking system.",
+    "Design a multi-region event-sourced payment ledger with exactly-once settlement, "
+    "and justify every consistency choice.",
+    "def f(x):\n    return x*x\nWhy does this function get slow for numpy object arrays?",
+    "1. Summarise the article. 2. List three weaknesses. 3. Propose a better experiment.",
+    "Bonjour ! Comment ça va ?",
+    "Prove that the square root of 2 is irrational, then generalise to any non-square n.",
+    "Can you briefly define a monad in one sentence?",
+)
+
+
+@dataclass
+class Sample:
+    ttft_ms: float
+    tokens_per_s: float
+    tokens: int
+
+
+def _measure(chunks: Iterator[int]) -> Sample:
+    """Time a stream whose items are the number of tokens each chunk carries."""
+    started = time.perf_counter()
+    first = last = 0.0
+    tokens = first_tokens = 0
+    for count in chunks:
+        now = time.perf_counter()
+        if not tokens:
+            first, first_tokens = now, count
+        last, tokens = now, tokens + count
+    rate = (tokens - first_tokens) / (last - first) if last > first else 0.0
+    return Sample((first - started) * 1000, rate, tokens)
+
+
+def _bare_chat(llama: Any, prompt: str, params: SamplingParams) -> Iterator[int]:
+    """The plain llama-cpp-python way: create_chat_completion(stream=True) in-process."""
+    for chunk in llama.create_chat_completion(
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        max_tokens=params.max_tokens,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        top_k=params.top_k,
+        min_p=params.min_p,
+        repeat_penalty=params.repeat_penalty,
+    ):
+        if chunk["choices"][0]["delta"].get("content"):
+            yield 1
+
+
+def _lean_loop(runner: LlamaRunner, prompt: str, params: SamplingParams) -> Iterator[int]:
+    """The host's own token loop, in-process: what the pipeline would cost with no boundary."""
+    for event in runner.stream([{"role": "user", "content": prompt}], params, lambda: False):
+        if isinstance(event, TokenText) and event.tokens:
+            yield event.tokens
+
+
+def _pipeline(pipeline: Pipeline, prompt: str, options: RunOptions) -> Iterator[int]:
+    for event in pipeline.run(prompt, options):
+        if isinstance(event, Token):
+            yield event.tokens
+        elif isinstance(event, Failed):
+            raise RuntimeError(f"pipeline failed during the benchmark: {event}")
+
+
+def analyzer_p99_ms(repeats: int = 100) -> float:
+    analyzer = TaskAnalyzer()
+    timings = []
+    for _ in range(repeats):
+        for prompt in ANALYZER_SAMPLES:
+            started = time.perf_counter()
+            analyzer.analyze(prompt)
+            timings.append((time.perf_counter() - started) * 1000)
+    return float(statistics.quantiles(timings, n=100)[98])
+
+
+def run_benchmark(
+    model_path: Path | None = None,
+    max_tokens: int = 128,
+    rounds: int = 3,
+    progress: TextIO | None = None,
+) -> dict[str, Any]:
+    import llama_cpp  # noqa: PLC0415 - the bare baseline runs llama.cpp in this process
+
+    path = model_path or starter_model_path()
+    if path is None:
+        raise ValueError("no model to benchmark: the starter model is not installed")
+    model = open_model(path)
+    threads = physical_cores()
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress.write(text + "\n")
+            progress.flush()
+
+    bare = llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=N_CTX,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_gpu_layers=0,
+        verbose=False,
+    )
+    runner = LlamaRunner()
+    runner.ensure_loaded(LoadSpec(str(path), N_CTX, threads, 0))
+    with tempfile.TemporaryDirectory(prefix="bizra-bench-") as scratch:
+        pipeline = Pipeline(DataPaths(Path(scratch)))
+        options = RunOptions(model_path=path, params=params, n_ctx=N_CTX)
+        contenders: dict[str, Callable[[str], Iterator[int]]] = {
+            "bare": lambda prompt: _bare_chat(bare, prompt, params),
+            "lean": lambda prompt: _lean_loop(runner, prompt, params),
+            "pipeline": lambda prompt: _pipeline(pipeline, prompt, options),
+        }
+        try:
+            for name, contender in contenders.items():  # warm-up: loads, spawns, hashes
+                _measure(contender("Say hi."))
+                say(f"warmed up {name}")
+            samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+            for round_number in range(1, rounds + 1):
+                prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
+                for name, contender in contenders.items():
+                    samples[name].append(_measure(contender(prompt)))
+                say(
+                    f"round {round_number}/{rounds}: "
+                    + ", ".join(
+                        f"{name} {runs[-1].tokens_per_s:.1f} tok/s"
+                        for name, runs in samples.items()
+                    )
+                )
+        finally:
+            pipeline.close()
+            runner.unload()
+            bare.close()
+
+    def median(name: str, metric: str) -> float:
+        return float(statistics.median(getattr(sample, metric) for sample in samples[name]))
+
+    return {
+        "model": model.name,
+        "threads": threads,
+        "rounds": rounds,
+        "max_tokens": max_tokens,
+        "bare_tokens_per_s": round(median("bare", "tokens_per_s"), 2),
+        "lean_tokens_per_s": round(median("lean", "tokens_per_s"), 2),
+        "pipeline_tokens_per_s": round(median("pipeline", "tokens_per_s"), 2),
+        "decode_ratio": round(
+            median("pipeline", "tokens_per_s") / median("bare", "tokens_per_s"), 4
+        ),
+        "decode_ratio_vs_lean": round(
+            median("pipeline", "tokens_per_s") / median("lean", "tokens_per_s"), 4
+        ),
+        "bare_ttft_ms": round(median("bare", "ttft_ms"), 2),
+        "pipeline_ttft_ms": round(median("pipeline", "ttft_ms"), 2),
+        "ttft_overhead_ms": round(median("pipeline", "ttft_ms") - median("bare", "ttft_ms"), 2),
+        "tokens_generated": {name: [s.tokens for s in runs] for name, runs in samples.items()},
+        "analyzer_p99_ms": round(analyzer_p99_ms(), 4),
+    }

@@ -1,0 +1,318 @@
+"""`bizra`: the command line, and the contract outside checks use.
+
+Exit codes: 0 success; 1 the work failed (inference error, invalid receipt chain);
+2 bad input (empty prompt, unusable model file, bad arguments); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bizra_desktop import __version__
+from bizra_desktop.core.analyzer import Analysis
+from bizra_desktop.core.engine.protocol import SamplingParams
+from bizra_desktop.core.paths import data_paths
+from bizra_desktop.core.pipeline import (
+    Failed,
+    Finished,
+    Pipeline,
+    PromptError,
+    Routed,
+    RunOptions,
+    Token,
+    clean_prompt,
+)
+from bizra_desktop.core.receipts.chain import ReceiptChain, ReceiptStoreError
+from bizra_desktop.core.selector import NoModelError, RoutingDecision
+from bizra_desktop.core.tiers import Tier
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+TIER_CHOICES = ["auto", *(tier.name.lower() for tier in Tier)]
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _temperature(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 2.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 2")
+    return value
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    pin = None if args.tier == "auto" else Tier.parse(args.tier)
+    defaults = SamplingParams()
+    params = SamplingParams(
+        max_tokens=getattr(args, "max_tokens", defaults.max_tokens),
+        temperature=getattr(args, "temperature", defaults.temperature),
+        seed=getattr(args, "seed", defaults.seed),
+    )
+    return RunOptions(pin=pin, model_path=args.model, params=params)
+
+
+def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, Any]:
+    return {
+        "complexity": analysis.complexity.label,
+        "tier": decision.tier.name,
+        "model": decision.model.name,
+        "reasons": [*analysis.reasons, *decision.reasons],
+        "fallback": decision.fallback,
+    }
+
+
+def _print_json(record: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+# --- ask ----------------------------------------------------------------------------------
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    pipeline = Pipeline(data_paths())
+    try:
+        return _ask(pipeline, args)
+    finally:
+        pipeline.close()
+
+
+def _ask(pipeline: Pipeline, args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    routed: Routed | None = None
+    events = pipeline.run(args.prompt, _options(args))
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            # Stop the model, then let the generator finish: a stopped answer gets its receipt.
+            pipeline.stop()
+            continue
+        if isinstance(event, Routed):
+            routed = event
+            if not args.json:
+                err.write(f"[{event.decision.summary}]\n")
+                if event.decision.fallback:
+                    err.write(f"[{event.decision.fallback}]\n")
+        elif isinstance(event, Token) and not args.json:
+            out.write(event.text)
+            out.flush()
+        elif isinstance(event, Failed):
+            code = EXIT_BAD_INPUT if event.kind == "bad_input" else EXIT_FAILED
+            raise CliError(event.message, code)
+        elif isinstance(event, Finished):
+            assert routed is not None
+            return _report(event, routed, args.json)
+
+
+def _report(result: Finished, routed: Routed, as_json: bool) -> int:
+    stats = result.stats
+    if as_json:
+        _print_json(
+            {
+                "text": result.text,
+                **_routing_record(routed.analysis, result.decision),
+                "ttft_ms": stats.ttft_ms,
+                "tokens_per_s": stats.tokens_per_s,
+                "receipt_hash": result.receipt.hash,
+                "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
+                "finish_reason": stats.finish_reason.value,
+                "backend": stats.backend,
+                "impact": result.impact,
+                "note": result.note,
+            },
+            sys.stdout,
+        )
+    else:
+        sys.stdout.write("\n")
+        stopped = " · stopped by you" if stats.finish_reason.value == "stopped" else ""
+        note = f" · {result.note}" if result.note else ""
+        sys.stderr.write(
+            f"[{stats.completion_tokens} tokens · TTFT {stats.ttft_ms:.0f} ms · "
+            f"{stats.tokens_per_s:.1f} tok/s · {stats.backend} · receipt "
+            f"{result.receipt.hash[:16]}…{stopped}{note}]\n"
+        )
+    return EXIT_INTERRUPTED if stats.finish_reason.value == "stopped" else EXIT_OK
+
+
+# --- analyze ------------------------------------------------------------------------------
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    pipeline = Pipeline(data_paths())
+    options = _options(args)
+    selector = pipeline.selector(options)
+
+    def analyze(prompt: str) -> dict[str, Any]:
+        analysis, decision = pipeline.route(clean_prompt(prompt), options, selector)
+        return _routing_record(analysis, decision)
+
+    if args.jsonl:
+        return _analyze_lines(sys.stdin, analyze)
+    if args.prompt is None:
+        raise CliError("give a PROMPT, or --jsonl to read prompts from standard input")
+    record = analyze(args.prompt)
+    if args.json:
+        _print_json(record, sys.stdout)
+    else:
+        print(f"{record['complexity']} → {record['tier']} · {record['model']}")
+        for reason in record["reasons"]:
+            print(f"  - {reason}")
+    return EXIT_OK
+
+
+def _analyze_lines(lines: Iterable[str], analyze: Callable[[str], dict[str, Any]]) -> int:
+    """One result line per input line; a bad line gets an error line and the rest go on."""
+    failures = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            prompt = item["prompt"] if isinstance(item, dict) else None
+            if not isinstance(prompt, str):
+                raise PromptError('each line must be a JSON object with a string "prompt"')
+            record = analyze(prompt)
+        except (ValueError, KeyError) as error:
+            failures += 1
+            message = str(error) if not isinstance(error, KeyError) else 'missing "prompt"'
+            record = {"error": f"line {number}: {message}"}
+        _print_json(record, sys.stdout)
+    return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def cmd_receipts_verify(args: argparse.Namespace) -> int:
+    database = data_paths().database
+    if not database.exists():
+        print(f"no receipts yet ({database} does not exist)")
+        return EXIT_OK
+    with ReceiptChain(database) as chain:
+        report = chain.verify()
+    print(report.message, file=sys.stdout if report.ok else sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+# --- bench --------------------------------------------------------------------------------
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bizra_desktop.bench import run_benchmark  # noqa: PLC0415 - heavy, only for bench
+
+    report = run_benchmark(
+        model_path=args.model, max_tokens=args.max_tokens, rounds=args.rounds, progress=sys.stderr
+    )
+    if args.json:
+        _print_json(report, sys.stdout)
+    else:
+        for key, value in report.items():
+            print(f"{key:>28}: {value}")
+    return EXIT_OK
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bizra", description="BIZRA Desktop: local LLM answers, routed and receipted."
+    )
+    parser.add_argument("--version", action="version", version=f"bizra {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def routing_args(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--tier",
+            choices=TIER_CHOICES,
+            default="auto",
+            help="pin a tier instead of automatic routing",
+        )
+        sub.add_argument("--model", type=Path, help="run this GGUF file instead")
+
+    ask = commands.add_parser("ask", help="answer a prompt with the model it deserves")
+    ask.add_argument("prompt")
+    routing_args(ask)
+    ask.add_argument("--max-tokens", type=_positive_int, default=SamplingParams.max_tokens)
+    ask.add_argument(
+        "--temperature",
+        type=_temperature,
+        default=SamplingParams.temperature,
+        help="0 picks the likeliest token every time (repeatable answers)",
+    )
+    ask.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
+    ask.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    ask.set_defaults(handler=cmd_ask)
+
+    analyze = commands.add_parser(
+        "analyze", help="rate prompts and show the routing; no model runs"
+    )
+    analyze.add_argument("prompt", nargs="?")
+    routing_args(analyze)
+    analyze.add_argument("--json", action="store_true")
+    analyze.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"prompt": ...} lines on stdin, write one result line each',
+    )
+    analyze.set_defaults(handler=cmd_analyze)
+
+    receipts = commands.add_parser("receipts", help="the receipt chain")
+    receipt_commands = receipts.add_subparsers(dest="receipts_command", required=True)
+    verify = receipt_commands.add_parser("verify", help="check the whole chain")
+    verify.set_defaults(handler=cmd_receipts_verify)
+
+    bench = commands.add_parser("bench", help="pipeline vs bare llama-cpp-python, same run")
+    bench.add_argument("--model", type=Path, help="GGUF to measure (default: the starter model)")
+    bench.add_argument("--max-tokens", type=_positive_int, default=128)
+    bench.add_argument("--rounds", type=_positive_int, default=3)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CliError as error:
+        print(f"bizra: error: {error}", file=sys.stderr)
+        return error.code
+    except (PromptError, NoModelError) as error:
+        print(f"bizra: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as error:  # ModelFileError, GGUFError, bad tier names
+        print(f"bizra: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ReceiptStoreError as error:
+        print(f"bizra: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("bizra: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as error:
+        print(f"bizra: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

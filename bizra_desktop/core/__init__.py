@@ -1,0 +1,1 @@
+"""Everything BIZRA Desktop does without a window. Nothing in here may import Qt."""

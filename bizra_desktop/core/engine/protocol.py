@@ -1,0 +1,103 @@
+"""Messages between the app and the inference host process (all picklable dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.7
+    top_p: float = 0.9
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+    seed: int | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 1
+    n_gpu_layers: int | None = None  # None: decide from the build and free VRAM
+    vram_free: int | None = None
+    model_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    job_id: int
+    load: LoadSpec
+    messages: tuple[dict[str, str], ...]
+    params: SamplingParams = field(default_factory=SamplingParams)
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+# --- events from the host ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelLoading:
+    job_id: int
+    model_path: str
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    job_id: int
+    backend: str  # "CPU", "CUDA", "Metal", "Vulkan", ...
+    n_gpu_layers: int
+    n_ctx: int
+    load_ms: float  # 0 when the model was already loaded
+    reused: bool
+
+
+@dataclass(frozen=True)
+class TokenText:
+    job_id: int
+    text: str
+    tokens: int  # generated tokens this text stands for (a held-back UTF-8 piece merges two)
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # the model ended its answer
+    LENGTH = "length"  # max_tokens or the context window was reached
+    STOPPED = "stopped"  # the user stopped it
+
+
+@dataclass(frozen=True)
+class GenerationDone:
+    job_id: int
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+    note: str | None = None  # e.g. why the answer was cut short
+
+
+class FailureKind(StrEnum):
+    BAD_MODEL = "bad_model"
+    CONTEXT_OVERFLOW = "context_overflow"
+    CRASHED = "crashed"
+    CANCELLED = "cancelled"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class HostFailure:
+    job_id: int
+    kind: FailureKind
+    message: str
+
+
+HostEvent = ModelLoading | ModelLoaded | TokenText | GenerationDone | HostFailure

@@ -1,0 +1,278 @@
+"""llama.cpp behind a small interface: load once, stream chat answers token by token.
+
+This runs inside the inference host process; the benchmark also runs it in-process to measure
+what the process boundary costs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from bizra_desktop.core.engine.protocol import (
+    FinishReason,
+    GenerationDone,
+    LoadSpec,
+    ModelLoaded,
+    SamplingParams,
+    TokenText,
+)
+
+# Room kept for the answer when deciding whether a prompt fits the context window.
+MIN_ANSWER_TOKENS = 64
+# Fraction of free VRAM a fully offloaded model may use; the rest is the driver's and the
+# compute buffers'.
+VRAM_HEADROOM = 0.9
+
+
+class ContextOverflowError(ValueError):
+    pass
+
+
+class ModelLoadError(RuntimeError):
+    pass
+
+
+def gpu_backend() -> str | None:
+    """The GPU backend this llama.cpp build offloads to, or None for a CPU-only build."""
+    import llama_cpp  # noqa: PLC0415 - only the host process loads llama.cpp
+
+    if not llama_cpp.llama_supports_gpu_offload():
+        return None
+    if sys.platform == "darwin":
+        return "Metal"
+    info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").upper()
+    for name in ("CUDA", "HIP", "VULKAN", "SYCL", "METAL"):
+        if name in info:
+            return name.title() if name in ("VULKAN", "METAL") else name
+    return "GPU"
+
+
+def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
+    if spec.n_gpu_layers is not None:
+        return spec.n_gpu_layers if backend else 0
+    if backend is None:
+        return 0
+    if backend == "Metal":  # unified memory: the GPU sees all of RAM
+        return -1
+    if spec.vram_free is not None and spec.model_bytes <= spec.vram_free * VRAM_HEADROOM:
+        return -1
+    return 0
+
+
+@dataclass
+class _Loaded:
+    spec: LoadSpec
+    llama: Any
+    format_chat: Callable[[Sequence[dict[str, str]]], tuple[str, bool, list[str]]]
+    backend: str
+    n_gpu_layers: int
+
+
+def _chat_formatter(
+    llama: Any,
+) -> Callable[[Sequence[dict[str, str]]], tuple[str, bool, list[str]]]:
+    """The model's own chat template, rendered in llama-cpp-python's sandboxed Jinja."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        # A base model without a template: a plain transcript it can continue.
+        def transcript(messages: Sequence[dict[str, str]]) -> tuple[str, bool, list[str]]:
+            lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+            return "\n".join([*lines, "Assistant:"]), False, ["\nUser:"]
+
+        return transcript
+
+    def token_text(token_id: int) -> str:
+        return str(llama._model.token_get_text(token_id)) if token_id != -1 else ""
+
+    formatter = Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+
+    def render(messages: Sequence[dict[str, str]]) -> tuple[str, bool, list[str]]:
+        result = formatter(messages=cast(Any, list(messages)))
+        stops = result.stop if isinstance(result.stop, list) else [result.stop or ""]
+        return result.prompt, bool(result.added_special), [s for s in stops if s]
+
+    return render
+
+
+class LlamaRunner:
+    """Keeps the last model loaded and streams chat completions from it."""
+
+    def __init__(self) -> None:
+        self._loaded: _Loaded | None = None
+
+    def ensure_loaded(self, spec: LoadSpec) -> ModelLoaded:
+        if self._loaded is not None and self._loaded.spec == spec:
+            loaded = self._loaded
+            return ModelLoaded(0, loaded.backend, loaded.n_gpu_layers, spec.n_ctx, 0.0, True)
+        self.unload()
+        import llama_cpp  # noqa: PLC0415
+
+        backend = gpu_backend()
+        n_gpu_layers = choose_gpu_layers(spec, backend)
+        started = time.perf_counter()
+        try:
+            llama = llama_cpp.Llama(
+                model_path=spec.model_path,
+                n_ctx=spec.n_ctx,
+                n_threads=spec.n_threads,
+                n_threads_batch=spec.n_threads,
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelLoadError(f"llama.cpp could not load {spec.model_path}: {error}") from None
+        load_ms = (time.perf_counter() - started) * 1000
+        self._loaded = _Loaded(
+            spec,
+            llama,
+            _chat_formatter(llama),
+            (backend or "CPU") if n_gpu_layers else "CPU",
+            n_gpu_layers,
+        )
+        return ModelLoaded(
+            0, self._loaded.backend, n_gpu_layers, llama.n_ctx(), round(load_ms, 2), False
+        )
+
+    def unload(self) -> None:
+        if self._loaded is not None:
+            self._loaded.llama.close()
+            self._loaded = None
+
+    def stream(
+        self,
+        messages: Sequence[dict[str, str]],
+        params: SamplingParams,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[TokenText | GenerationDone]:
+        """Yield the answer's text as it is generated, then one GenerationDone.
+
+        `should_stop` is polled after every token, so a stop takes effect within one token.
+        """
+        if self._loaded is None:
+            raise RuntimeError("no model loaded")
+        llama = self._loaded.llama
+        prompt, added_special, stops = self._loaded.format_chat(messages)
+        prompt_tokens = llama.tokenize(
+            prompt.encode("utf-8"), add_bos=not added_special, special=True
+        )
+        n_ctx = llama.n_ctx()
+        room = n_ctx - len(prompt_tokens)
+        if room < MIN_ANSWER_TOKENS:
+            raise ContextOverflowError(
+                f"the prompt is {len(prompt_tokens):,} tokens but the model's context window "
+                f"holds {n_ctx:,} including at least {MIN_ANSWER_TOKENS} for the answer; "
+                f"shorten it by about {MIN_ANSWER_TOKENS - room:,} tokens"
+            )
+        budget = min(params.max_tokens, room)
+        if params.seed is not None:
+            llama.set_seed(params.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stop_filter = _StopFilter(stops)
+        is_end = _end_of_generation(llama)
+        piece = _piece_reader(llama)
+        generated = 0
+        pending_tokens = 0
+        finish = FinishReason.LENGTH
+        for token in llama.generate(
+            prompt_tokens,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        ):
+            if is_end(token):
+                finish = FinishReason.STOP
+                break
+            generated += 1
+            pending_tokens += 1
+            text, hit_stop = stop_filter.feed(decoder.decode(piece(token)))
+            if text:
+                yield TokenText(0, text, pending_tokens)
+                pending_tokens = 0
+            if hit_stop:
+                finish = FinishReason.STOP
+                break
+            if should_stop():
+                finish = FinishReason.STOPPED
+                break
+            if generated >= budget:
+                break
+        tail = stop_filter.flush(decoder.decode(b"", final=True))
+        if tail or pending_tokens:
+            yield TokenText(0, tail, pending_tokens)
+        note = None
+        if finish is FinishReason.LENGTH and budget < params.max_tokens:
+            note = f"answer cut at {budget} tokens: the context window ({n_ctx:,} tokens) is full"
+        yield GenerationDone(0, len(prompt_tokens), generated, finish, note)
+
+
+def _piece_reader(llama: Any) -> Callable[[int], bytes]:
+    """The bytes of one token; llama-cpp-python's own helper pads them to 32 bytes."""
+    import llama_cpp  # noqa: PLC0415
+
+    vocab = llama._model.vocab
+    buffer = ctypes.create_string_buffer(64)
+
+    def piece(token: int) -> bytes:
+        nonlocal buffer
+        length = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+        if length < 0:  # the piece is longer than the buffer: -length is what it needs
+            buffer = ctypes.create_string_buffer(-length)
+            length = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+        return buffer.raw[:length]
+
+    return piece
+
+
+def _end_of_generation(llama: Any) -> Callable[[int], bool]:
+    import llama_cpp  # noqa: PLC0415
+
+    vocab = llama._model.vocab
+
+    def is_end(token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+
+    return is_end
+
+
+class _StopFilter:
+    """Holds back text that might be the start of a stop string, and cuts at one."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [stop for stop in stops if stop]
+        self.held = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        if not self.stops:
+            return text, False
+        buffer = self.held + text
+        for stop in self.stops:
+            index = buffer.find(stop)
+            if index >= 0:
+                self.held = ""
+                return buffer[:index], True
+        keep = max(
+            (n for stop in self.stops for n in range(1, len(stop)) if buffer.endswith(stop[:n])),
+            default=0,
+        )
+        self.held = buffer[len(buffer) - keep :] if keep else ""
+        return buffer[: len(buffer) - keep], False
+
+    def flush(self, text: str) -> str:
+        rest, _ = self.feed(text)
+        rest += self.held
+        self.held = ""
+        return rest

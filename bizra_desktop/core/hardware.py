@@ -1,0 +1,115 @@
+"""What the machine offers a model: free RAM, free VRAM and CPU cores."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    ram_available: int
+    vram_free: int | None  # None: no NVIDIA GPU visible (or no way to ask)
+
+    def describe(self) -> str:
+        text = f"{self.ram_available / 1e9:.1f} GB RAM free"
+        if self.vram_free is not None:
+            text += f", {self.vram_free / 1e9:.1f} GB VRAM free"
+        return text
+
+
+def _available_ram_linux() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _available_ram_windows() -> int | None:
+    class MemoryStatusEx(ctypes.Structure):
+        _fields_ = [
+            ("dwLength", ctypes.c_ulong),
+            ("dwMemoryLoad", ctypes.c_ulong),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    status = MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(MemoryStatusEx)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined,unused-ignore]
+        return None
+    return int(status.ullAvailPhys)
+
+
+def available_ram() -> int:
+    measured = _available_ram_windows() if sys.platform == "win32" else _available_ram_linux()
+    if measured is not None:
+        return measured
+    # macOS and anything else: total physical memory is the best cheap answer.
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def free_vram() -> int | None:
+    """Free memory of the first NVIDIA GPU, from NVML when installed, else nvidia-smi."""
+    try:
+        import pynvml  # noqa: PLC0415 - optional dependency
+
+        pynvml.nvmlInit()
+        try:
+            return int(pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(0)).free)
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:
+        pass
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        output = subprocess.run(
+            [smi, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+        return int(output.split()[0]) * 1024 * 1024
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def memory_budget() -> MemoryBudget:
+    return MemoryBudget(available_ram(), free_vram())
+
+
+@cache
+def physical_cores() -> int:
+    """Cores for llama.cpp threads: hyper-threads share an FPU and slow decoding down."""
+    logical = os.cpu_count() or 1
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            text = cpuinfo.read()
+    except OSError:
+        return logical
+    cores = set()
+    for block in text.split("\n\n"):
+        fields = dict(
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in block.splitlines())
+        )
+        if "core id" in fields:
+            cores.add((fields.get("physical id", "0"), fields["core id"]))
+    return max(1, min(logical, len(cores))) if cores else logical

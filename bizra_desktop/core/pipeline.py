@@ -1,0 +1,326 @@
+"""One prompt's path: analysis → tier → llama.cpp → receipt, as a generator of typed events.
+
+The GUI worker, the command line and the benchmark all iterate `Pipeline.run()`; none of them
+has a path of its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer
+from bizra_desktop.core.engine.host import InferenceHost
+from bizra_desktop.core.engine.protocol import (
+    FailureKind,
+    FinishReason,
+    GenerateRequest,
+    GenerationDone,
+    HostFailure,
+    LoadSpec,
+    ModelLoaded,
+    ModelLoading,
+    SamplingParams,
+    TokenText,
+)
+from bizra_desktop.core.hardware import MemoryBudget, memory_budget, physical_cores
+from bizra_desktop.core.impact import impact_score
+from bizra_desktop.core.models.store import ModelFile, ModelHashCache, ModelStore, open_model
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain, ReceiptStoreError
+from bizra_desktop.core.receipts.commitments import commit, new_salt
+from bizra_desktop.core.selector import AdaptiveSelector, RoutingDecision
+from bizra_desktop.core.tiers import Tier
+
+DEFAULT_N_CTX = 4096
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be sent to a model; str() says why in one line."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    pin: Tier | None = None  # None: automatic routing
+    model_path: Path | None = None  # run this file instead of the routed tier's model
+    params: SamplingParams = field(default_factory=SamplingParams)
+    n_ctx: int = DEFAULT_N_CTX
+    history: tuple[dict[str, str], ...] = ()  # earlier turns, oldest first
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routed:
+    analysis: Analysis
+    decision: RoutingDecision
+
+
+@dataclass(frozen=True)
+class Loading:
+    model_name: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    backend: str
+    n_gpu_layers: int
+    load_ms: float
+    reused: bool
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    tokens: int  # generated tokens this text stands for
+    tokens_per_s: float  # live decode speed so far (0 until the second token)
+
+
+@dataclass(frozen=True)
+class InferenceStats:
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_ms: float
+    tokens_per_s: float
+    load_ms: float
+    backend: str
+    n_gpu_layers: int
+    finish_reason: FinishReason
+
+
+@dataclass(frozen=True)
+class Finished:
+    text: str
+    decision: RoutingDecision
+    stats: InferenceStats
+    impact: float
+    receipt: Receipt
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    kind: FailureKind | str
+    message: str
+
+
+PipelineEvent = Routed | Loading | Loaded | Token | Finished | Failed
+
+
+def clean_prompt(prompt: str) -> str:
+    """The text a model can take: no NUL bytes, no lone surrogates; PromptError if empty."""
+    text = prompt.replace("\x00", "").encode("utf-8", errors="replace").decode("utf-8")
+    if not text.strip():
+        raise PromptError("the prompt is empty")
+    return text
+
+
+class _Clock:
+    """Time to first token and decode speed, as the caller sees them."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.last = self.started
+        self.tokens = 0
+        self.first_tokens = 0
+
+    def restart(self) -> None:
+        self.started = time.perf_counter()
+
+    def tick(self, tokens: int) -> None:
+        now = time.perf_counter()
+        if self.first is None:
+            self.first, self.first_tokens = now, tokens
+        self.last = now
+        self.tokens += tokens
+
+    @property
+    def ttft_ms(self) -> float:
+        return 0.0 if self.first is None else (self.first - self.started) * 1000
+
+    @property
+    def tokens_per_s(self) -> float:
+        # Decode speed: tokens after the first over the time after it; TTFT is reported apart.
+        if self.first is None or self.last <= self.first:
+            return 0.0
+        return (self.tokens - self.first_tokens) / (self.last - self.first)
+
+
+@dataclass
+class _Turn:
+    """One prompt's generation as it happens."""
+
+    prompt: str
+    options: RunOptions
+    decision: RoutingDecision
+    clock: _Clock = field(default_factory=_Clock)
+    pieces: list[str] = field(default_factory=list)
+    loaded: ModelLoaded | None = None
+
+    @property
+    def answer(self) -> str:
+        return "".join(self.pieces)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        paths: DataPaths,
+        *,
+        host: InferenceHost | None = None,
+        analyzer: TaskAnalyzer | None = None,
+    ) -> None:
+        self.paths = paths.ensure()
+        self.host = host or InferenceHost()
+        self.analyzer = analyzer or TaskAnalyzer()
+        self.store = ModelStore(paths.models)
+        self.hashes = ModelHashCache(paths.models / ".sha256-cache.json")
+        self._chain: ReceiptChain | None = None
+
+    @property
+    def chain(self) -> ReceiptChain:
+        if self._chain is None:
+            self._chain = ReceiptChain(self.paths.database)
+        return self._chain
+
+    def selector(self, options: RunOptions, budget: MemoryBudget | None = None) -> AdaptiveSelector:
+        return AdaptiveSelector(
+            self.store.installed(), self.store.starter(), budget or memory_budget(), options.n_ctx
+        )
+
+    def route(
+        self, prompt: str, options: RunOptions, selector: AdaptiveSelector | None = None
+    ) -> tuple[Analysis, RoutingDecision]:
+        """Analysis and routing only; no model runs. Raises ModelFileError for a bad --model."""
+        analysis = self.analyzer.analyze(prompt)
+        decision = (selector or self.selector(options)).select(analysis, options.pin)
+        if options.model_path is not None:
+            chosen = open_model(options.model_path, decision.tier)
+            decision = RoutingDecision(
+                decision.complexity,
+                decision.wanted,
+                decision.tier,
+                chosen,
+                True,
+                None,
+                (*decision.reasons[:1], f"model file chosen by you: {chosen.path.name}"),
+            )
+        return analysis, decision
+
+    def run(self, prompt: str, options: RunOptions | None = None) -> Iterator[PipelineEvent]:
+        options = options or RunOptions()
+        try:
+            text = clean_prompt(prompt)
+            analysis, decision = self.route(text, options)
+        except ValueError as error:  # PromptError, ModelFileError, GGUFError
+            yield Failed("bad_input", str(error))
+            return
+        yield Routed(analysis, decision)
+        yield from self._generate(text, options, decision)
+
+    def _generate(
+        self, prompt: str, options: RunOptions, decision: RoutingDecision
+    ) -> Iterator[PipelineEvent]:
+        model = decision.model
+        load = LoadSpec(
+            str(model.path),
+            options.n_ctx,
+            physical_cores(),
+            None,
+            memory_budget().vram_free,
+            model.size_bytes,
+        )
+        messages = (*options.history, {"role": "user", "content": prompt})
+        turn = _Turn(prompt, options, decision)
+        for event in self.host.generate(GenerateRequest(0, load, messages, options.params)):
+            if isinstance(event, TokenText):
+                turn.clock.tick(event.tokens)
+                turn.pieces.append(event.text)
+                yield Token(event.text, event.tokens, turn.clock.tokens_per_s)
+            elif isinstance(event, ModelLoading):
+                yield Loading(model.name)
+            elif isinstance(event, ModelLoaded):
+                turn.loaded = event
+                turn.clock.restart()
+                yield Loaded(event.backend, event.n_gpu_layers, event.load_ms, event.reused)
+            elif isinstance(event, HostFailure):
+                yield Failed(event.kind, _failure_text(event, model))
+            elif isinstance(event, GenerationDone):
+                try:
+                    yield self._finish(turn, event)
+                except (ReceiptStoreError, sqlite3.Error, OSError) as error:
+                    yield Failed(
+                        "receipt",
+                        f"the answer is complete but its receipt was not written: {error}",
+                    )
+
+    def _finish(self, turn: _Turn, done: GenerationDone) -> Finished:
+        loaded = turn.loaded
+        assert loaded is not None, "the host reports ModelLoaded before any result"
+        stats = InferenceStats(
+            done.prompt_tokens,
+            done.completion_tokens,
+            round(turn.clock.ttft_ms, 2),
+            round(turn.clock.tokens_per_s, 2),
+            loaded.load_ms,
+            loaded.backend,
+            loaded.n_gpu_layers,
+            done.finish_reason,
+        )
+        impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
+        salt = new_salt()
+        receipt = self.chain.append(self._receipt_fields(turn, stats, impact, salt), salt)
+        return Finished(turn.answer, turn.decision, stats, impact, receipt, done.note)
+
+    def _receipt_fields(
+        self, turn: _Turn, stats: InferenceStats, impact: float, salt: bytes
+    ) -> dict[str, Any]:
+        model = turn.decision.model
+        return {
+            "type": "inference",
+            "model": {
+                "name": model.name,
+                "file": model.path.name,
+                "sha256": self.hashes.sha256(model),
+                "stand_in": model.is_starter,
+            },
+            "tier": turn.decision.tier.name,
+            "complexity": turn.decision.complexity.label,
+            "params": {
+                **turn.options.params.as_record(),
+                "n_ctx": turn.options.n_ctx,
+                "n_gpu_layers": stats.n_gpu_layers,
+                "backend": stats.backend,
+            },
+            "prompt_commitment": commit(turn.prompt, salt),
+            "response_commitment": commit(turn.answer, salt),
+            "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
+            "ttft_ms": stats.ttft_ms,
+            "tokens_per_s": stats.tokens_per_s,
+            "impact": impact,
+            "stopped": stats.finish_reason is FinishReason.STOPPED,
+        }
+
+    def stop(self) -> None:
+        """Stop the running generation (from any thread); a stopped answer still gets a receipt."""
+        self.host.stop()
+
+    def close(self) -> None:
+        self.host.close()
+        if self._chain is not None:
+            self._chain.close()
+            self._chain = None
+
+
+def _failure_text(failure: HostFailure, model: ModelFile) -> str:
+    if failure.kind is FailureKind.CONTEXT_OVERFLOW:
+        return f"Prompt too long for {model.name}: {failure.message}"
+    if failure.kind is FailureKind.CANCELLED:
+        return f"Loading {model.name} was cancelled"
+    return f"{model.name}: {failure.message}"

