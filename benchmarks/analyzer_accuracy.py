@@ -50,8 +50,14 @@ def accuracy_report(path: Path = DEFAULT_PATH, repeats: int = 20) -> dict[str, A
             pairs[split].append((want, got))
         confusion[want][got] += 1
         if got != want:
-            misses.append({"prompt": row["prompt"], "split": row["split"],
-                           "label": want.label, "rating": got.label})
+            misses.append(
+                {
+                    "prompt": row["prompt"],
+                    "split": row["split"],
+                    "label": want.label,
+                    "rating": got.label,
+                }
+            )
         for _ in range(repeats):
             start = time.perf_counter()
             analyzer.analyze(row["prompt"])
@@ -71,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     report = accuracy_report(Path(args[0]) if args else DEFAULT_PATH)
     for split in SPLITS:
         f = report[split]
-        print(f"{split:8} n={f['n']:3}  exact {f['exact']:.3f}  within-one {f['within_one']:.3f}"
-              f"  two-or-more-too-low {f['two_too_low']:.3f}")
+        print(
+            f"{split:8} n={f['n']:3}  exact {f['exact']:.3f}  within-one {f['within_one']:.3f}"
+            f"  two-or-more-too-low {f['two_too_low']:.3f}"
+        )
     print("\nconfusion (rows: label, columns: rating)")
     print(" " * 10 + "".join(f"{c.label:>10}" for c in Complexity))
     for c, row in zip(Complexity, report["confusion"], strict=True):

@@ -23,6 +23,7 @@ from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Failed, Pipeline, RunOptions, Token
 
 N_CTX = 2048
+SETTLE_S = 0.5
 TASK = "Write a detailed story about a lighthouse keeper who finds a message in a bottle."
 ANALYZER_SAMPLES = (
     "Hello!",
@@ -113,7 +114,7 @@ def run_benchmark(
     path = model_path or starter_model_path()
     if path is None:
         raise ValueError("no model to benchmark: the starter model is not installed")
-    model = open_model(path)
+    model = open_model(path, is_starter=model_path is None)
     threads = physical_cores()
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
 
@@ -147,8 +148,13 @@ def run_benchmark(
             samples: dict[str, list[Sample]] = {name: [] for name in contenders}
             for round_number in range(1, rounds + 1):
                 prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
-                for name, contender in contenders.items():
-                    samples[name].append(_measure(contender(prompt)))
+                names = list(contenders)
+                shift = round_number % len(names)  # rotate so no contender always goes first
+                for name in names[shift:] + names[:shift]:
+                    # llama.cpp's OpenMP workers spin for a while after each batch; let the
+                    # previous contender's threads go idle so they do not steal this one's cores.
+                    time.sleep(SETTLE_S)
+                    samples[name].append(_measure(contenders[name](prompt)))
                 say(
                     f"round {round_number}/{rounds}: "
                     + ", ".join(

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,6 +47,11 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _prompt_text(argument: str) -> str:
+    """The prompt itself, or standard input for '-' (a long paste does not fit in argv)."""
+    return sys.stdin.read() if argument == "-" else argument
 
 
 def _temperature(text: str) -> float:
@@ -87,42 +93,81 @@ def _print_json(record: dict[str, Any], out: TextIO) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     pipeline = Pipeline(data_paths())
     try:
-        return _ask(pipeline, args)
+        outcome = _stream(pipeline, _prompt_text(args.prompt), _options(args), args.json)
     finally:
         pipeline.close()
+    if isinstance(outcome, Failed):
+        raise CliError(
+            outcome.message, EXIT_BAD_INPUT if outcome.kind == "bad_input" else EXIT_FAILED
+        )
+    return EXIT_INTERRUPTED if outcome.stats.finish_reason == "stopped" else EXIT_OK
 
 
-def _ask(pipeline: Pipeline, args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+def _stream(
+    pipeline: Pipeline, prompt: str, options: RunOptions, as_json: bool
+) -> Finished | Failed:
+    """Run one prompt: the answer streams to stdout, routing and figures go to stderr."""
     routed: Routed | None = None
-    events = pipeline.run(args.prompt, _options(args))
+    events = pipeline.run(prompt, options)
     while True:
         try:
             event = next(events)
-        except StopIteration:
-            return EXIT_FAILED
         except KeyboardInterrupt:
             # Stop the model, then let the generator finish: a stopped answer gets its receipt.
             pipeline.stop()
             continue
         if isinstance(event, Routed):
             routed = event
-            if not args.json:
-                err.write(f"[{event.decision.summary}]\n")
+            if not as_json:
+                sys.stderr.write(f"[{event.decision.summary}]\n")
                 if event.decision.fallback:
-                    err.write(f"[{event.decision.fallback}]\n")
-        elif isinstance(event, Token) and not args.json:
-            out.write(event.text)
-            out.flush()
+                    sys.stderr.write(f"[{event.decision.fallback}]\n")
+        elif isinstance(event, Token) and not as_json:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
         elif isinstance(event, Failed):
-            code = EXIT_BAD_INPUT if event.kind == "bad_input" else EXIT_FAILED
-            raise CliError(event.message, code)
+            return event
         elif isinstance(event, Finished):
             assert routed is not None
-            return _report(event, routed, args.json)
+            _report(event, routed, as_json)
+            return event
 
 
-def _report(result: Finished, routed: Routed, as_json: bool) -> int:
+# --- chat ---------------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: one loaded model, history kept between turns."""
+    pipeline = Pipeline(data_paths())
+    options = _options(args)
+    history: list[dict[str, str]] = []
+    print("Type a prompt and press Enter; an empty line or Ctrl+D ends the chat.")
+    try:
+        while True:
+            try:
+                prompt = input("\nyou> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return EXIT_OK
+            if not prompt:
+                return EXIT_OK
+            outcome = _stream(pipeline, prompt, replace(options, history=tuple(history)), False)
+            while isinstance(outcome, Failed) and outcome.kind == "context_overflow" and history:
+                history = history[2:]
+                sys.stderr.write("[the conversation outgrew the context: oldest turn dropped]\n")
+                outcome = _stream(pipeline, prompt, replace(options, history=tuple(history)), False)
+            if isinstance(outcome, Failed):
+                sys.stderr.write(f"bizra: error: {outcome.message}\n")
+                continue
+            history += [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": outcome.text},
+            ]
+    finally:
+        pipeline.close()
+
+
+def _report(result: Finished, routed: Routed, as_json: bool) -> None:
     stats = result.stats
     if as_json:
         _print_json(
@@ -149,7 +194,6 @@ def _report(result: Finished, routed: Routed, as_json: bool) -> int:
             f"{stats.tokens_per_s:.1f} tok/s · {stats.backend} · receipt "
             f"{result.receipt.hash[:16]}…{stopped}{note}]\n"
         )
-    return EXIT_INTERRUPTED if stats.finish_reason.value == "stopped" else EXIT_OK
 
 
 # --- analyze ------------------------------------------------------------------------------
@@ -168,7 +212,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _analyze_lines(sys.stdin, analyze)
     if args.prompt is None:
         raise CliError("give a PROMPT, or --jsonl to read prompts from standard input")
-    record = analyze(args.prompt)
+    record = analyze(_prompt_text(args.prompt))
     if args.json:
         _print_json(record, sys.stdout)
     else:
@@ -249,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--model", type=Path, help="run this GGUF file instead")
 
     ask = commands.add_parser("ask", help="answer a prompt with the model it deserves")
-    ask.add_argument("prompt")
+    ask.add_argument("prompt", help="the prompt, or - to read it from standard input")
     routing_args(ask)
     ask.add_argument("--max-tokens", type=_positive_int, default=SamplingParams.max_tokens)
     ask.add_argument(
@@ -261,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end")
     ask.set_defaults(handler=cmd_ask)
+
+    chat = commands.add_parser("chat", help="a conversation in the terminal")
+    routing_args(chat)
+    chat.set_defaults(handler=cmd_chat)
 
     analyze = commands.add_parser(
         "analyze", help="rate prompts and show the routing; no model runs"
