@@ -50,6 +50,7 @@ class RunOptions:
     params: SamplingParams = field(default_factory=SamplingParams)
     n_ctx: int = DEFAULT_N_CTX
     history: tuple[dict[str, str], ...] = ()  # earlier turns, oldest first
+    system_prompt: str = ""  # empty: the model's own default
 
 
 # --- events -------------------------------------------------------------------------------
@@ -236,7 +237,10 @@ class Pipeline:
             memory_budget().vram_free,
             model.size_bytes,
         )
-        messages = (*options.history, {"role": "user", "content": prompt})
+        system = (
+            [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
+        )
+        messages = (*system, *options.history, {"role": "user", "content": prompt})
         turn = _Turn(prompt, options, decision)
         for event in self.host.generate(GenerateRequest(0, load, messages, options.params)):
             if isinstance(event, TokenText):

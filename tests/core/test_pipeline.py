@@ -187,3 +187,24 @@ def test_awkward_text_is_answered(pipeline: Pipeline) -> None:
     prompt = "Say hi to \ud800 مرحبا 👋 <b>bold</b>\x00!"
     result = _finished(list(pipeline.run(prompt, SHORT)))
     assert result.stats.completion_tokens > 0
+
+
+def test_a_long_conversation_leaves_out_its_oldest_turns_with_a_note(pipeline: Pipeline) -> None:
+    turn = "Tell me about the history of bread in great detail. " * 12
+    history = tuple(
+        {"role": role, "content": turn} for _ in range(6) for role in ("user", "assistant")
+    )
+    options = RunOptions(n_ctx=512, history=history, params=SHORT.params)
+    result = _finished(list(pipeline.run("And what about butter?", options)))
+    assert result.note is not None
+    assert "earliest messages were left out" in result.note
+    assert result.stats.prompt_tokens <= 512 - 64
+
+
+def test_the_system_prompt_reaches_the_model(pipeline: Pipeline) -> None:
+    # Longer than SmolLM2's built-in default system prompt, which it replaces.
+    system = "You are a terse assistant. " * 10 + "Answer with the single word BANANA."
+    options = RunOptions(system_prompt=system, params=SHORT.params)
+    plain = _finished(list(pipeline.run("What is 2 + 2?", SHORT)))
+    steered = _finished(list(pipeline.run("What is 2 + 2?", options)))
+    assert steered.stats.prompt_tokens > plain.stats.prompt_tokens

@@ -163,18 +163,9 @@ class LlamaRunner:
         if self._loaded is None:
             raise RuntimeError("no model loaded")
         llama = self._loaded.llama
-        prompt, added_special, stops = self._loaded.format_chat(messages)
-        prompt_tokens = llama.tokenize(
-            prompt.encode("utf-8"), add_bos=not added_special, special=True
-        )
+        prompt_tokens, stops, dropped = self._fit_context(list(messages))
         n_ctx = llama.n_ctx()
         room = n_ctx - len(prompt_tokens)
-        if room < MIN_ANSWER_TOKENS:
-            raise ContextOverflowError(
-                f"the prompt is {len(prompt_tokens):,} tokens but the model's context window "
-                f"holds {n_ctx:,} including at least {MIN_ANSWER_TOKENS} for the answer; "
-                f"shorten it by about {MIN_ANSWER_TOKENS - room:,} tokens"
-            )
         budget = min(params.max_tokens, room)
         if params.seed is not None:
             llama.set_seed(params.seed)
@@ -213,10 +204,42 @@ class LlamaRunner:
         tail = stop_filter.flush(decoder.decode(b"", final=True))
         if tail or pending_tokens:
             yield TokenText(0, tail, pending_tokens)
-        note = None
+        notes = []
+        if dropped:
+            notes.append(
+                f"the {dropped} earliest messages were left out: the conversation is longer "
+                f"than the context window ({n_ctx:,} tokens)"
+            )
         if finish is FinishReason.LENGTH and budget < params.max_tokens:
-            note = f"answer cut at {budget} tokens: the context window ({n_ctx:,} tokens) is full"
-        yield GenerationDone(0, len(prompt_tokens), generated, finish, note)
+            notes.append(f"answer cut at {budget} tokens: the context window ({n_ctx:,}) is full")
+        yield GenerationDone(0, len(prompt_tokens), generated, finish, "; ".join(notes) or None)
+
+    def _fit_context(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str], int]:
+        """Tokenize the chat, leaving out the oldest turns until it fits with room to answer.
+
+        The system message and the newest prompt always stay; a prompt that alone does not fit
+        is a ContextOverflowError.
+        """
+        assert self._loaded is not None
+        llama = self._loaded.llama
+        dropped = 0
+        while True:
+            prompt, added_special, stops = self._loaded.format_chat(messages)
+            tokens: list[int] = llama.tokenize(
+                prompt.encode("utf-8"), add_bos=not added_special, special=True
+            )
+            room = llama.n_ctx() - len(tokens)
+            if room >= MIN_ANSWER_TOKENS:
+                return tokens, stops, dropped
+            oldest = next((i for i, m in enumerate(messages[:-1]) if m["role"] != "system"), None)
+            if oldest is None:
+                raise ContextOverflowError(
+                    f"the prompt is {len(tokens):,} tokens but the model's context window "
+                    f"holds {llama.n_ctx():,} including at least {MIN_ANSWER_TOKENS} for the "
+                    f"answer; shorten it by about {MIN_ANSWER_TOKENS - room:,} tokens"
+                )
+            del messages[oldest]
+            dropped += 1
 
 
 def _piece_reader(llama: Any) -> Callable[[int], bytes]:
