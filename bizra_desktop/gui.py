@@ -1,19 +1,14 @@
-"""`bizra-desktop`: the desktop app's entry point.
-
-The chat window is not built yet; until it is, this starts a conversation in the terminal
-on the same pipeline the window will use.
-"""
+"""`bizra-desktop`: the desktop app."""
 
 from __future__ import annotations
 
 import sys
 
-from bizra_desktop.cli import main as cli_main
-
 
 def main() -> int:
-    print("BIZRA Desktop: the chat window is not available yet; chatting in the terminal.")
-    return cli_main(["chat", *sys.argv[1:]])
+    from bizra_desktop.ui.app import main as run_app  # noqa: PLC0415 - Qt loads only here
+
+    return run_app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -95,6 +95,53 @@ def memory_budget() -> MemoryBudget:
     return MemoryBudget(available_ram(), free_vram())
 
 
+def process_memory(pid: int | None) -> int | None:
+    """Resident memory of a process (None: this one), or None where it cannot be read."""
+    if sys.platform == "win32":
+        return _process_memory_windows(pid)
+    try:
+        with open(f"/proc/{pid or 'self'}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_memory_windows(pid: int | None) -> int | None:
+    class Counters(ctypes.Structure):
+        _fields_ = [
+            ("cb", ctypes.c_ulong),
+            ("PageFaultCount", ctypes.c_ulong),
+            ("PeakWorkingSetSize", ctypes.c_size_t),
+            ("WorkingSetSize", ctypes.c_size_t),
+            ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+            ("PagefileUsage", ctypes.c_size_t),
+            ("PeakPagefileUsage", ctypes.c_size_t),
+        ]
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+    query_information, vm_read = 0x0400, 0x0010
+    handle = (
+        kernel32.GetCurrentProcess()
+        if pid is None
+        else kernel32.OpenProcess(query_information | vm_read, False, pid)
+    )
+    if not handle:
+        return None
+    counters = Counters()
+    counters.cb = ctypes.sizeof(Counters)
+    try:
+        ok = ctypes.windll.psapi.GetProcessMemoryInfo(  # type: ignore[attr-defined,unused-ignore]
+            handle, ctypes.byref(counters), counters.cb
+        )
+    finally:
+        if pid is not None:
+            kernel32.CloseHandle(handle)
+    return int(counters.WorkingSetSize) if ok else None
+
+
 @cache
 def physical_cores() -> int:
     """Cores for llama.cpp threads: hyper-threads share an FPU and slow decoding down."""

@@ -6,6 +6,7 @@ has a path of its own.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from bizra_desktop.core.engine.protocol import (
     SamplingParams,
     TokenText,
 )
+from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import MemoryBudget, memory_budget, physical_cores
 from bizra_desktop.core.impact import impact_score
 from bizra_desktop.core.models.store import ModelFile, ModelHashCache, ModelStore, open_model
@@ -37,6 +39,7 @@ from bizra_desktop.core.selector import AdaptiveSelector, RoutingDecision
 from bizra_desktop.core.tiers import Tier
 
 DEFAULT_N_CTX = 4096
+_QUOTED = re.compile(r"\s*\([^)]*\)|\s*'[^']*'|\s*\"[^\"]*\"")
 
 
 class PromptError(ValueError):
@@ -51,6 +54,8 @@ class RunOptions:
     n_ctx: int = DEFAULT_N_CTX
     history: tuple[dict[str, str], ...] = ()  # earlier turns, oldest first
     system_prompt: str = ""  # empty: the model's own default
+    n_threads: int = 0  # 0: one per physical core
+    n_gpu_layers: int | None = None  # None: everything when it fits in VRAM, else CPU
 
 
 # --- events -------------------------------------------------------------------------------
@@ -111,6 +116,12 @@ class Failed:
 
 
 PipelineEvent = Routed | Loading | Loaded | Token | Finished | Failed
+
+
+def prompt_kind(analysis: Analysis) -> str:
+    """What escalation feedback groups prompts by: their rating and decisive signal."""
+    decisive = analysis.reasons[0] if analysis.reasons else "general"
+    return f"{analysis.complexity.label}: {_QUOTED.sub('', decisive).strip()}"
 
 
 def clean_prompt(prompt: str) -> str:
@@ -176,12 +187,14 @@ class Pipeline:
         *,
         host: InferenceHost | None = None,
         analyzer: TaskAnalyzer | None = None,
+        feedback: EscalationMemory | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.host = host or InferenceHost()
         self.analyzer = analyzer or TaskAnalyzer()
         self.store = ModelStore(paths.models)
         self.hashes = ModelHashCache(paths.models / ".sha256-cache.json")
+        self.feedback = feedback
         self._chain: ReceiptChain | None = None
 
     @property
@@ -200,7 +213,10 @@ class Pipeline:
     ) -> tuple[Analysis, RoutingDecision]:
         """Analysis and routing only; no model runs. Raises ModelFileError for a bad --model."""
         analysis = self.analyzer.analyze(prompt)
-        decision = (selector or self.selector(options)).select(analysis, options.pin)
+        boost: tuple[int, str | None] = (0, None)
+        if self.feedback is not None and options.pin is None:
+            boost = self.feedback.boost(prompt_kind(analysis))
+        decision = (selector or self.selector(options)).select(analysis, options.pin, boost)
         if options.model_path is not None:
             chosen = open_model(options.model_path, decision.tier)
             decision = RoutingDecision(
@@ -232,8 +248,8 @@ class Pipeline:
         load = LoadSpec(
             str(model.path),
             options.n_ctx,
-            physical_cores(),
-            None,
+            options.n_threads or physical_cores(),
+            options.n_gpu_layers,
             memory_budget().vram_free,
             model.size_bytes,
         )

@@ -57,12 +57,21 @@ class AdaptiveSelector:
     def _usable(self) -> dict[Tier, ModelFile]:
         return {tier: model for tier, model in self.installed.items() if self.fits(model)}
 
-    def select(self, analysis: Analysis, pin: Tier | None = None) -> RoutingDecision:
+    def select(
+        self,
+        analysis: Analysis,
+        pin: Tier | None = None,
+        boost: tuple[int, str | None] = (0, None),
+    ) -> RoutingDecision:
+        """`boost`: tiers to add for prompts of a kind the user keeps escalating, and why."""
         usable = self._usable()
         wanted = pin if pin is not None else TIER_FOR_COMPLEXITY[analysis.complexity]
         reasons = [f"{analysis.complexity.label} prompt → {wanted.display}"]
         if pin is not None:
             reasons = [f"pinned by you to {pin.display}"]
+        elif boost[0]:
+            wanted = Tier(min(Tier.LARGE, wanted + boost[0]))
+            reasons.append(f"{boost[1] or 'learned from your escalations'} → {wanted.display}")
         elif analysis.complexity is Complexity.EXPERT and Tier.LARGE in usable:
             wanted = Tier.LARGE
             reasons.append(f"{Tier.LARGE.display} is installed and fits: expert prompts use it")

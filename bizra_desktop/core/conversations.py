@@ -1,0 +1,347 @@
+"""Conversations and their messages, kept in the app's SQLite database beside the receipts."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
+
+# One connection recipe for the whole database file (WAL, synchronous=FULL, busy timeout,
+# autocommit so that BEGIN IMMEDIATE is ours) and one clock format, shared with the receipts.
+from bizra_desktop.core.receipts.chain import _connect, _utc_now
+
+ROLES = frozenset({"user", "assistant", "error"})  # "error": an inline failure shown with Retry
+
+# A migration is the SQL statements that take one component's tables one version up.
+# Statements, not a script: executescript() would commit the transaction the upgrade runs in.
+Migration = tuple[str, ...]
+
+# The receipts, the conversations and the escalation memory share one file, and PRAGMA
+# user_version is one number per file; each component's version is a row here instead.
+_VERSIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_versions (
+    component TEXT PRIMARY KEY,
+    version   INTEGER NOT NULL
+)"""
+
+_MIGRATIONS: tuple[Migration, ...] = (
+    (
+        # AUTOINCREMENT: an id is never handed out twice, so a stale id held by the UI after a
+        # delete cannot name a newer row.
+        """CREATE TABLE conversations (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            title      TEXT NOT NULL,
+            created_at TEXT NOT NULL,     -- UTC ISO 8601, 'Z'
+            updated_at TEXT NOT NULL,     -- time of the latest message (or of creation)
+            activity   INTEGER NOT NULL   -- ordering key: larger = more recent activity
+        )""",
+        "CREATE INDEX conversations_by_activity ON conversations (activity)",
+        """CREATE TABLE messages (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            role            TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'error')),
+            content         TEXT NOT NULL,
+            created_at      TEXT NOT NULL,
+            receipt_hash    TEXT,              -- the receipt of an assistant answer
+            meta            TEXT NOT NULL      -- JSON object
+        )""",
+        "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
+    ),
+)
+
+_CONVERSATION = "SELECT id, title, created_at, updated_at FROM conversations"
+_MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash, meta FROM messages"
+
+# A counter rather than updated_at orders the list: clocks tie (Windows ticks every 15.6 ms)
+# and can step back, and "created, then answered in the same tick" must still sort right.
+_NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
+
+
+DEFAULT_TITLE = "New chat"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    created_at: str
+    receipt_hash: str | None
+    # tier, complexity, model, reasons, fallback, ttft_ms, tokens_per_s, ...
+    # Kept out of hash() (a mapping is unhashable) but compared by ==.
+    meta: Mapping[str, Any] = field(hash=False)
+
+
+class SqliteStore:
+    """One component's tables in the app database: its own connection, a lock around it, and
+    close() (also on leaving a `with` block)."""
+
+    def __init__(self, db_path: Path, component: str, migrations: Sequence[Migration]) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._conn = open_database(db_path, component, migrations)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ConversationStore(SqliteStore):
+    """Conversations in one SQLite file. Thread-safe; the GUI and the CLI may share the file.
+
+    Text goes in as UTF-8. A lone surrogate, which UTF-8 cannot encode, is stored as U+FFFD
+    (a split but valid pair is joined first); NUL and every other character are kept as they are.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__(db_path, "conversations", _MIGRATIONS)
+        self._conn.create_function("bizra_contains", 2, _contains, deterministic=True)
+
+    def create(self, title: str = DEFAULT_TITLE) -> Conversation:
+        title = _title(title)
+        with self._lock, transaction(self._conn):
+            now = _utc_now()
+            cursor = self._conn.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, activity) "
+                f"VALUES (?, ?, ?, ({_NEXT_ACTIVITY}))",
+                (title, now, now),
+            )
+        return Conversation(_rowid(cursor), title, now, now)
+
+    def list(self, search: str | None = None) -> builtins.list[Conversation]:
+        """Newest activity first. `search` keeps conversations whose title or any message
+        contains it, ignoring case (Unicode case folding) and matching every character literally.
+        """
+        needle = (search or "").strip().casefold()
+        query = _CONVERSATION
+        params: tuple[str, ...] = ()
+        if needle:
+            query += (
+                " WHERE bizra_contains(title, ?) OR EXISTS (SELECT 1 FROM messages"
+                " WHERE conversation_id = conversations.id AND bizra_contains(content, ?))"
+            )
+            params = (needle, needle)
+        with self._lock:
+            rows = self._conn.execute(f"{query} ORDER BY activity DESC", params).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def get(self, conversation_id: int) -> Conversation | None:
+        with self._lock:
+            row = self._conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
+        return Conversation(*row) if row else None
+
+    def rename(self, conversation_id: int, title: str) -> Conversation:
+        """Set the title (whitespace collapsed). Renaming is not activity: the order stays."""
+        title = _title(title)
+        with self._lock:
+            self._conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+            )
+            row = self._conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no conversation with id {conversation_id}")
+        return Conversation(*row)
+
+    def delete(self, conversation_id: int) -> None:
+        """Delete a conversation and its messages; deleting a missing one does nothing."""
+        with self._lock:
+            self._conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def messages(self, conversation_id: int) -> builtins.list[Message]:
+        """Oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"{_MESSAGE} WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
+        return [_message(row) for row in rows]
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        receipt_hash: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Append a message and make it the conversation's latest activity; returns once committed.
+
+        Raises ValueError for an unknown role or a meta that is not a JSON object,
+        LookupError if the conversation does not exist.
+        """
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
+        meta_json = _meta_json(meta or {})
+        content = storable(content)
+        with self._lock, transaction(self._conn):
+            now = _utc_now()
+            bumped = self._conn.execute(
+                f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}) "
+                "WHERE id = ?",
+                (now, conversation_id),
+            )
+            if bumped.rowcount == 0:
+                raise LookupError(f"no conversation with id {conversation_id}")
+            cursor = self._conn.execute(
+                "INSERT INTO messages "
+                "(conversation_id, role, content, created_at, receipt_hash, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, now, receipt_hash, meta_json),
+            )
+        return _message(
+            (_rowid(cursor), conversation_id, role, content, now, receipt_hash, meta_json)
+        )
+
+    def delete_message(self, message_id: int) -> None:
+        """Delete a message (a replaced error, a regenerated answer); a missing id does nothing."""
+        with self._lock:
+            self._conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def title_from_prompt(prompt: str, limit: int = 48) -> str:
+    """A conversation title from its first prompt: the first non-blank line (DEFAULT_TITLE if
+    none), whitespace collapsed, at most `limit` characters: cut at a word boundary and ended
+    with "…" when shortened."""
+    if limit < 2:
+        raise ValueError(f"limit must be at least 2 (room for a character and '…'), not {limit}")
+    lines = (" ".join(line.split()) for line in prompt.splitlines())
+    line = next((line for line in lines if line), DEFAULT_TITLE)
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if line[limit - 1] != " ":
+        # Mid-word: drop the partial word, unless the whole cut is one word.
+        cut = cut.rpartition(" ")[0] or cut
+    return cut.rstrip(" ,;:") + "…"
+
+
+def storable(text: str) -> str:
+    """`text` as SQLite's UTF-8 can hold it: a surrogate pair is joined, a lone surrogate
+    becomes U+FFFD; everything else, NUL included, is unchanged."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def open_database(
+    db_path: Path, component: str, migrations: Sequence[Migration]
+) -> sqlite3.Connection:
+    """A connection to the app database with `component`'s tables at version len(migrations).
+
+    Raises sqlite3.DatabaseError if the file is not a database, or if a newer app has already
+    moved `component` past the versions this one knows.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(db_path)
+    try:
+        # Per connection, off by default in SQLite: needed for ON DELETE CASCADE.
+        conn.execute("PRAGMA foreign_keys = ON")
+        # IMMEDIATE: two processes starting together upgrade one after the other, not twice.
+        with transaction(conn):
+            conn.execute(_VERSIONS_TABLE)
+            row = conn.execute(
+                "SELECT version FROM schema_versions WHERE component = ?", (component,)
+            ).fetchone()
+            version = row[0] if row else 0
+            if version > len(migrations):
+                raise sqlite3.DatabaseError(
+                    f"{db_path}: the {component} tables are at version {version}, newer than "
+                    f"this BIZRA Desktop knows ({len(migrations)}); update the app"
+                )
+            for migration in migrations[version:]:
+                for statement in migration:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR REPLACE INTO schema_versions (component, version) VALUES (?, ?)",
+                (component, len(migrations)),
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back if the body raises (conn must be autocommit)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        # A failed COMMIT may already have ended the transaction; a second error from ROLLBACK
+        # would hide the first.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _title(title: str) -> str:
+    cleaned = " ".join(storable(title).split())
+    if not cleaned:
+        raise ValueError("a conversation title cannot be empty")
+    return cleaned
+
+
+def _contains(text: str, folded_needle: str) -> bool:
+    # SQLite's LIKE and lower() fold ASCII only, and LIKE gives % and _ a meaning.
+    return folded_needle in text.casefold()
+
+
+def _meta_json(meta: Mapping[str, Any]) -> str:
+    # ensure_ascii (the default) escapes every non-ASCII character, so any str in meta, even a
+    # lone surrogate, round-trips exactly.
+    try:
+        return json.dumps(dict(meta), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"message meta must be a JSON object: {exc}") from exc
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    message_id, conversation_id, role, content, created_at, receipt_hash, meta = row
+    return Message(
+        message_id,
+        conversation_id,
+        role,
+        content,
+        created_at,
+        receipt_hash,
+        MappingProxyType(json.loads(meta)),
+    )
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    # Set after every INSERT; None only before the first, which cannot happen here.
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid

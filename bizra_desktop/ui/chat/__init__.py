@@ -1,0 +1,1 @@
+"""The chat pane: message views, the column that holds them and the prompt box."""

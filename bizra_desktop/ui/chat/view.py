@@ -1,0 +1,81 @@
+"""The conversation pane (a column of messages) and the prompt box."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QVBoxLayout, QWidget
+
+from bizra_desktop.ui.chat.message_view import MessageView
+
+
+class ChatView(QScrollArea):
+    """Messages top to bottom; follows the newest text unless the user scrolled up."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        container = QWidget()
+        container.setObjectName("chat-column")
+        self._column = QVBoxLayout(container)
+        self._column.setContentsMargins(12, 12, 12, 12)
+        self._column.setSpacing(10)
+        self._column.addStretch(1)
+        self.setWidget(container)
+        self._follow = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range)
+        self.placeholder = QLabel("Ask anything. BIZRA picks the model that fits the question.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setObjectName("placeholder")
+        self._column.insertWidget(0, self.placeholder)
+
+    def _on_scrolled(self, value: int) -> None:
+        self._follow = value >= self.verticalScrollBar().maximum() - 4
+
+    def _on_range(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    def add(self, message: MessageView) -> MessageView:
+        self.placeholder.setVisible(False)
+        self._column.insertWidget(self._column.count() - 1, message)
+        self._follow = True
+        return message
+
+    def remove(self, message: MessageView) -> None:
+        self._column.removeWidget(message)
+        message.deleteLater()
+
+    def messages(self) -> list[MessageView]:
+        items = (self._column.itemAt(i) for i in range(self._column.count()))
+        return [
+            widget
+            for item in items
+            if item is not None and isinstance(widget := item.widget(), MessageView)
+        ]
+
+    def clear(self) -> None:
+        for message in self.messages():
+            self.remove(message)
+        self.placeholder.setVisible(True)
+
+
+class PromptEdit(QPlainTextEdit):
+    """Enter sends, Shift+Enter starts a new line."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("Message BIZRA…  (Enter sends, Shift+Enter for a new line)")
+        self.setFixedHeight(76)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        is_enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if is_enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)

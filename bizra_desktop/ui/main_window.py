@@ -1,0 +1,552 @@
+"""The main window: conversations on the left, the chat on the right, status at the bottom."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
+from bizra_desktop.core.feedback import EscalationMemory
+from bizra_desktop.core.hardware import process_memory
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.pipeline import (
+    Finished,
+    Loaded,
+    Pipeline,
+    Routed,
+    RunOptions,
+    prompt_kind,
+)
+from bizra_desktop.core.settings import Settings, load_settings, save_settings
+from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.chat.message_view import MessageView
+from bizra_desktop.ui.chat.view import ChatView, PromptEdit
+from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
+from bizra_desktop.ui.settings_dialog import SettingsDialog
+from bizra_desktop.ui.workers import WorkerThread
+
+RENDER_INTERVAL_MS = 16  # at most ~60 renders a second, however fast tokens come
+STATUS_INTERVAL_MS = 2000
+
+
+@dataclass
+class _Answer:
+    """The answer being generated right now."""
+
+    request_id: int
+    prompt: str
+    view: MessageView
+    pending: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    routed: Routed | None = None
+    loaded_at: float | None = None
+    ttft_ms: float | None = None
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, paths: DataPaths) -> None:
+        super().__init__()
+        self.paths = paths.ensure()
+        self.setWindowTitle("BIZRA Desktop")
+        self.resize(1100, 720)
+        self.settings = load_settings(paths.settings)
+        self.store = ConversationStore(paths.database)
+        self.feedback = EscalationMemory(paths.database)
+        self.pipeline = Pipeline(paths, feedback=self.feedback)
+        self.worker = WorkerThread(self.pipeline)
+        self.conversation_id: int | None = None
+        self.answer: _Answer | None = None
+        self._request_ids = 0
+        self._build()
+        self._wire()
+        self.conversations.refresh()
+        if self.conversations.rowCount():
+            self.list_view.setCurrentIndex(self.conversations.index(0))
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.conversations = ConversationListModel(self.store)
+        self.search = QLineEdit(placeholderText="Search conversations")
+        self.search.setClearButtonEnabled(True)
+        self.list_view = QListView()
+        self.list_view.setModel(self.conversations)
+        self.new_button = QPushButton("New chat")
+        self.rename_button = QPushButton("Rename")
+        self.delete_button = QPushButton("Delete")
+        side_buttons = QHBoxLayout()
+        for button in (self.new_button, self.rename_button, self.delete_button):
+            side_buttons.addWidget(button)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.search)
+        side_layout.addWidget(self.list_view, 1)
+        side_layout.addLayout(side_buttons)
+
+        self.chat = ChatView()
+        self.prompt = PromptEdit()
+        self.send_button = QPushButton("Send")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.setEnabled(False)
+        self.regenerate_button = QPushButton("Regenerate")
+        self.bigger_button = QPushButton("Ask a bigger model")
+        self.tier_picker = QComboBox()
+        self.tier_picker.addItem("Auto", "auto")
+        for tier in Tier:
+            self.tier_picker.addItem(tier.display, tier.name.lower())
+        self.tier_picker.setCurrentIndex(max(0, self.tier_picker.findData(self.settings.tier_pin)))
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Model:"))
+        controls.addWidget(self.tier_picker)
+        controls.addStretch(1)
+        for button in (self.regenerate_button, self.bigger_button, self.stop_button):
+            controls.addWidget(button)
+        entry = QHBoxLayout()
+        entry.addWidget(self.prompt, 1)
+        entry.addWidget(self.send_button)
+        main = QWidget()
+        main_layout = QVBoxLayout(main)
+        main_layout.addWidget(self.chat, 1)
+        main_layout.addLayout(controls)
+        main_layout.addLayout(entry)
+
+        splitter = QSplitter()
+        splitter.addWidget(side)
+        splitter.addWidget(main)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 840])
+        self.setCentralWidget(splitter)
+        self._build_status_bar()
+        self._build_menus()
+        self._update_controls()
+
+    def _build_status_bar(self) -> None:
+        self.backend_label = QLabel("backend: —")
+        self.model_label = QLabel("model: none loaded")
+        self.memory_label = QLabel()
+        self.loading_bar = QProgressBar()
+        self.loading_bar.setRange(0, 0)  # busy indicator: llama.cpp reports no load progress
+        self.loading_bar.setMaximumWidth(120)
+        self.cancel_load = QPushButton("Cancel")
+        status = self.statusBar()
+        for widget in (self.backend_label, self.model_label, self.memory_label):
+            status.addPermanentWidget(widget)
+        status.addWidget(self.loading_bar)
+        status.addWidget(self.cancel_load)
+        self._show_loading(None)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_INTERVAL_MS)
+        self.status_timer.timeout.connect(self._update_memory)
+        self.status_timer.start()
+        self._update_memory()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = QAction("&New chat", self, shortcut=QKeySequence("Ctrl+N"))
+        self.settings_action = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"))
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        for action in (self.new_action, self.settings_action, quit_action):
+            file_menu.addAction(action)
+        receipts_menu = self.menuBar().addMenu("&Receipts")
+        self.verify_action = QAction("&Verify the receipt chain", self)
+        receipts_menu.addAction(self.verify_action)
+        routing_menu = self.menuBar().addMenu("R&outing")
+        self.reset_learning_action = QAction("&Forget what escalations taught", self)
+        routing_menu.addAction(self.reset_learning_action)
+
+    def _wire(self) -> None:
+        worker = self.worker.worker
+        worker.routed.connect(self._on_routed)
+        worker.loading.connect(self._on_loading)
+        worker.loaded.connect(self._on_loaded)
+        worker.token.connect(self._on_token)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self.render_timer = QTimer(self)
+        self.render_timer.setInterval(RENDER_INTERVAL_MS)
+        self.render_timer.timeout.connect(self._render_pending)
+        self.prompt.submitted.connect(self.send)
+        self.send_button.clicked.connect(self.send)
+        self.stop_button.clicked.connect(self.stop)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+        self.regenerate_button.clicked.connect(self.regenerate)
+        self.bigger_button.clicked.connect(self.ask_bigger)
+        self.cancel_load.clicked.connect(self.stop)
+        self.new_button.clicked.connect(self.new_chat)
+        self.new_action.triggered.connect(self.new_chat)
+        self.rename_button.clicked.connect(
+            lambda: self.list_view.edit(self.list_view.currentIndex())
+        )
+        self.delete_button.clicked.connect(self._confirm_delete)
+        self.search.textChanged.connect(self._on_search)
+        self.list_view.selectionModel().currentChanged.connect(self._on_conversation_selected)
+        self.tier_picker.currentIndexChanged.connect(self._on_pin_changed)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.verify_action.triggered.connect(lambda: asyncio.ensure_future(self.verify_chain()))
+        self.reset_learning_action.triggered.connect(self.reset_learning)
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def new_chat(self) -> None:
+        self.stop()
+        self.conversation_id = None
+        self.list_view.clearSelection()
+        self.list_view.setCurrentIndex(QModelIndex())
+        self.chat.clear()
+        self.prompt.setFocus()
+        self._update_controls()
+
+    def _on_search(self, text: str) -> None:
+        current = self.conversation_id
+        self.conversations.refresh(text)
+        row = self.conversations.row_of(current) if current is not None else None
+        if row is not None:
+            self.list_view.setCurrentIndex(self.conversations.index(row))
+
+    def _on_conversation_selected(self, index: QModelIndex, _previous: QModelIndex) -> None:
+        conversation_id = index.data(ConversationIdRole) if index.isValid() else None
+        if conversation_id is None or conversation_id == self.conversation_id:
+            return
+        self.stop()
+        self.conversation_id = conversation_id
+        self.chat.clear()
+        for message in self.store.messages(conversation_id):
+            self._show_stored(message)
+        self._update_controls()
+
+    def _confirm_delete(self) -> None:
+        conversation = self.store.get(self.conversation_id) if self.conversation_id else None
+        if conversation is None:
+            return
+        answer = QMessageBox.question(
+            self, "Delete conversation", f"Delete “{conversation.title}” and its messages?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_conversation()
+
+    def delete_conversation(self) -> None:
+        if self.conversation_id is None:
+            return
+        self.store.delete(self.conversation_id)
+        self.conversations.refresh()
+        self.new_chat()
+
+    def _select_conversation(self, conversation_id: int) -> None:
+        self.conversations.refresh()
+        row = self.conversations.row_of(conversation_id)
+        if row is not None:  # the selection handler ignores the conversation already shown
+            self.list_view.setCurrentIndex(self.conversations.index(row))
+
+    # --- sending and streaming ------------------------------------------------------------
+
+    def send(self) -> None:
+        prompt = self.prompt.toPlainText()
+        if self.answer is not None or not prompt.strip():
+            return
+        if self.conversation_id is None:
+            self.conversation_id = self.store.create(title_from_prompt(prompt)).id
+        self.store.add_message(self.conversation_id, "user", prompt)
+        self._select_conversation(self.conversation_id)
+        self.prompt.clear()
+        self.chat.add(MessageView("user", prompt))
+        self._start(prompt)
+
+    def _history(self) -> tuple[dict[str, str], ...]:
+        """Earlier turns of this conversation, without the prompt being answered now."""
+        assert self.conversation_id is not None
+        turns = [
+            {"role": m.role, "content": m.content}
+            for m in self.store.messages(self.conversation_id)
+            if m.role in ("user", "assistant")
+        ]
+        if turns and turns[-1]["role"] == "user":
+            turns.pop()
+        return tuple(turns)
+
+    def _options(self, pin: Tier | None) -> RunOptions:
+        settings = self.settings
+        chosen = self.tier_picker.currentData()
+        if pin is None and chosen != "auto":
+            pin = Tier.parse(chosen)
+        return RunOptions(
+            pin=pin,
+            params=settings.sampling(),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_gpu_layers=settings.n_gpu_layers,
+            history=self._history(),
+            system_prompt=settings.system_prompt,
+        )
+
+    def _start(self, prompt: str, pin: Tier | None = None) -> None:
+        self._request_ids += 1
+        view = self.chat.add(MessageView("assistant"))
+        view.set_figures("<i>routing…</i>")
+        view.receipt_requested.connect(self.show_receipt)
+        self.answer = _Answer(self._request_ids, prompt, view)
+        self.render_timer.start()
+        self._update_controls()
+        self.worker.worker.requested.emit(self._request_ids, prompt, self._options(pin))
+
+    def _current(self, request_id: int) -> _Answer | None:
+        answer = self.answer
+        return answer if answer is not None and answer.request_id == request_id else None
+
+    def _on_routed(self, request_id: int, routed: Routed) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        answer.routed = routed
+        decision = routed.decision
+        answer.view.set_badge(
+            decision.complexity.label,
+            decision.tier.name,
+            decision.model.name,
+            "\n".join(f"• {reason}" for reason in (*routed.analysis.reasons, *decision.reasons)),
+        )
+        answer.view.set_figures("<i>waiting for the model…</i>")
+
+    def _on_loading(self, request_id: int, model_name: str) -> None:
+        if self._current(request_id) is not None:
+            self._show_loading(model_name)
+
+    def _on_loaded(self, request_id: int, loaded: Loaded) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        self._show_loading(None)
+        answer.loaded_at = time.perf_counter()
+        layers = "all" if loaded.n_gpu_layers < 0 else str(loaded.n_gpu_layers)
+        gpu = f" · {layers} layers offloaded" if loaded.n_gpu_layers else ""
+        self.backend_label.setText(f"backend: {loaded.backend}{gpu}")
+        if answer.routed is not None:
+            self.model_label.setText(f"model: {answer.routed.decision.model.name}")
+
+    def _on_token(self, request_id: int, text: str, tokens_per_s: float) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        if answer.ttft_ms is None and answer.loaded_at is not None:
+            answer.ttft_ms = (time.perf_counter() - answer.loaded_at) * 1000
+        answer.pending.append(text)
+        answer.text.append(text)
+        if tokens_per_s:
+            answer.view.set_figures(
+                f"TTFT {answer.ttft_ms or 0:.0f} ms · {tokens_per_s:.1f} tok/s · generating…"
+            )
+
+    def _render_pending(self) -> None:
+        answer = self.answer
+        if answer is not None and answer.pending:
+            answer.view.body.append_plain("".join(answer.pending))
+            answer.pending.clear()
+
+    def _on_finished(self, request_id: int, result: Finished) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        self._end_answer()
+        stats, receipt = result.stats, result.receipt
+        answer.view.body.set_markdown(result.text)
+        figures = (
+            f"{stats.completion_tokens} tokens · TTFT {stats.ttft_ms:.0f} ms · "
+            f"{stats.tokens_per_s:.1f} tok/s · {html.escape(stats.backend)} · "
+            f"<a href='receipt:{receipt.hash}'>receipt {receipt.hash[:12]}…</a>"
+        )
+        if stats.finish_reason == "stopped":
+            figures += " · stopped by you"
+        if result.note:
+            figures += f"<br><i>{html.escape(result.note)}</i>"
+        answer.view.set_figures(figures)
+        decision = result.decision
+        meta: dict[str, Any] = {
+            "complexity": decision.complexity.label,
+            "tier": decision.tier.name,
+            "model": decision.model.name,
+            "reasons": [
+                *(answer.routed.analysis.reasons if answer.routed else ()),
+                *decision.reasons,
+            ],
+            "kind": prompt_kind(answer.routed.analysis) if answer.routed else "",
+            "figures": figures,
+        }
+        if self.conversation_id is not None:
+            self.store.add_message(
+                self.conversation_id,
+                "assistant",
+                result.text,
+                receipt_hash=receipt.hash,
+                meta=meta,
+            )
+            self._select_conversation(self.conversation_id)
+        answer.view.setProperty("meta", meta)
+
+    def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        self._end_answer()
+        self._show_loading(None)
+        self.chat.remove(answer.view)
+        if self.conversation_id is not None:
+            stored = self.store.add_message(
+                self.conversation_id, "error", message, meta={"prompt": answer.prompt, "kind": kind}
+            )
+            self._show_stored(stored)
+
+    def _end_answer(self) -> None:
+        self._render_pending()
+        self.render_timer.stop()
+        self.answer = None
+        self._update_controls()
+
+    def stop(self) -> None:
+        if self.answer is not None:
+            self.worker.worker.stop()
+
+    # --- re-running -----------------------------------------------------------------------
+
+    def _last_exchange(self) -> tuple[str, MessageView | None] | None:
+        """The last prompt and the answer (or error) shown after it."""
+        views = self.chat.messages()
+        users = [view for view in views if view.role == "user"]
+        if not users:
+            return None
+        last_user = users[-1]
+        after = views[views.index(last_user) + 1 :]
+        return last_user.body.toPlainText(), (after[-1] if after else None)
+
+    def _drop_last_answer(self, view: MessageView | None) -> None:
+        if view is None or self.conversation_id is None:
+            return
+        stored = self.store.messages(self.conversation_id)
+        if stored and stored[-1].role in ("assistant", "error"):
+            self.store.delete_message(stored[-1].id)
+        self.chat.remove(view)
+
+    def regenerate(self, pin: Tier | None = None) -> None:
+        exchange = self._last_exchange()
+        if self.answer is not None or exchange is None:
+            return
+        prompt, view = exchange
+        self._drop_last_answer(view)
+        self._start(prompt, pin)
+
+    def ask_bigger(self) -> None:
+        exchange = self._last_exchange()
+        if self.answer is not None or exchange is None or exchange[1] is None:
+            return
+        meta = exchange[1].property("meta") or {}
+        if "tier" not in meta:
+            return
+        current = Tier.parse(meta["tier"])
+        if current is Tier.LARGE:
+            return
+        bigger = Tier(current + 1)
+        self.feedback.record(meta.get("kind", ""), current, bigger)
+        self.regenerate(pin=bigger)
+
+    def reset_learning(self) -> None:
+        removed = self.feedback.reset()
+        self.statusBar().showMessage(f"Forgot {removed} escalations: routing starts fresh.", 5000)
+
+    # --- receipts, settings, status -------------------------------------------------------
+
+    def show_receipt(self, receipt_hash: str) -> None:
+        receipt = self.pipeline.chain.get(receipt_hash)
+        viewer = QPlainTextEdit()
+        viewer.setReadOnly(True)
+        viewer.setWindowTitle(f"Receipt #{receipt.seq}" if receipt else "Receipt not found")
+        viewer.setPlainText(receipt.canonical_json() if receipt else receipt_hash)
+        viewer.resize(640, 360)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.setParent(self, Qt.WindowType.Window)
+        viewer.show()
+
+    async def verify_chain(self) -> None:
+        self.statusBar().showMessage("Verifying the receipt chain…")
+        report = await asyncio.get_running_loop().run_in_executor(None, self.pipeline.chain.verify)
+        self.statusBar().showMessage(report.message, 10_000)
+        if not report.ok:
+            QMessageBox.warning(self, "Receipt chain broken", report.message)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, str(self.paths.root), self)
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        save_settings(self.paths.settings, settings)
+
+    def _on_pin_changed(self) -> None:
+        self.apply_settings(replace(self.settings, tier_pin=self.tier_picker.currentData()))
+
+    def _show_loading(self, model_name: str | None) -> None:
+        self.loading_bar.setVisible(model_name is not None)
+        self.cancel_load.setVisible(model_name is not None)
+        if model_name is not None:
+            self.statusBar().showMessage(f"Loading {model_name}…")
+        else:
+            self.statusBar().clearMessage()
+
+    def _update_memory(self) -> None:
+        own = process_memory(None) or 0
+        host = process_memory(self.pipeline.host.pid) if self.pipeline.host.pid else 0
+        self.memory_label.setText(f"memory: {(own + (host or 0)) / 1e6:,.0f} MB")
+
+    def _update_controls(self) -> None:
+        busy = self.answer is not None
+        has_exchange = bool(self.chat.messages())
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy)
+        self.regenerate_button.setEnabled(not busy and has_exchange)
+        self.bigger_button.setEnabled(not busy and has_exchange)
+
+    def _show_stored(self, message: Message) -> None:
+        view = self.chat.add(MessageView(message.role, message.content))
+        meta = dict(message.meta)
+        if message.role == "assistant":
+            view.receipt_requested.connect(self.show_receipt)
+            view.set_badge(
+                meta.get("complexity", "?"),
+                meta.get("tier", "?"),
+                meta.get("model", "?"),
+                "\n".join(f"• {reason}" for reason in meta.get("reasons", [])),
+            )
+            view.set_figures(meta.get("figures", ""))
+            view.setProperty("meta", meta)
+        elif message.role == "error":
+            view.set_figures(f"<span style='color:#c62828'>{html.escape(message.content)}</span>")
+            view.retry_requested.connect(self.regenerate)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.status_timer.stop()
+        self.render_timer.stop()
+        self.worker.shutdown()
+        self.store.close()
+        self.feedback.close()
+        super().closeEvent(event)

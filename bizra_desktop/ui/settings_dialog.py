@@ -1,0 +1,94 @@
+"""The settings dialog: one form over the typed Settings schema."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bizra_desktop.core.settings import Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, data_folder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        self.system_prompt = QPlainTextEdit(settings.system_prompt)
+        self.system_prompt.setPlaceholderText("Empty: the model's own default")
+        self.system_prompt.setMaximumHeight(90)
+        self.temperature = self._decimal(0.0, 2.0, settings.temperature)
+        self.top_p = self._decimal(0.01, 1.0, settings.top_p)
+        self.max_tokens = self._integer(1, 32768, settings.max_tokens)
+        self.n_ctx = self._integer(256, 131072, settings.n_ctx)
+        self.n_ctx.setSingleStep(1024)
+        self.n_threads = self._integer(0, 256, settings.n_threads)
+        self.n_threads.setSpecialValueText("auto (physical cores)")
+        self.gpu_auto = QCheckBox("automatic")
+        self.gpu_auto.setChecked(settings.n_gpu_layers is None)
+        self.gpu_layers = self._integer(-1, 999, settings.n_gpu_layers or 0)
+        self.gpu_layers.setSpecialValueText("all")
+        self.gpu_layers.setEnabled(settings.n_gpu_layers is not None)
+        self.gpu_auto.toggled.connect(lambda auto: self.gpu_layers.setEnabled(not auto))
+        gpu = QHBoxLayout()
+        gpu.addWidget(self.gpu_auto)
+        gpu.addWidget(self.gpu_layers)
+        folder = QLabel(f"{data_folder}<br><small>set BIZRA_HOME to keep data elsewhere</small>")
+
+        form = QFormLayout()
+        form.addRow("System prompt", self.system_prompt)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Max tokens", self.max_tokens)
+        form.addRow("Context length", self.n_ctx)
+        form.addRow("Threads", self.n_threads)
+        form.addRow("GPU layers", gpu)
+        form.addRow("Data folder", folder)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    @staticmethod
+    def _decimal(low: float, high: float, value: float) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(low, high)
+        box.setSingleStep(0.05)
+        box.setDecimals(2)
+        box.setValue(value)
+        return box
+
+    @staticmethod
+    def _integer(low: int, high: int, value: int) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(low, high)
+        box.setValue(value)
+        return box
+
+    def result_settings(self) -> Settings:
+        return replace(
+            self._settings,
+            system_prompt=self.system_prompt.toPlainText().strip(),
+            temperature=self.temperature.value(),
+            top_p=self.top_p.value(),
+            max_tokens=self.max_tokens.value(),
+            n_ctx=self.n_ctx.value(),
+            n_threads=self.n_threads.value(),
+            n_gpu_layers=None if self.gpu_auto.isChecked() else self.gpu_layers.value(),
+        )

@@ -1,0 +1,76 @@
+"""GenerationWorker: iterates the core pipeline on its own thread and reports through signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from bizra_desktop.core.pipeline import (
+    Failed,
+    Finished,
+    Loaded,
+    Loading,
+    Pipeline,
+    Routed,
+    RunOptions,
+    Token,
+)
+
+_STOP_WAIT_MS = 10_000
+
+
+class GenerationWorker(QObject):
+    """Owns the Pipeline; lives on a QThread. Requests arrive as queued signals, results leave
+    as signals (queued to the GUI thread, which never blocks on the model)."""
+
+    requested = Signal(int, str, object)  # request id, prompt, RunOptions
+    routed = Signal(int, object)  # Routed
+    loading = Signal(int, str)  # model name
+    loaded = Signal(int, object)  # Loaded
+    token = Signal(int, str, float)  # text, live tokens/s
+    finished = Signal(int, object)  # Finished
+    failed = Signal(int, str, str)  # kind, message
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+        self.requested.connect(self._run)
+
+    @Slot(int, str, object)
+    def _run(self, request_id: int, prompt: str, options: RunOptions) -> None:
+        try:
+            for event in self.pipeline.run(prompt, options):
+                if isinstance(event, Token):
+                    self.token.emit(request_id, event.text, event.tokens_per_s)
+                elif isinstance(event, Routed):
+                    self.routed.emit(request_id, event)
+                elif isinstance(event, Loading):
+                    self.loading.emit(request_id, event.model_name)
+                elif isinstance(event, Loaded):
+                    self.loaded.emit(request_id, event)
+                elif isinstance(event, Finished):
+                    self.finished.emit(request_id, event)
+                elif isinstance(event, Failed):
+                    self.failed.emit(request_id, str(event.kind), event.message)
+        except Exception as error:
+            self.failed.emit(request_id, "internal", f"{type(error).__name__}: {error}")
+
+    def stop(self) -> None:
+        """Thread-safe: stops the running generation (or cancels a load) at once."""
+        self.pipeline.stop()
+
+
+class WorkerThread:
+    """The worker and its thread, started together and shut down stop → quit → wait."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("bizra-generation")
+        self.worker = GenerationWorker(pipeline)
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def shutdown(self) -> None:
+        self.worker.stop()
+        self.thread.quit()
+        self.thread.wait(_STOP_WAIT_MS)
+        self.worker.pipeline.close()

@@ -1,0 +1,177 @@
+"""The real window, offscreen, driving the real starter model."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.settings import load_settings, save_settings
+from bizra_desktop.ui.chat.message_view import MessageView
+from bizra_desktop.ui.conversation_list import ConversationListModel
+from bizra_desktop.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.model
+ANSWER_TIMEOUT_MS = 120_000
+
+
+def _open(qtbot: QtBot, home: Path, max_tokens: int = 24) -> MainWindow:
+    paths = DataPaths(home).ensure()
+    settings = load_settings(paths.settings)
+    save_settings(paths.settings, replace(settings, temperature=0.0, max_tokens=max_tokens))
+    window = MainWindow(paths)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot: QtBot, bizra_home: Path) -> Iterator[MainWindow]:
+    instance = _open(qtbot, bizra_home)
+    yield instance
+    instance.close()
+
+
+def _send(qtbot: QtBot, window: MainWindow, prompt: str) -> None:
+    window.prompt.setPlainText(prompt)
+    qtbot.keyClick(window.prompt, Qt.Key.Key_Return)
+
+
+def _wait_idle(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.answer is None, timeout=ANSWER_TIMEOUT_MS)
+
+
+def _views(window: MainWindow, role: str) -> list[MessageView]:
+    return [view for view in window.chat.messages() if view.role == role]
+
+
+def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    tokens: list[str] = []
+    window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+    _send(qtbot, window, "What is 2 + 2?")
+    assert window.answer is not None and not window.send_button.isEnabled()
+    _wait_idle(qtbot, window)
+
+    assert len(tokens) > 3  # the answer arrived token by token
+    answer = _views(window, "assistant")[-1]
+    assert answer.badge.text() == "simple · NANO · SmolLM2-135M-Instruct"
+    assert "stands in for NANO" in answer.badge.toolTip()
+    assert answer.body.toPlainText().strip() == "".join(tokens).strip()
+    figures = answer.figures.text()
+    assert "tok/s" in figures and "TTFT" in figures and "receipt" in figures
+
+    assert window.conversation_id is not None
+    stored = window.store.messages(window.conversation_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].receipt_hash is not None and stored[1].receipt_hash in figures
+    with ReceiptChain(window.paths.database) as chain:
+        assert chain.get(stored[1].receipt_hash) is not None
+        assert chain.verify().ok
+    assert window.conversations.rowCount() == 1
+    assert window.conversations.index(0).data() == "What is 2 + 2?"
+
+
+def test_stop_mid_stream(qtbot: QtBot, bizra_home: Path) -> None:
+    window = _open(qtbot, bizra_home, max_tokens=400)
+    try:
+        tokens: list[str] = []
+        window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+        _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
+        qtbot.waitUntil(lambda: len(tokens) >= 5, timeout=ANSWER_TIMEOUT_MS)
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+        _wait_idle(qtbot, window)
+        answer = _views(window, "assistant")[-1]
+        assert "stopped by you" in answer.figures.text()
+        assert len(tokens) < 50
+    finally:
+        window.close()
+
+
+def test_a_crashed_host_shows_an_error_with_retry_and_the_next_prompt_works(
+    qtbot: QtBot, bizra_home: Path
+) -> None:
+    window = _open(qtbot, bizra_home, max_tokens=400)
+    try:
+        tokens: list[str] = []
+        window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+        _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
+        qtbot.waitUntil(lambda: len(tokens) >= 3, timeout=ANSWER_TIMEOUT_MS)
+        pid = window.pipeline.host.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        _wait_idle(qtbot, window)
+        error = _views(window, "error")[-1]
+        assert "was killed" in error.body.toPlainText()
+        assert error.retry.isVisible()
+
+        qtbot.mouseClick(error.retry, Qt.MouseButton.LeftButton)  # Retry runs the prompt again
+        _wait_idle(qtbot, window)
+        assert not _views(window, "error")
+        assert _views(window, "assistant")[-1].body.toPlainText().strip()
+        _send(qtbot, window, "Hello!")
+        _wait_idle(qtbot, window)
+        assert len(_views(window, "assistant")) == 2
+    finally:
+        window.close()
+
+
+def test_closing_and_reopening_restores_the_conversation(qtbot: QtBot, bizra_home: Path) -> None:
+    first = _open(qtbot, bizra_home)
+    _send(qtbot, first, "What is 2 + 2?")
+    _wait_idle(qtbot, first)
+    _send(qtbot, first, "And 3 + 3?")
+    _wait_idle(qtbot, first)
+    before = [(v.role, v.body.toPlainText(), v.badge.text()) for v in first.chat.messages()]
+    first.close()
+
+    second = _open(qtbot, bizra_home)
+    try:
+        after = [(v.role, v.body.toPlainText(), v.badge.text()) for v in second.chat.messages()]
+        assert after == before
+        assert [role for role, _, _ in after] == ["user", "assistant", "user", "assistant"]
+        assert "receipt" in _views(second, "assistant")[-1].figures.text()
+    finally:
+        second.close()
+
+
+def test_user_text_is_never_html(qtbot: QtBot, window: MainWindow) -> None:
+    _send(qtbot, window, "<b>bold?</b> <img src=x> &amp;")
+    _wait_idle(qtbot, window)
+    prompt = _views(window, "user")[0]
+    assert prompt.body.toPlainText() == "<b>bold?</b> <img src=x> &amp;"
+
+
+def test_answers_render_markdown_and_code_can_be_copied(qtbot: QtBot) -> None:
+    text = "# Title\n\nSome **bold** text.\n\n- one\n- two\n\n```python\nprint('hi')\n```\nAfter."
+    view = MessageView("assistant", text)
+    qtbot.addWidget(view)
+    assert view.body.code_blocks == ["print('hi')"]
+    plain = view.body.toPlainText()
+    assert "Title" in plain and "**" not in plain and "print('hi')" in plain
+    view.body.anchorClicked.emit(QUrl("copy:0"))
+    assert QGuiApplication.clipboard().text() == "print('hi')"
+
+
+def test_the_conversation_list_is_a_sound_model(
+    qtmodeltester: ModelTester, window: MainWindow
+) -> None:
+    for title in ("first", "second", "third"):
+        window.store.create(title)
+    model = ConversationListModel(window.store)
+    qtmodeltester.check(model)
+    assert model.setData(model.index(0), "renamed")
+    assert model.index(0).data() == "renamed"
+    model.refresh("sec")
+    assert model.rowCount() == 1
