@@ -10,7 +10,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +20,14 @@ from bizra_desktop.core.engine.runner import LlamaRunner
 from bizra_desktop.core.hardware import physical_cores
 from bizra_desktop.core.models.store import open_model, starter_model_path
 from bizra_desktop.core.paths import DataPaths
-from bizra_desktop.core.pipeline import Failed, Pipeline, RunOptions, Token
+from bizra_desktop.core.pipeline import (
+    Failed,
+    Finished,
+    Pipeline,
+    PipelineEvent,
+    RunOptions,
+    Token,
+)
 
 N_CTX = 2048
 SETTLE_S = 0.5
@@ -90,6 +97,48 @@ def _pipeline(pipeline: Pipeline, prompt: str, options: RunOptions) -> Iterator[
             yield event.tokens
         elif isinstance(event, Failed):
             raise RuntimeError(f"pipeline failed during the benchmark: {event}")
+
+
+CONVERSATION = (
+    "Let's plan a small vegetable garden. What should I grow first?",
+    "How often should I water those plants?",
+    "What about pests? How do I keep them away without chemicals?",
+    "Which of these plants can grow in containers on a balcony?",
+    "Summarise our plan in three bullet points.",
+)
+
+
+def multi_turn_ttft(pipeline: Pipeline, options: RunOptions) -> dict[str, float]:
+    """TTFT of each turn of one conversation: with the host's KV cache reused, turn 5 does
+    not re-process turns 1-4. Then turn 5 again after an unrelated prompt evicted the cache."""
+    history: list[dict[str, str]] = []
+    ttfts: list[float] = []
+    last = replace(options, params=replace(options.params, max_tokens=64))
+    for prompt in CONVERSATION:
+        last = replace(last, history=tuple(history))
+        result = _finish(pipeline.run(prompt, last))
+        ttfts.append(result.stats.ttft_ms)
+        history += [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": result.text},
+        ]
+    _finish(pipeline.run("Name a colour.", replace(last, history=())))
+    cold = _finish(pipeline.run(CONVERSATION[-1], last)).stats.ttft_ms
+    return {
+        "ttft_turn1_ms": round(ttfts[0], 2),
+        "ttft_turn5_ms": round(ttfts[-1], 2),
+        "ttft_turn5_without_cache_ms": round(cold, 2),
+        "turn5_prompt_tokens": _finish(pipeline.run("Thanks!", last)).stats.prompt_tokens,
+    }
+
+
+def _finish(events: Iterator[PipelineEvent]) -> Finished:
+    for event in events:
+        if isinstance(event, Failed):
+            raise RuntimeError(f"pipeline failed during the benchmark: {event.message}")
+        if isinstance(event, Finished):
+            return event
+    raise RuntimeError("the pipeline ended without a result")
 
 
 def analyzer_p99_ms(repeats: int = 100) -> float:
@@ -162,6 +211,8 @@ def run_benchmark(
                         for name, runs in samples.items()
                     )
                 )
+            conversation = multi_turn_ttft(pipeline, options)
+            say(f"multi-turn: {conversation}")
         finally:
             pipeline.close()
             runner.unload()
@@ -189,4 +240,5 @@ def run_benchmark(
         "ttft_overhead_ms": round(median("pipeline", "ttft_ms") - median("bare", "ttft_ms"), 2),
         "tokens_generated": {name: [s.tokens for s in runs] for name, runs in samples.items()},
         "analyzer_p99_ms": round(analyzer_p99_ms(), 4),
+        **conversation,
     }

@@ -260,11 +260,20 @@ def cmd_receipts_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bizra_desktop.bench import run_benchmark  # noqa: PLC0415 - heavy, only for bench
+    # Heavy imports, only for the benchmark; the window's one loads Qt.
+    if args.ui:
+        from bizra_desktop.ui.bench_ui import run_ui_benchmark  # noqa: PLC0415
 
-    report = run_benchmark(
-        model_path=args.model, max_tokens=args.max_tokens, rounds=args.rounds, progress=sys.stderr
-    )
+        report = run_ui_benchmark(args.ui_tokens)
+    else:
+        from bizra_desktop.bench import run_benchmark  # noqa: PLC0415
+
+        report = run_benchmark(
+            model_path=args.model,
+            max_tokens=args.max_tokens,
+            rounds=args.rounds,
+            progress=sys.stderr,
+        )
     if args.json:
         _print_json(report, sys.stdout)
     else:
@@ -333,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--max-tokens", type=_positive_int, default=128)
     bench.add_argument("--rounds", type=_positive_int, default=3)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument("--ui", action="store_true", help="measure the window's lag instead")
+    bench.add_argument("--ui-tokens", type=_positive_int, default=1000)
     bench.set_defaults(handler=cmd_bench)
     return parser
 

@@ -466,7 +466,7 @@ class MainWindow(QMainWindow):
         if current is Tier.LARGE:
             return
         bigger = Tier(current + 1)
-        self.feedback.record(meta.get("kind", ""), current, bigger)
+        self.feedback.record(meta.get("kind") or "general", current, bigger)
         self.regenerate(pin=bigger)
 
     def reset_learning(self) -> None:

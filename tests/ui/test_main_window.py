@@ -175,3 +175,63 @@ def test_the_conversation_list_is_a_sound_model(
     assert model.index(0).data() == "renamed"
     model.refresh("sec")
     assert model.rowCount() == 1
+
+
+def test_asking_a_bigger_model_is_remembered_for_similar_prompts(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    for prompt in ("What is entropy?", "What is enthalpy?"):
+        _send(qtbot, window, prompt)
+        _wait_idle(qtbot, window)
+        assert _views(window, "assistant")[-1].badge.text().startswith("simple · NANO")
+        qtbot.mouseClick(window.bigger_button, Qt.MouseButton.LeftButton)
+        _wait_idle(qtbot, window)
+        bigger = _views(window, "assistant")[-1]
+        assert bigger.badge.text().startswith("simple · MICRO")
+        assert "pinned by you to MICRO (1.5B)" in bigger.badge.toolTip()
+    assert window.conversation_id is not None
+    # The escalated answer replaced the first one: one answer per prompt is stored.
+    roles = [m.role for m in window.store.messages(window.conversation_id)]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+    _send(qtbot, window, "What is osmosis?")
+    _wait_idle(qtbot, window)
+    learned = _views(window, "assistant")[-1]
+    assert learned.badge.text().startswith("simple · MICRO")
+    assert "you asked for a bigger model on 2 earlier prompts" in learned.badge.toolTip()
+
+    window.reset_learning()
+    _send(qtbot, window, "What is diffusion?")
+    _wait_idle(qtbot, window)
+    assert _views(window, "assistant")[-1].badge.text().startswith("simple · NANO")
+
+
+def test_new_rename_search_and_delete_conversations(qtbot: QtBot, window: MainWindow) -> None:
+    _send(qtbot, window, "Hello!")
+    _wait_idle(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.conversation_id is None and not window.chat.messages()
+    _send(qtbot, window, "What is a prime number?")
+    _wait_idle(qtbot, window)
+    assert window.conversations.rowCount() == 2
+
+    index = window.conversations.index(0)
+    assert window.conversations.setData(index, "Primes")
+    window.search.setText("prim")
+    assert window.conversations.rowCount() == 1
+    assert window.conversations.index(0).data() == "Primes"
+    window.search.setText("")
+
+    window.delete_conversation()
+    assert window.conversations.rowCount() == 1
+    assert window.conversations.index(0).data() == "Hello!"
+    window.list_view.setCurrentIndex(window.conversations.index(0))
+    assert [v.role for v in window.chat.messages()] == ["user", "assistant"]
+
+
+def test_settings_reach_the_model(qtbot: QtBot, window: MainWindow) -> None:
+    window.apply_settings(replace(window.settings, max_tokens=3, temperature=0.0))
+    _send(qtbot, window, "Write a long story about the sea.")
+    _wait_idle(qtbot, window)
+    assert "3 tokens" in _views(window, "assistant")[-1].figures.text()
+    assert load_settings(window.paths.settings).max_tokens == 3

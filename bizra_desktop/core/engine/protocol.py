@@ -16,6 +16,7 @@ class SamplingParams:
     repeat_penalty: float = 1.1
     max_tokens: int = 512
     seed: int | None = None
+    ignore_eos: bool = False  # benchmarks: keep generating to max_tokens
 
     def as_record(self) -> dict[str, Any]:
         return asdict(self)

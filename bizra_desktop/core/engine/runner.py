@@ -184,7 +184,7 @@ class LlamaRunner:
             temp=params.temperature,
             repeat_penalty=params.repeat_penalty,
         ):
-            if is_end(token):
+            if is_end(token) and not params.ignore_eos:
                 finish = FinishReason.STOP
                 break
             generated += 1
