@@ -251,7 +251,7 @@ class Pipeline:
             options.n_threads or physical_cores(),
             options.n_gpu_layers,
             memory_budget().vram_free,
-            model.size_bytes,
+            model.memory_needed(options.n_ctx),
         )
         system = (
             [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []

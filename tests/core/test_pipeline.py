@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bizra_desktop.core.engine.protocol import FailureKind, FinishReason, SamplingParams
+from bizra_desktop.core.engine.protocol import FailureKind, FinishReason, LoadSpec, SamplingParams
+from bizra_desktop.core.engine.runner import choose_gpu_layers
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Failed,
@@ -208,3 +209,22 @@ def test_the_system_prompt_reaches_the_model(pipeline: Pipeline) -> None:
     plain = _finished(list(pipeline.run("What is 2 + 2?", SHORT)))
     steered = _finished(list(pipeline.run("What is 2 + 2?", options)))
     assert steered.stats.prompt_tokens > plain.stats.prompt_tokens
+
+
+@pytest.mark.parametrize(
+    ("backend", "pinned", "vram", "layers"),
+    [
+        (None, None, 80 * 10**9, 0),  # CPU-only build: never offload
+        (None, 20, 80 * 10**9, 0),  # ... not even when the user asks
+        ("CUDA", None, 80 * 10**9, -1),  # fits: everything on the GPU
+        ("CUDA", None, 10**9, 0),  # does not fit: CPU
+        ("CUDA", None, None, 0),  # VRAM unknown: CPU
+        ("CUDA", 12, 10**9, 12),  # the user's choice wins
+        ("Metal", None, None, -1),  # unified memory
+    ],
+)
+def test_gpu_layers_follow_the_build_and_free_vram(
+    backend: str | None, pinned: int | None, vram: int | None, layers: int
+) -> None:
+    spec = LoadSpec("m.gguf", n_gpu_layers=pinned, vram_free=vram, memory_needed=6 * 10**9)
+    assert choose_gpu_layers(spec, backend) == layers

@@ -29,7 +29,7 @@ class LoadSpec:
     n_threads: int = 1
     n_gpu_layers: int | None = None  # None: decide from the build and free VRAM
     vram_free: int | None = None
-    model_bytes: int = 0
+    memory_needed: int = 0  # weights + KV cache + compute buffers, for the VRAM fit
 
 
 @dataclass(frozen=True)

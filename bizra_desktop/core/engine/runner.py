@@ -60,7 +60,7 @@ def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
         return 0
     if backend == "Metal":  # unified memory: the GPU sees all of RAM
         return -1
-    if spec.vram_free is not None and spec.model_bytes <= spec.vram_free * VRAM_HEADROOM:
+    if spec.vram_free is not None and spec.memory_needed <= spec.vram_free * VRAM_HEADROOM:
         return -1
     return 0
 
