@@ -5,31 +5,15 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any
 
-# One connection recipe for the whole database file (WAL, synchronous=FULL, busy timeout,
-# autocommit so that BEGIN IMMEDIATE is ours) and one clock format, shared with the receipts.
-from bizra_desktop.core.receipts.chain import _connect, _utc_now
+from bizra_desktop.core.db import Migration, SqliteStore, utc_now
 
 ROLES = frozenset({"user", "assistant", "error"})  # "error": an inline failure shown with Retry
-
-# A migration is the SQL statements that take one component's tables one version up.
-# Statements, not a script: executescript() would commit the transaction the upgrade runs in.
-Migration = tuple[str, ...]
-
-# The receipts, the conversations and the escalation memory share one file, and PRAGMA
-# user_version is one number per file; each component's version is a row here instead.
-_VERSIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_versions (
-    component TEXT PRIMARY KEY,
-    version   INTEGER NOT NULL
-)"""
 
 _MIGRATIONS: tuple[Migration, ...] = (
     (
@@ -63,7 +47,6 @@ _MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash,
 # and can step back, and "created, then answered in the same tick" must still sort right.
 _NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
 
-
 DEFAULT_TITLE = "New chat"
 
 
@@ -88,33 +71,6 @@ class Message:
     meta: Mapping[str, Any] = field(hash=False)
 
 
-class SqliteStore:
-    """One component's tables in the app database: its own connection, a lock around it, and
-    close() (also on leaving a `with` block)."""
-
-    def __init__(self, db_path: Path, component: str, migrations: Sequence[Migration]) -> None:
-        self._lock = threading.Lock()
-        self._closed = False
-        self._conn = open_database(db_path, component, migrations)
-
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
 class ConversationStore(SqliteStore):
     """Conversations in one SQLite file. Thread-safe; the GUI and the CLI may share the file.
 
@@ -124,13 +80,14 @@ class ConversationStore(SqliteStore):
 
     def __init__(self, db_path: Path) -> None:
         super().__init__(db_path, "conversations", _MIGRATIONS)
-        self._conn.create_function("bizra_contains", 2, _contains, deterministic=True)
+        with self.connection() as conn:
+            conn.create_function("bizra_contains", 2, _contains, deterministic=True)
 
     def create(self, title: str = DEFAULT_TITLE) -> Conversation:
         title = _title(title)
-        with self._lock, transaction(self._conn):
-            now = _utc_now()
-            cursor = self._conn.execute(
+        with self.transaction() as conn:
+            now = utc_now()
+            cursor = conn.execute(
                 "INSERT INTO conversations (title, created_at, updated_at, activity) "
                 f"VALUES (?, ?, ?, ({_NEXT_ACTIVITY}))",
                 (title, now, now),
@@ -150,36 +107,36 @@ class ConversationStore(SqliteStore):
                 " WHERE conversation_id = conversations.id AND bizra_contains(content, ?))"
             )
             params = (needle, needle)
-        with self._lock:
-            rows = self._conn.execute(f"{query} ORDER BY activity DESC", params).fetchall()
+        with self.connection() as conn:
+            rows = conn.execute(f"{query} ORDER BY activity DESC", params).fetchall()
         return [Conversation(*row) for row in rows]
 
     def get(self, conversation_id: int) -> Conversation | None:
-        with self._lock:
-            row = self._conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
+        with self.connection() as conn:
+            row = conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
         return Conversation(*row) if row else None
 
     def rename(self, conversation_id: int, title: str) -> Conversation:
         """Set the title (whitespace collapsed). Renaming is not activity: the order stays."""
         title = _title(title)
-        with self._lock:
-            self._conn.execute(
+        with self.connection() as conn:
+            conn.execute(
                 "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
             )
-            row = self._conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
+            row = conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()
         if row is None:
             raise LookupError(f"no conversation with id {conversation_id}")
         return Conversation(*row)
 
     def delete(self, conversation_id: int) -> None:
         """Delete a conversation and its messages; deleting a missing one does nothing."""
-        with self._lock:
-            self._conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        with self.connection() as conn:
+            conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     def messages(self, conversation_id: int) -> builtins.list[Message]:
         """Oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self.connection() as conn:
+            rows = conn.execute(
                 f"{_MESSAGE} WHERE conversation_id = ? ORDER BY id", (conversation_id,)
             ).fetchall()
         return [_message(row) for row in rows]
@@ -202,16 +159,16 @@ class ConversationStore(SqliteStore):
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
         meta_json = _meta_json(meta or {})
         content = storable(content)
-        with self._lock, transaction(self._conn):
-            now = _utc_now()
-            bumped = self._conn.execute(
+        with self.transaction() as conn:
+            now = utc_now()
+            bumped = conn.execute(
                 f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}) "
                 "WHERE id = ?",
                 (now, conversation_id),
             )
             if bumped.rowcount == 0:
                 raise LookupError(f"no conversation with id {conversation_id}")
-            cursor = self._conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO messages "
                 "(conversation_id, role, content, created_at, receipt_hash, meta) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -223,8 +180,8 @@ class ConversationStore(SqliteStore):
 
     def delete_message(self, message_id: int) -> None:
         """Delete a message (a replaced error, a regenerated answer); a missing id does nothing."""
-        with self._lock:
-            self._conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+        with self.connection() as conn:
+            conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
 
 def title_from_prompt(prompt: str, limit: int = 48) -> str:
@@ -252,59 +209,6 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text
-
-
-def open_database(
-    db_path: Path, component: str, migrations: Sequence[Migration]
-) -> sqlite3.Connection:
-    """A connection to the app database with `component`'s tables at version len(migrations).
-
-    Raises sqlite3.DatabaseError if the file is not a database, or if a newer app has already
-    moved `component` past the versions this one knows.
-    """
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect(db_path)
-    try:
-        # Per connection, off by default in SQLite: needed for ON DELETE CASCADE.
-        conn.execute("PRAGMA foreign_keys = ON")
-        # IMMEDIATE: two processes starting together upgrade one after the other, not twice.
-        with transaction(conn):
-            conn.execute(_VERSIONS_TABLE)
-            row = conn.execute(
-                "SELECT version FROM schema_versions WHERE component = ?", (component,)
-            ).fetchone()
-            version = row[0] if row else 0
-            if version > len(migrations):
-                raise sqlite3.DatabaseError(
-                    f"{db_path}: the {component} tables are at version {version}, newer than "
-                    f"this BIZRA Desktop knows ({len(migrations)}); update the app"
-                )
-            for migration in migrations[version:]:
-                for statement in migration:
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR REPLACE INTO schema_versions (component, version) VALUES (?, ?)",
-                (component, len(migrations)),
-            )
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, rolled back if the body raises (conn must be autocommit)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        # A failed COMMIT may already have ended the transaction; a second error from ROLLBACK
-        # would hide the first.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _title(title: str) -> str:

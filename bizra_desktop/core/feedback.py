@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bizra_desktop.core.conversations import Migration, SqliteStore
-from bizra_desktop.core.receipts.chain import _utc_now
+from bizra_desktop.core.db import Migration, SqliteStore, utc_now
 from bizra_desktop.core.tiers import Tier
 
 _MIGRATIONS: tuple[Migration, ...] = (
@@ -43,11 +42,11 @@ class EscalationMemory(SqliteStore):
             raise ValueError("an escalation needs the kind of prompt it was for")
         if to_tier <= from_tier:
             raise ValueError(f"{to_tier.name} is not bigger than {from_tier.name}")
-        with self._lock:
-            self._conn.execute(
+        with self.connection() as conn:
+            conn.execute(
                 "INSERT INTO escalations (kind, from_tier, to_tier, created_at) "
                 "VALUES (?, ?, ?, ?)",
-                (kind, from_tier.name, to_tier.name, _utc_now()),
+                (kind, from_tier.name, to_tier.name, utc_now()),
             )
 
     def boost(self, kind: str) -> tuple[int, str | None]:
@@ -62,24 +61,24 @@ class EscalationMemory(SqliteStore):
 
     def reset(self, kind: str | None = None) -> int:
         """Forget the escalations of `kind`, or of every kind; returns how many were forgotten."""
-        with self._lock:
+        with self.connection() as conn:
             if kind is None:
-                cursor = self._conn.execute("DELETE FROM escalations")
+                cursor = conn.execute("DELETE FROM escalations")
             else:
-                cursor = self._conn.execute("DELETE FROM escalations WHERE kind = ?", (kind,))
+                cursor = conn.execute("DELETE FROM escalations WHERE kind = ?", (kind,))
         return cursor.rowcount
 
     def summary(self) -> dict[str, int]:
         """Escalations remembered per kind, most first (for the settings page)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self.connection() as conn:
+            rows = conn.execute(
                 "SELECT kind, count(*) AS n FROM escalations GROUP BY kind ORDER BY n DESC, kind"
             ).fetchall()
         return dict(rows)
 
     def _count(self, kind: str) -> int:
-        with self._lock:
-            (count,) = self._conn.execute(
+        with self.connection() as conn:
+            (count,) = conn.execute(
                 "SELECT count(*) FROM escalations WHERE kind = ?", (kind,)
             ).fetchone()
         return int(count)

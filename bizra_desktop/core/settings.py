@@ -187,7 +187,7 @@ class _Number(_Rule):
         try:
             number = float(value)
         except OverflowError:  # an int beyond float's range
-            number = math.copysign(math.inf, value)
+            number = math.inf if value > 0 else -math.inf
         return None if math.isnan(number) else number
 
     def _inside(self, number: float) -> bool:

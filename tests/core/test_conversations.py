@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from bizra_desktop.core.conversations import (
     Conversation,
     ConversationStore,
-    open_database,
     storable,
     title_from_prompt,
 )
+from bizra_desktop.core.db import open_database
 from bizra_desktop.core.receipts.chain import ReceiptChain
 
 # Every code point, lone surrogates included (Hypothesis leaves them out by default).
@@ -138,7 +138,7 @@ def test_message_is_hashable_and_its_meta_read_only(store: ConversationStore) ->
 
     assert hash(message) == hash(store.messages(message.conversation_id)[0])
     with pytest.raises(TypeError):
-        message.meta["tier"] = "LARGE"  # type: ignore[index]
+        message.meta["tier"] = "LARGE"
 
 
 def test_add_message_refuses_bad_input_and_leaves_nothing_behind(

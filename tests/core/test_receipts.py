@@ -388,18 +388,59 @@ def test_a_directory_in_the_way_is_refused_clearly(db_path: Path) -> None:
         ReceiptChain(db_path)
 
 
-def test_corrupt_pages_make_verify_fail_without_raising(db_path: Path) -> None:
-    fill(db_path, 50)
+def root_page(db_path: Path, table: str) -> int:
+    with closing(sqlite3.connect(db_path)) as conn:
+        (page,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+    return int(page)
+
+
+def smash_pages(db_path: Path, first: int, last: int | None = None) -> None:
+    """Overwrite pages first..last (1-based, inclusive; to the end of the file if last is None)."""
     raw = bytearray(db_path.read_bytes())
     page_size = int.from_bytes(raw[16:18], "big")
-    raw[page_size:] = b"\xa5" * (len(raw) - page_size)  # keep page 1 (the schema), smash the rest
+    end = len(raw) if last is None else last * page_size
+    raw[(first - 1) * page_size : end] = b"\xa5" * (end - (first - 1) * page_size)
     db_path.write_bytes(bytes(raw))
+
+
+def test_corrupt_pages_make_verify_fail_without_raising(db_path: Path) -> None:
+    fill(db_path, 50)
+    # Keep page 1 (the schema) and the schema_versions table made before the receipt tables;
+    # smash every receipt page.
+    assert root_page(db_path, "schema_versions") < root_page(db_path, "receipts")
+    smash_pages(db_path, root_page(db_path, "receipts"))
 
     report = verify(db_path)
 
     assert not report.ok
     assert report.first_bad_seq is None
     assert report.message.startswith("the receipt database is corrupt or not a database")
+
+
+def test_a_damaged_version_table_is_refused_clearly(db_path: Path) -> None:
+    fill(db_path, 3)
+    page = root_page(db_path, "schema_versions")
+    smash_pages(db_path, page, page)
+
+    with pytest.raises(ReceiptStoreError, match="is not a SQLite receipt database") as caught:
+        ReceiptChain(db_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_receipt_tables_from_a_newer_app_are_refused_clearly(db_path: Path) -> None:
+    fill(db_path, 1)
+    execute_sql(
+        db_path, ("UPDATE schema_versions SET version = 2 WHERE component = 'receipts'", ())
+    )
+
+    with pytest.raises(ReceiptStoreError) as caught:
+        ReceiptChain(db_path)
+    assert str(caught.value) == (
+        f"{db_path}: the receipts tables are at version 2, newer than this BIZRA Desktop knows "
+        "(1); update the app"
+    )
 
 
 # --- concurrency -------------------------------------------------------------------------------

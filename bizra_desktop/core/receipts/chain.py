@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any
 
+from bizra_desktop.core.db import Migration, SchemaTooNewError, SqliteStore, utc_now
 from bizra_desktop.core.receipts import canonical
 
 GENESIS = "GENESIS"
@@ -28,20 +27,21 @@ _ROUNDED_METRICS = {"ttft_ms": 2, "tokens_per_s": 2, "impact": 4}
 # memory, and the connection lock is never held while a caller consumes a row.
 _PAGE_SIZE = 500
 
-# How long to wait for a writer in another process (the GUI and the CLI share one file).
-_BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS receipts (
-    seq  INTEGER PRIMARY KEY,   -- 1-based position in the chain
-    hash TEXT NOT NULL UNIQUE,  -- hex SHA-256 of body
-    body TEXT NOT NULL          -- RFC 8785 canonical JSON
-);
-CREATE TABLE IF NOT EXISTS commitment_salts (
-    receipt_hash TEXT PRIMARY KEY,
-    salt         BLOB NOT NULL
-);
-"""
+_MIGRATIONS: tuple[Migration, ...] = (
+    (
+        # IF NOT EXISTS: files made before the receipts had a schema_versions row already hold
+        # these tables, and opening such a file must adopt them as version 1, not fail.
+        """CREATE TABLE IF NOT EXISTS receipts (
+            seq  INTEGER PRIMARY KEY,   -- 1-based position in the chain
+            hash TEXT NOT NULL UNIQUE,  -- hex SHA-256 of body
+            body TEXT NOT NULL          -- RFC 8785 canonical JSON
+        )""",
+        """CREATE TABLE IF NOT EXISTS commitment_salts (
+            receipt_hash TEXT PRIMARY KEY,
+            salt         BLOB NOT NULL
+        )""",
+    ),
+)
 
 # CAST AS BLOB hands back the stored bytes undecoded: a tampered byte that is not UTF-8 must be
 # reported against its receipt by verify(), not raise from the sqlite3 module's text decoding.
@@ -74,15 +74,16 @@ class VerifyReport:
     message: str
 
 
-class ReceiptChain:
-    """The chain in one SQLite file. Thread-safe; several processes may append to one file."""
+class ReceiptChain(SqliteStore):
+    """The chain in one SQLite file. Thread-safe; several processes may append to one file.
+
+    close() folds the WAL into the main file, so the file on its own holds every acknowledged
+    receipt (copies, backups, exports), even if another connection stays open.
+    """
 
     def __init__(self, db_path: Path) -> None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._closed = False
         try:
-            self._conn = _connect(db_path)
+            super().__init__(db_path, "receipts", _MIGRATIONS, checkpoint_on_close=True)
         except sqlite3.DatabaseError as exc:
             raise ReceiptStoreError(_open_error(db_path, exc)) from None
 
@@ -98,36 +99,27 @@ class ReceiptChain:
             raise ValueError(
                 f"receipt fields must not contain {', '.join(sorted(clash))}: the chain sets them"
             )
-        with self._lock:
-            # IMMEDIATE takes the write lock before the tip is read, so another process cannot
-            # append between our read of the tip and our insert.
-            self._conn.execute("BEGIN IMMEDIATE")
+        # BEGIN IMMEDIATE takes the write lock before the tip is read, so another process cannot
+        # append between our read of the tip and our insert.
+        with self.transaction() as conn:
+            tip = conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+            seq = tip[0] + 1 if tip else 1
+            prev_hash = tip[1].decode("utf-8", "replace") if tip else GENESIS
+            body = {**_rounded(fields), "prev_hash": prev_hash, "timestamp": utc_now()}
             try:
-                tip = self._conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
-                seq = tip[0] + 1 if tip else 1
-                prev_hash = tip[1].decode("utf-8", "replace") if tip else GENESIS
-                body = {**_rounded(fields), "prev_hash": prev_hash, "timestamp": _utc_now()}
-                try:
-                    text = canonical.dumps(body)
-                except ValueError as exc:
-                    raise ValueError(f"receipt fields are not JSON-serialisable: {exc}") from exc
-                digest = hashlib.sha256(text).hexdigest()
-                self._conn.execute(
-                    "INSERT INTO receipts (seq, hash, body) VALUES (?, ?, ?)",
-                    (seq, digest, text.decode("utf-8")),
+                text = canonical.dumps(body)
+            except ValueError as exc:
+                raise ValueError(f"receipt fields are not JSON-serialisable: {exc}") from exc
+            digest = hashlib.sha256(text).hexdigest()
+            conn.execute(
+                "INSERT INTO receipts (seq, hash, body) VALUES (?, ?, ?)",
+                (seq, digest, text.decode("utf-8")),
+            )
+            if salt is not None:
+                conn.execute(
+                    "INSERT INTO commitment_salts (receipt_hash, salt) VALUES (?, ?)",
+                    (digest, salt),
                 )
-                if salt is not None:
-                    self._conn.execute(
-                        "INSERT INTO commitment_salts (receipt_hash, salt) VALUES (?, ?)",
-                        (digest, salt),
-                    )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT may already have ended the transaction; a second error from
-                # ROLLBACK would hide the first.
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
         return Receipt(seq, digest, MappingProxyType(canonical.loads(text)))
 
     def verify(self) -> VerifyReport:
@@ -160,46 +152,23 @@ class ReceiptChain:
         return VerifyReport(True, count, None, None, f"chain of {count} {noun} is intact")
 
     def get(self, receipt_hash: str) -> Receipt | None:
-        with self._lock:
-            row = self._conn.execute(f"{_SELECT} WHERE hash = ?", (receipt_hash,)).fetchone()
+        with self.connection() as conn:
+            row = conn.execute(f"{_SELECT} WHERE hash = ?", (receipt_hash,)).fetchone()
         return _receipt(row) if row else None
 
     def latest(self) -> Receipt | None:
-        with self._lock:
-            row = self._conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
+        with self.connection() as conn:
+            row = conn.execute(f"{_SELECT} ORDER BY seq DESC LIMIT 1").fetchone()
         return _receipt(row) if row else None
 
     def __len__(self) -> int:
-        with self._lock:
-            (count,) = self._conn.execute("SELECT count(*) FROM receipts").fetchone()
+        with self.connection() as conn:
+            (count,) = conn.execute("SELECT count(*) FROM receipts").fetchone()
         return int(count)
 
     def __iter__(self) -> Iterator[Receipt]:
         for row in self._rows():
             yield _receipt(row)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            try:
-                # Fold the WAL into the main file even if another connection stays open, so
-                # the file on its own holds every acknowledged receipt (copies, backups, exports).
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _rows(self) -> Iterator[_Row]:
         # Keyset paging by seq: each page is one short query under the lock, and the lock is
@@ -207,31 +176,13 @@ class ReceiptChain:
         query = f"{_SELECT} ORDER BY seq LIMIT ?"
         params: tuple[int, ...] = (_PAGE_SIZE,)
         while True:
-            with self._lock:
-                page: list[_Row] = self._conn.execute(query, params).fetchall()
+            with self.connection() as conn:
+                page: list[_Row] = conn.execute(query, params).fetchall()
             yield from page
             if len(page) < _PAGE_SIZE:
                 return
             query = f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?"
             params = (page[-1][0], _PAGE_SIZE)
-
-
-def _connect(db_path: Path) -> sqlite3.Connection:
-    # isolation_level=None: transactions are opened explicitly, so BEGIN IMMEDIATE is ours.
-    conn = sqlite3.connect(
-        db_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-    )
-    try:
-        # A file that is not a database passes connect() and fails on its first statement.
-        conn.execute("PRAGMA journal_mode=WAL")
-        # Per connection: COMMIT returns only once the WAL is on disk, so an acknowledged
-        # receipt survives a power cut.
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
-    except sqlite3.DatabaseError:
-        conn.close()
-        raise
-    return conn
 
 
 def _find_problem(
@@ -287,16 +238,14 @@ def _rounded(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _short(stored_hash: bytes) -> str:
     # A tampered hash may hold anything; escaping keeps the report on one printable line.
     return stored_hash[:6].decode("utf-8", "replace").encode("unicode_escape").decode() + "…"
 
 
 def _open_error(db_path: Path, exc: sqlite3.DatabaseError) -> str:
+    if isinstance(exc, SchemaTooNewError):
+        return str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         return f"cannot open the receipt store {db_path}: {exc}"
     return f"{db_path} is not a SQLite receipt database, or it is damaged ({exc})"
