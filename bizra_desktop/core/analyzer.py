@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bizra_desktop.core.tiers import Complexity
@@ -35,17 +36,16 @@ class Analysis:
     reasons: tuple[str, ...]  # the signals that decided it, most decisive first
 
 
-# Speed: Python's re has no multi-keyword search, and a pattern that starts with \b is tried at
-# every position (about 8 ns a character, times ~80 rules). So the prompt is split into words
-# once, a rule's regex runs only when one of its keys (word prefixes) is among them, and patterns
-# start with a literal, which re skips ahead to; the leading word boundary is checked in `find`.
-# Rules without keys (symbols, scripts written without spaces) always run.
+# Speed. Python's re searches fast only for a pattern that starts with one literal string; an
+# alternation or a leading \b makes it try every position (~7 ns a character, times hundreds of
+# phrases). So every phrase is its own regex and starts with a literal, its leading word is
+# checked in `_Phrase.matches` instead of with \b, and it runs only when that word (its first
+# five letters, its whole self if shorter) is among the prompt's words, split out once. A phrase
+# that starts with a symbol or a one-letter word, or in a script written without spaces, always
+# runs. Text is lowercased before matching.
 _KEY_LEN = 5
-_SEPARATORS = "-'/()[]{},.:;?!\"`*#=<>\\|+"
-
-
-def _inside_word(text: str, i: int) -> bool:
-    return 0 < i < len(text) and _is_word(text[i - 1]) and _is_word(text[i])
+_KEYED_WORD = re.compile(r"[a-z\u00c0-\u024f\u0400-\u04ff][a-z0-9\u00c0-\u024f\u0400-\u04ff]+")
+_SEPARATORS = "'/()[]{},.:;?!\"`*#=<>\\|+%$^&"
 
 
 def _is_word(char: str) -> bool:
@@ -53,233 +53,230 @@ def _is_word(char: str) -> bool:
 
 
 @dataclass(frozen=True)
+class _Phrase:
+    key: str | None
+    pattern: re.Pattern[str]
+
+    def matches(self, text: str) -> Iterator[re.Match[str]]:
+        """Matches in order; for a keyed phrase, only those that start a word."""
+        for match in self.pattern.finditer(text):
+            start = match.start()
+            if self.key is None or start == 0 or not _is_word(text[start - 1]):
+                yield match
+
+
+def _phrase(pattern: str) -> _Phrase:
+    key = None
+    if word := _KEYED_WORD.match(pattern):
+        leading = word.group()
+        if pattern[word.end() : word.end() + 1] in ("?", "*"):  # its last letter is optional
+            leading = leading[:-1]
+        key = leading[:_KEY_LEN] if len(leading) > 1 else None
+    return _Phrase(key, re.compile(pattern, re.MULTILINE))
+
+
+@dataclass(frozen=True)
 class _Rule:
     weight: float
     reason: str
-    keys: frozenset[str]
-    pattern: re.Pattern[str]
+    phrases: tuple[_Phrase, ...]
 
     def find(self, text: str, keys: set[str]) -> re.Match[str] | None:
-        """The first match that does not start inside a word."""
-        if self.keys and self.keys.isdisjoint(keys):
-            return None
-        match = self.pattern.search(text)
-        while match and self.keys and _inside_word(text, match.start()):
-            match = self.pattern.search(text, match.start() + 1)
-        return match
+        return next(_matches(self.phrases, text, keys), None)
 
 
-def _rule(weight: float, reason: str, keys: str, pattern: str) -> _Rule:
-    prefixes = frozenset(key[:_KEY_LEN] for key in keys.split())
-    return _Rule(weight, reason, prefixes, re.compile(pattern, re.MULTILINE))
+def _matches(phrases: tuple[_Phrase, ...], text: str, keys: set[str]) -> Iterator[re.Match[str]]:
+    for phrase in phrases:
+        if phrase.key is None or phrase.key in keys:
+            yield from phrase.matches(text)
+
+
+def _phrases(*alternatives: str) -> tuple[_Phrase, ...]:
+    """Phrases written as "phrase | phrase | ..." (the spaces around the bar separate them)."""
+    return tuple(_phrase(p) for text in alternatives for p in text.split(" | "))
+
+
+def _rule(weight: float, reason: str, *alternatives: str) -> _Rule:
+    return _Rule(weight, reason, _phrases(*alternatives))
+
+
+def _each(verbs: str, rest: str) -> str:
+    """One phrase per verb: an alternation of verbs would not start with a literal."""
+    return " | ".join(verb + rest for verb in verbs.split())
 
 
 _Signal = tuple[float, str]  # (weight, reason)
 
-# What the prompt asks for, by level, matched on lowercased text. The hardest ask found is the
-# base of the score. Non-English verbs cover the commonest ways to ask.
+_DETERMINER = r"(?:a|an|the|my|our|your|its|this|that|some|me)\b"
+_SYSTEM = (
+    r"(?:[\w,-]+\s+){0,5}(?:system|platform|protocol|compiler|interpreter|engine|kernel"
+    r"|key-value store|framework|infrastructure|(?:consensus|database|crypto\w*) library)\b"
+    r"(?![ -](?:call|file|prompt|requirements?))"
+)
+_SAME_SENTENCE = r"\b[^.?!\n]{0,50}\b"
+
+# What the prompt asks for, by level. The hardest ask found is the base of the score.
+# Non-English verbs cover the commonest ways to ask.
 _TASKS: tuple[_Rule, ...] = (
     _rule(
         4.0,
         "asks for a design",
-        "design designing redesign system concevoir diseña diseñar entwirf entwerfen",
-        r"design(?:ing)? (?:a|an|the|my|our|your|its|this|that|some|me)\b"
-        r"|redesign (?:a|an|the|my|our|your|its|this|that)\b|system design\b|design doc"
-        r"|concevoir\b|diseñ(?:a|ar)\b|entwirf\b|entwerfen\b",
+        rf"design(?:ing)? {_DETERMINER} | redesign {_DETERMINER} | system design\b | design doc"
+        r" | concevoir\b | diseñ(?:a|ar)\b | entwirf\b | entwerfen\b",
     ),
     _rule(
         4.0,
         "asks for an architecture",
-        "architect architecting architecture",
-        r"architect(?:ing)? (?:a|an|the|my|our)\b|target architecture\b"
-        r"|(?:create|plan|propose|lay out|sketch|draft|detailed|full)\b[^.?!\n]{0,40}"
-        r"\barchitecture\b",
+        r"architect(?:ing)? (?:a|an|the|my|our)\b | target architecture\b",
+        _each("create plan propose sketch draft detailed full", rf"{_SAME_SENTENCE}architecture\b"),
     ),
     _rule(
         4.0,
         "asks for a proof",
-        "prove proof proofs démontrer démontrez",
-        r"prove\b|proofs?\b(?![- ]of[- ](?:concept|work|stake|authority|purchase|address))"
-        r"|démontre[rz]?\b",
+        r"prove\b | proofs?\b(?![- ]of[- ](?:concept|work|stake|authority|purchase|address))"
+        r" | démontre[rz]?\b",
     ),
     _rule(
         4.0,
         "asks for a strategy",
-        "strategy strategies formulate",
-        r"(?:formulate|develop|devise|create|craft|build|propose|define)\b[^.?!\n]{0,50}"
-        r"\bstrateg(?:y|ies)\b|formulate\b",
+        r"formulate\b",
+        _each("develop devise create craft build propose define", rf"{_SAME_SENTENCE}strateg"),
     ),
     _rule(
         4.0,
         "asks to build a system",
-        "system platform protocol compiler interpreter engine kernel store framework "
-        "infrastructure library",
-        r"(?:build|implement|create|develop|engineer|write)\s+(?:a|an|the|my|our|your)\s+"
-        r"(?:[\w,-]+\s+){0,5}(?:system|platform|protocol|compiler|interpreter|engine|kernel"
-        r"|key-value store|framework|infrastructure|(?:consensus|database|crypto\w*) library)"
-        r"\b(?![ -](?:call|file|prompt|requirements?))",
+        _each("build implement create develop engineer write", rf"\s+{_DETERMINER}\s+{_SYSTEM}"),
     ),
     _rule(
         4.0,
         "asks for research-grade work",
-        "research novel whitepaper white threat migration scaling disaster plan",
-        r"research (?:plan|proposal|agenda)\b|novel (?:approach|method|algorithm)\b"
-        r"|white ?paper\b|threat model\b|migration plan\b|scaling plan\b"
-        r"|disaster recovery plan\b|plan (?:to|for) (?:migrat|scal|re-?architect)",
+        r"research (?:plan|proposal|agenda)\b | novel (?:approach|method|algorithm)\b"
+        r" | white ?paper\b | threat model\b | migration plan\b | scaling plan\b"
+        r" | disaster recovery plan\b | plan (?:to|for) (?:migrat|scal|re-?architect)",
     ),
-    _rule(
-        3.0,
-        "asks for an analysis",
-        "analyze analyse analysis analyses analyzing analysing analizar analizza",
-        r"analy[sz](?:e|es|ed|ing)\b|analys[ie]s\b|anali[sz]",
-    ),
+    _rule(3.0, "asks for an analysis", r"analy[sz](?:e|es|ed|ing)\b | analys[ie]s\b | anali[sz]"),
     _rule(
         3.0,
         "asks for an evaluation",
-        "evaluate evaluating assess critique critiquing critically",
-        r"evaluat(?:e|es|ing)\b|assess(?:es|ing)?\b|critiqu(?:e|ing)\b|critically\b",
+        r"evaluat(?:e|es|ing)\b | assess(?:es|ing)?\b | critiqu(?:e|ing)\b | critically\b",
     ),
     _rule(
         3.0,
         "asks to debug",
-        "debug debugging troubleshoot bug bugs point fix cause causing why",
-        r"debug(?:ging)?\b|troubleshoot|find (?:the|a|any) bugs?\b"
-        r"|point out (?:the )?(?:bugs|issues|problems|errors)\b"
-        r"|fix (?:it|(?:my|this|the) (?:code|bug|issue|problem|error))\b"
-        r"|what (?:could|might|would) (?:be )?caus|root cause\b"
-        r"|why (?:is|does|do|did|are|isn't|doesn't|won't|can't) (?:my|our)\b",
+        r"debug(?:ging)?\b | troubleshoot | find (?:the|a|any) bugs?\b"
+        r" | point out (?:the )?(?:bugs|issues|problems|errors)\b"
+        r" | fix (?:it|(?:my|this|the) (?:code|bug|issue|problem|error))\b"
+        r" | what (?:could|might|would) (?:be )?caus | root cause\b"
+        r" | why (?:is|does|do|did|are|isn't|doesn't|won't|can't) (?:my|our)\b",
     ),
-    _rule(3.0, "asks for a diagnosis", "diagnose diagnosis diagnosing diagnostic", r"diagnos"),
+    _rule(3.0, "asks for a diagnosis", r"diagnos"),
     _rule(
         3.0,
         "asks to optimize",
-        "optimize optimise optimizing optimising optimization refactor refactoring speed",
-        r"optimi[sz](?:e|es|ing|ation)\b|refactor|speed (?:it |this )?up\b",
+        r"optimi[sz](?:e|es|ing|ation)\b | refactor | speed (?:it |this )?up\b",
     ),
-    _rule(3.0, "asks for a derivation", "derive derivation", r"deriv(?:e|es|ing|ation)\b"),
+    _rule(3.0, "asks for a derivation", r"deriv(?:e|es|ing|ation)\b"),
     _rule(
         3.0,
         "asks for a review",
-        "review audit code",
-        r"review (?:this|the|my|our)\b|audit (?:this|the|my|our)\b|code review\b",
+        r"review (?:this|the|my|our)\b | audit (?:this|the|my|our)\b | code review\b",
     ),
     _rule(
         3.0,
         "asks for reasoning",
-        "interpret justify determine implication implications argument arguments argue steelman",
-        r"interpret\b|justify\b|determine (?:whether|if)\b|implications?\b"
-        r"|arguments? (?:for and against|on both sides)\b|argue\b|steel-?man\b",
+        r"interpret\b | justify\b | determine (?:whether|if)\b | implications?\b"
+        r" | arguments? (?:for and against|on both sides)\b | argue\b | steel-?man\b",
     ),
     _rule(
         2.0,
         "asks for an explanation",
-        "explain elaborate explique expliquer explica explicar erklär spiega объясни",
-        r"explain|elaborate\b|expli(?:que|quer|ca|car)\b|erklär|spiega|объясни",
+        r"explain | elaborate\b | expli(?:que|quer|ca|car)\b | erklär | spiega | объясни | 解释"
+        r" | 説明",
     ),
-    _rule(2.0, "asks for an explanation", "", r"解释|説明"),
     _rule(
         2.0,
         "asks for a description",
-        "describe description outline walk discuss illustrate overview tell lay break",
-        r"describ|outline\b|walk me through\b|discuss|illustrate\b|overview\b"
-        r"|tell me (?:about|everything about|more about)\b|lay out\b|break down\b",
+        r"describ | outline\b | walk me through\b | discuss | illustrate\b | overview\b"
+        r" | tell me (?:about|everything about|more about)\b | lay out\b | break down\b",
     ),
     _rule(
         2.0,
         "asks for a comparison",
-        "compare comparing comparison difference differences pros advantages versus vs",
-        r"compar(?:e|es|ing|ison)\b|differences? between\b|pros and cons\b"
-        r"|advantages and disadvantages\b|versus\b|vs\.?\s",
+        r"compar(?:e|es|ing|ison)\b | differences? between\b | pros and cons\b"
+        r" | advantages and disadvantages\b | versus\b | vs\.?\s",
     ),
     _rule(
         2.0,
         "asks for a summary or rewrite",
-        "summary summarize summarise summarizing summarising paraphrase rewrite rephrase "
-        "proofread translate",
-        r"summar(?:y|ize|ise|izing|ising)\b|paraphrase\b|rewrite\b|rephrase\b|proofread\b"
-        r"|translate (?:this|the following|these)\b",
+        r"summar(?:y|ize|ise|izing|ising)\b | paraphrase\b | rewrite\b | rephrase\b"
+        r" | proofread\b | translate (?:this|the following|these)\b",
     ),
     _rule(
         2.0,
         "asks how or why",
-        "how why fonctionne funciona funktioniert работает почему",
-        r"how (?:does|do|did|can|could|would|should|is|are|was|were|to)\b(?! you say)"
-        r"|why\b|comment fonctionne|cómo funciona|wie funktioniert|как работает|почему",
+        r"how (?:does|do|did|can|could|would|should|is|are|was|were|to)\b(?! you say) | why\b"
+        r" | comment fonctionne | cómo funciona | wie funktioniert | как работает | почему"
+        r" | 为什么 | 如何 | 怎么",
     ),
-    _rule(2.0, "asks how or why", "", r"为什么|如何|怎么"),
     _rule(
         2.0,
         "asks to write or create something",
-        "write draft compose implement create generate",
-        r"write\b|draft\b|compose\b|implement\b|create\b|generate\b",
+        _each("write draft compose implement create generate", r"\b"),
     ),
     _rule(
         2.0,
         "asks for a plan",
-        "itinerary plan schedule menu programme routine curriculum budget",
-        r"(?:give me|suggest|propose|recommend|plan|put together)\b[^.?!\n]{0,40}\b(?:itinerary"
-        r"|plan|schedule|menu|programme|routine|curriculum|budget)\b",
+        _each(
+            "give suggest propose recommend plan put",
+            rf"{_SAME_SENTENCE}(?:itinerary|plan|schedule|menu|programme|routine|curriculum"
+            r"|budget)\b",
+        ),
     ),
     _rule(
         2.0,
         "asks to calculate or solve",
-        "estimate calculate compute solve work convert",
-        r"estimate\b|calculate\b|compute\b|solve\b|work out\b|convert (?:this|the following)\b",
+        _each("estimate calculate compute solve", r"\b"),
+        r"work out\b | convert (?:this|the following)\b",
     ),
     _rule(
         2.0,
         "asks for causes or effects",
-        "causes benefits reasons effects consequences risks advantages",
         r"what (?:are|were) the (?:main |key |major )?(?:causes|benefits|reasons|effects"
-        r"|consequences|risks|advantages)\b|causes of\b",
+        r"|consequences|risks|advantages)\b | causes of\b",
     ),
     _rule(
         2.0,
         "asks for advice or a hypothetical",
-        "should better worth wise happen if feedback advice improve options",
-        r"should (?:i|we)\b|is it (?:better|worth|wise)\b|what (?:would|will) happen\b"
-        r"|what if\b|feedback on\b|advice on\b|improve (?:my|this|our)\b"
-        r"|what are (?:my|our) options\b",
+        r"should (?:i|we)\b | is it (?:better|worth|wise)\b | what (?:would|will) happen\b"
+        r" | what if\b | what are (?:my|our) options\b | feedback on\b | advice on\b"
+        r" | improve (?:my|this|our)\b",
     ),
     _rule(
         1.0,
         "factual question",
-        "what whats who whos when where which qu qué que was cos что",
-        r"what(?:'s|s| is| are| was| were| does| do)\b|who(?:'s| is| was| are| were| wrote"
-        r"| painted| invented| discovered| founded)\b|when (?:is|was|did|were|does)\b"
-        r"|where (?:is|are|was|were|do|does|can)\b|which\b|qu'est-ce que\b|qu[ée] es\b"
-        r"|was ist\b|cos'è|что такое",
+        r"what(?:'s| is| are| was| were| does| do)\b | whats\b"
+        r" | who(?:'s| is| was| are| were| wrote| painted| invented| discovered| founded)\b"
+        r" | when (?:is|was|did|were|does)\b | where (?:is|are|was|were|do|does|can)\b"
+        r" | which\b | qu'est-ce que\b | qué es\b | que es\b | was ist\b | cos'è | что такое",
     ),
     _rule(
         1.0,
         "asks for a definition",
-        "define definition meaning stand synonym synonyms antonym antonyms rhyme rhymes spell",
-        r"defin(?:e|ition)\b|meaning of\b|stand for\b|synonyms?\b|antonyms?\b|rhymes?\b"
-        r"|spell\b",
+        r"defin(?:e|ition)\b | meaning of\b | stand for\b | synonyms?\b | antonyms?\b"
+        r" | rhymes?\b | spell\b",
     ),
-    _rule(
-        1.0,
-        "asks for a list",
-        "list name",
-        r"list\b|name (?:a|an|one|two|three|four|five|some|the|\d+)\b",
-    ),
+    _rule(1.0, "asks for a list", r"list\b | name (?:a|an|one|two|three|four|five|some|the|\d+)\b"),
     _rule(
         1.0,
         "asks for a quantity",
-        "how",
-        r"how (?:many|much|old|far|long|tall|big|fast|often)\b|how do you say\b",
+        r"how (?:many|much|old|far|long|tall|big|fast|often)\b | how do you say\b",
     ),
-    _rule(
-        1.0,
-        "asks for a conversion or translation",
-        "convert translate",
-        r"convert\b|translate\b",
-    ),
+    _rule(1.0, "asks for a conversion or translation", r"convert\b | translate\b"),
     _rule(
         1.0,
         "light request",
-        "tell recommend suggest joke",
-        r"tell me (?:a|an|some) (?:joke|fun fact|fact|riddle)\b|recommend\b|suggest\b|joke\b",
+        r"tell me (?:a|an|some) (?:joke|fun fact|fact|riddle)\b | recommend\b | suggest\b"
+        r" | joke\b",
     ),
 )
 
@@ -306,97 +303,67 @@ _SMALL_TALK_MAX_WORDS = 12
 _SMALL_TALK_LEFTOVER = 3  # words a greeting may carry and stay trivial ("good evening, bot")
 _WORD = re.compile(r"\w+")
 
-# Code in the prompt, matched on the original text: the model must read it, and anything about
-# code needs at least a moderate model.
-_CODE_WEIGHT = 0.4
-_CODE_FLOOR = 2.0
-_CODE: tuple[_Rule, ...] = (
-    _rule(
-        _CODE_WEIGHT,
-        "contains code",
-        "",
-        r"```|`[^`\n]+`|=>|#include|\n    \S|\n\t\S|;[ \t]*$|\{[ \t]*$|</?[a-z]+>",
-    ),
-    _rule(
-        _CODE_WEIGHT,
-        "contains code",
-        "def function import select regex regular",
-        r"def \w+\(|function\s*\w*\(|import \w+|SELECT\b[\s\S]{1,200}\bFROM\b|regex"
-        r"|regular expressions?\b|Regular expressions?\b",
-    ),
+# Code in the prompt: the model must read it, and anything about code needs at least a
+# moderate model.
+_CODE = _rule(
+    0.4,
+    "contains code",
+    r"``` | `[^`\n]+` | => | #include | \n    \S | \n\t\S | ;[ \t]*$ | \{[ \t]*$ | </?[a-z]+>"
+    r" | def \w+\( | function\s*\w*\( | import \w+ | regex | regular expressions?\b"
+    r" | select [\w.*]+(?:\s*,\s*[\w.()*]+)*\s+from\s+\w+",
 )
+_CODE_FLOOR = 2.0
 
-# Each reason adds its weight once. Stack traces are matched on the original case ("Error:").
-_FLAGS: tuple[tuple[_Rule, bool], ...] = (  # (rule, matched on the original text)
-    (
-        _rule(
-            0.5,
-            "stack trace or error output",
-            "traceback panicked segmentation dumped",
-            r"Traceback \(most recent call last\)|panicked at|[Ss]egmentation fault|core dumped",
-        ),
-        True,
+# Each adds its weight once when found.
+_FLAGS: tuple[_Rule, ...] = (
+    _rule(
+        0.5,
+        "stack trace or error output",
+        # "KeyError:" is found from its colon, which needs no word boundary.
+        r"traceback \(most recent call last\) | panicked at | segmentation fault | core dumped"
+        r" | :(?<=error:) | :(?<=exception:) | \n\s+at [\w.$<>]+\(",
     ),
-    (_rule(0.5, "stack trace or error output", "", r"Error:|Exception:|\n\s+at [\w.$<>]+\("), True),
-    (
-        _rule(
-            0.4,
-            "maths",
-            "frac int sum sqrt lim partial mathbb begin dx dy dt integral integrals derivative "
-            "derivatives eigen eigenvalue eigenvalues eigenvector equation equations matrix "
-            "matrices converge converges convergence polynomial extrema inflection",
-            r"\\(?:frac|int|sum|sqrt|lim|partial|mathbb|begin)\b|d[xyt]\b|integrals?\b"
-            r"|derivatives?\b|eigen\w*|equations?\b|matri(?:x|ces)\b|converge\w*|polynomial"
-            r"|extrema\b|inflection\b",
-        ),
-        False,
+    _rule(
+        0.4,
+        "maths",
+        r"\\(?:frac|int|sum|sqrt|lim|partial|mathbb|begin)\b | \^\d | \$[^$\n]{1,60}\$"
+        r" | ∫ | ∑ | ∏ | √ | ∂ | ∇ | ≤ | ≥ | ≠ | ∞ | dx\b | dy\b | dt\b | integrals?\b"
+        r" | derivatives?\b | eigen | equations?\b | matri(?:x|ces)\b | converge | polynomial"
+        r" | extrema\b | inflection\b",
     ),
-    (_rule(0.4, "maths", "", r"\^\d|\$[^$\n]{1,60}\$|∫|∑|∏|√|∂|∇|≤|≥|≠|∞"), False),
-    (
-        _rule(
-            0.3,
-            "large scale",
-            "million millions billion billions second tb pb regions continents",
-            r"millions?\b|billions?\b|per second\b|tb\b|pb\b"
-            r"|across (?:\w+ )?(?:regions|continents|data cent(?:er|re)s)\b",
-        ),
-        False,
+    _rule(
+        0.3,
+        "large scale",
+        r"millions?\b | billions?\b | thousands\b | per second\b | rps\b | qps\b | tb\b | pb\b"
+        r" | across (?:\w+ )?(?:regions|continents|data cent(?:er|re)s)\b"
+        r" | k\b(?<=\dk) | m\b(?<=\dm)",  # "100k users", "500M rows"
     ),
-    # "100k", "500M", "10m": the lookbehind keeps the pattern literal-led (see `_Rule.find`).
-    (_rule(0.3, "large scale", "", r"k\b(?<=\dk)|m\b(?<=\dm)"), False),
 )
 
 # Explicit requirements the answer must meet: each distinct one adds weight.
 _CONSTRAINT_WEIGHT = 0.25
 _CONSTRAINTS_CAP = 0.75
+_UNITS = r"[\s-]*(?:words?|sentences?|paragraphs?|lines|characters|bullet points)\b"
 _CONSTRAINTS: tuple[_Rule, ...] = (
-    _rule(_CONSTRAINT_WEIGHT, "must", "must mustn", r"must(?:n't| not)?\b"),
-    _rule(_CONSTRAINT_WEIGHT, "without", "without", r"without\b"),
+    _rule(_CONSTRAINT_WEIGHT, "must", r"must\b"),
+    _rule(_CONSTRAINT_WEIGHT, "without", r"without\b"),
     _rule(
         _CONSTRAINT_WEIGHT,
         "bound",
-        "most least than",
-        r"at most\b|at least\b|no more than\b|no less than\b",
+        r"at most\b | at least\b | no more than\b | no less than\b | less than\b"
+        r" | fewer than\b | under \$?\d | within \d",
     ),
-    _rule(
-        _CONSTRAINT_WEIGHT,
-        "limit",
-        "than under within",
-        r"less than\b|fewer than\b|under \$?\d|within \d",
-    ),
-    _rule(_CONSTRAINT_WEIGHT, "complexity bound", "o", r"o\([^)\n]{1,20}\)"),
+    _rule(_CONSTRAINT_WEIGHT, "complexity bound", r"o\((?<!\wo\()[^)\n]{1,20}\)"),  # O(n log n)
     _rule(
         _CONSTRAINT_WEIGHT,
         "length limit",
-        "word words sentence sentences paragraph paragraphs lines characters",
-        r"(?:in|under|within|than|of|about|exactly|max|maximum|most) \d+[\s-]*(?:words?|sentences?"
-        r"|paragraphs?|lines|characters)\b|-word\b(?<=\d-word)",
+        _each("in under within than about exactly maximum", rf" \d+{_UNITS}"),
+        r"-word\b(?<=\d-word)",
     ),
     _rule(
         _CONSTRAINT_WEIGHT,
         "latency or availability target",
-        "p95 p99 99 ms",
-        r"p9[59]\b|99\.9+%|\d+\s*ms\b",
+        r"p95\b | p99\b | 99\.9+% | ms\b(?<=\d ms)",
     ),
 )
 
@@ -405,43 +372,37 @@ _MODIFIERS: tuple[_Rule, ...] = (
     _rule(
         0.5,
         "asks for depth",
-        "depth detail detailed thorough thoroughly comprehensive",
-        r"in[ -]depth\b|in detail\b|detailed\b|thorough(?:ly)?\b|comprehensive\b",
+        r"in[ -]depth\b | in detail\b | detailed\b | thorough(?:ly)?\b | comprehensive\b",
     ),
     _rule(
         0.4,
         "asks for every step",
-        "step each show showing",
-        r"step[ -]by[ -]step\b|each step\b|show(?:ing)? your work",
+        r"step[ -]by[ -]step\b | each step\b | show your work | showing your work",
     ),
-    _rule(0.4, "asks for trade-offs", "trade tradeoff tradeoffs", r"trade-?offs?\b"),
+    _rule(0.4, "asks for trade-offs", r"trade-?offs?\b"),
     _rule(
         0.5,
         "production-grade",
-        "production enterprise scale scalable fault high",
-        r"production[ -](?:grade|ready|quality)\b|enterprise[ -]grade\b|at scale\b"
-        r"|scalable\b|fault[ -]tolerant\b|high[ -]availability\b",
+        r"production[ -](?:grade|ready|quality)\b | enterprise[ -]grade\b | at scale\b"
+        r" | scalable\b | fault[ -]tolerant\b | high[ -]availability\b",
     ),
     _rule(
         0.5,
         "asks for rigour",
-        "rigorous rigorously formal formally first",
-        r"rigorous(?:ly)?\b|formal(?:ly)? (?:proof|argument|model|semantics|verification)"
-        r"|formally\b|from first principles\b",
+        r"rigorous(?:ly)?\b | formal(?:ly)? (?:proof|argument|model|semantics|verification)"
+        r" | formally\b | from first principles\b",
     ),
-    _rule(0.4, "asks for edge cases", "edge corner", r"edge cases?\b|corner cases?\b"),
+    _rule(0.4, "asks for edge cases", r"edge cases?\b | corner cases?\b"),
     _rule(
         -0.5,
         "asks for a brief answer",
-        "brief briefly one single few short tl tldr quick quickly",
-        r"brief(?:ly)?\b|in (?:one|a single|a few) (?:word|sentence|line)s?\b|short answer"
-        r"|tl;?dr\b|quick(?:ly)?\b",
+        r"brief(?:ly)?\b | in (?:one|a single|a few) (?:word|sentence|line)s?\b | short answer"
+        r" | tl;?dr\b | tldr\b | quick(?:ly)?\b",
     ),
     _rule(
         -0.4,
         "asks for simple terms",
-        "simple simply eli5 five yes",
-        r"in simple terms\b|simply\b|eli5\b|like i'm (?:five|5)\b|yes or no\b",
+        r"in simple terms\b | simply\b | eli5\b | like i'm (?:five|5)\b | yes or no\b",
     ),
 )
 _DOWN_CAP = -0.9  # a "briefly" never takes an expert task below complex
@@ -449,20 +410,21 @@ _DOWN_CAP = -0.9  # a "briefly" never takes an expert task below complex
 # Jargon of fields where small models are unreliable; each distinct term adds a little. A word
 # matches a stem it starts with; stems shorter than four letters must match the whole word.
 _DOMAIN_STEMS = (
-    "consensus paxos raft shard replica partition idempoten kafka kubernetes microservice "
-    "balancer limiter byzantine distributed lockless deadlock mutex semaphore concurren "
-    "multithread reclamation garbage jvm compiler soundness calculus undecidab halting np "
-    "complexity quicksort heap encrypt cryptograph secrecy hmac elliptic tls mitm replay "
-    "authenticat oauth indemnif liabilit jurisdiction patent gpl tort statute plaintiff gdpr "
-    "pci compliance negligen lessee lessor landlord tenan lawsuit legal troponin myocard "
-    "contraindicat dosage anticoagul patient inr pharmacokinet scholes itô hedg volatil "
-    "mortgage amortiz ledger bookkeeping reconcil regression backprop gradient lstm "
-    "transformer overfit regulariz precision pytorch tensorflow retrieval embedding "
-    "renormaliz quantum relativity hamiltonian lagrangian lebesgue measurable hilbert "
-    "manifold topolog stochastic markov bayesian convex proxy cdn caching postgres mysql "
-    "oracle cassandra schema latency throughput failover trading regulat runway churn cac "
-    "ltv b2b b2c valuation gödel incompleteness epistemolog consciousness chromodynamics "
-    "gauge allocat colouring coloring x86 ssa scaling scalab"
+    "lock-free wait-free black-scholes man-in-the-middle zero-knowledge double-entry p-value "
+    "pci-dss np-hard multi-region fine-tun consensus paxos raft shard replica partition "
+    "idempoten kafka kubernetes microservice balancer limiter byzantine distributed lockless "
+    "deadlock mutex semaphore concurren multithread reclamation garbage jvm compiler soundness "
+    "calculus undecidab halting complexity quicksort heap encrypt cryptograph secrecy hmac "
+    "elliptic tls mitm replay authenticat oauth indemnif liabilit jurisdiction patent gpl tort "
+    "statute plaintiff gdpr compliance negligen lessee lessor landlord tenan lawsuit legal "
+    "troponin myocard contraindicat dosage anticoagul patient inr pharmacokinet itô "
+    "hedg volatil mortgage amortiz ledger bookkeeping reconcil regression backprop gradient "
+    "lstm transformer overfit regulariz precision pytorch tensorflow retrieval embedding "
+    "renormaliz quantum relativity hamiltonian lagrangian lebesgue measurable hilbert manifold "
+    "topolog stochastic markov bayesian convex proxy cdn caching postgres mysql oracle "
+    "cassandra schema latency throughput failover trading regulat runway churn cac ltv b2b b2c "
+    "valuation gödel incompleteness epistemolog consciousness chromodynamics gauge allocat "
+    "colouring coloring x86 ssa scaling scalab"
 )
 
 
@@ -477,19 +439,14 @@ _DOMAIN_CAP = 1.0
 # Several asks in one prompt: a second verb joined to the first, sequencing words, extra
 # question marks, list items. Counted outside code blocks, whose punctuation means nothing here.
 _ASK_VERBS = (
-    "explain|describe|compare|analy[sz]e|evaluate|assess|prove|derive|discuss|show|justify"
-    "|recommend|propose|design|implement|write|list|give|flag|sketch|find|identify|estimate"
-    "|calculate|test|how|why|what"
+    r"\s+(?:then\s+)?(?:explain|describe|compare|analy[sz]e|evaluate|assess|prove|derive"
+    r"|discuss|show|justify|recommend|propose|design|implement|write|list|give|flag|sketch"
+    r"|find|identify|estimate|calculate|test|how|why|what)\b"
 )
-_SEQUENCE = re.compile(
-    "|".join(
-        rf"{joiner}\s+(?:then\s+)?(?:{_ASK_VERBS})\b"
-        for joiner in ("and", "then", "also", "as well as")
-    )
-    + r"|after that\b|;(?![ \t]*$)",
-    re.MULTILINE,
+_SEQUENCE = _phrases(
+    _each("and then also", _ASK_VERBS), rf"as well as{_ASK_VERBS} | after that\b | ;(?![ \t]*$)"
 )
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.MULTILINE)
+_LIST_ITEM = re.compile(r"\n\s*(?:\d+[.)]|[-*•])\s+\S")  # searched in "\n" + text
 _CODE_BLOCK = re.compile(r"```[\s\S]*?```")
 _SUBTASK_WEIGHT = 0.3
 _SUBTASK_CAP = 1.2
@@ -512,8 +469,7 @@ class TaskAnalyzer:
         words = len(prompt.split())
         if words == 0:
             return Analysis(Complexity.TRIVIAL, 0.0, ("empty prompt",))
-        raw = _scanned(prompt)
-        text = raw.lower().replace("\u2019", "'")
+        text = _scanned(prompt).lower().replace("\u2019", "'")
         vocabulary = _vocabulary(text)
         keys = {word[:_KEY_LEN] for word in vocabulary}
         # Only closed code blocks are cut: an unclosed fence must not hide the ask after it.
@@ -529,11 +485,10 @@ class TaskAnalyzer:
                 what = f"greeting or small talk ('{_quote(greeting)}')" if greeting else "no words"
                 return Analysis(Complexity.TRIVIAL, 0.0, (what,))
 
-        signals = [_task_signal(tasks, prose, words), *_structure_signals(raw, text, prose, keys)]
-        code = next((m for rule in _CODE if (m := rule.find(raw, keys))), None)
-        if code:
-            signals.append((_CODE_WEIGHT, f"contains code ('{_quote(code)}')"))
-        signals += _flag_signals(raw, text, keys)
+        signals = [_task_signal(tasks, prose, words), *_structure_signals(text, prose, keys)]
+        code = _CODE.find(text, keys)
+        found = [(_CODE, code), *((rule, rule.find(text, keys)) for rule in _FLAGS)]
+        signals += [(rule.weight, f"{rule.reason} ('{_quote(m)}')") for rule, m in found if m]
         signals += _wording_signals(text, vocabulary, keys)
         for min_words, weight in _LENGTH_STEPS:
             if words >= min_words:
@@ -554,10 +509,14 @@ def _scanned(prompt: str) -> str:
 
 
 def _vocabulary(text: str) -> set[str]:
+    """The distinct words; a hyphenated word counts whole ("lock-free") and as its parts."""
     # str.replace per separator is several times faster than a regex split or str.translate.
     for separator in _SEPARATORS:
         text = text.replace(separator, " ")
-    return set(text.split())
+    words = set(text.split())
+    if "-" in text:
+        words.update(part for word in words.copy() if "-" in word for part in word.split("-"))
+    return words
 
 
 def _quote(match: re.Match[str]) -> str:
@@ -576,12 +535,12 @@ def _task_signal(tasks: list[tuple[_Rule, re.Match[str]]], prose: str, words: in
     return _PLAIN_LONG, f"long {kind} without a known task verb"
 
 
-def _structure_signals(raw: str, text: str, prose: str, keys: set[str]) -> list[_Signal]:
+def _structure_signals(text: str, prose: str, keys: set[str]) -> list[_Signal]:
     """Sub-tasks and explicit constraints."""
     signals = []
-    subtasks = sum(1 for m in _SEQUENCE.finditer(prose) if not _inside_word(prose, m.start()))
+    subtasks = sum(1 for _ in _matches(_SEQUENCE, prose, keys))
     subtasks += max(0, prose.count("?") - 1)
-    if "\n" in raw and (items := len(_LIST_ITEM.findall(_CODE_BLOCK.sub(" ", raw)))) >= 2:
+    if "\n" in text and (items := len(_LIST_ITEM.findall("\n" + _CODE_BLOCK.sub(" ", text)))) > 1:
         subtasks += items
     if subtasks:
         weight = min(_SUBTASK_CAP, _SUBTASK_WEIGHT * subtasks)
@@ -592,15 +551,6 @@ def _structure_signals(raw: str, text: str, prose: str, keys: set[str]) -> list[
         weight = min(_CONSTRAINTS_CAP, _CONSTRAINT_WEIGHT * len(constraints))
         signals.append((weight, f"explicit constraints ({quoted})"))
     return signals
-
-
-def _flag_signals(raw: str, text: str, keys: set[str]) -> list[_Signal]:
-    """Stack traces, maths and scale, each counted once."""
-    found: dict[str, _Signal] = {}
-    for rule, original_case in _FLAGS:
-        if rule.reason not in found and (match := rule.find(raw if original_case else text, keys)):
-            found[rule.reason] = (rule.weight, f"{rule.reason} ('{_quote(match)}')")
-    return list(found.values())
 
 
 def _wording_signals(text: str, vocabulary: set[str], keys: set[str]) -> list[_Signal]:
