@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -16,8 +17,9 @@ from typing import Any, TextIO
 
 from bizra_desktop import __version__
 from bizra_desktop.core.analyzer import Analysis
+from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
 from bizra_desktop.core.engine.protocol import SamplingParams
-from bizra_desktop.core.paths import data_paths
+from bizra_desktop.core.paths import DataPaths, data_paths
 from bizra_desktop.core.pipeline import (
     Failed,
     Finished,
@@ -91,16 +93,49 @@ def _print_json(record: dict[str, Any], out: TextIO) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    pipeline = Pipeline(data_paths())
+    paths = data_paths()
+    pipeline = Pipeline(paths)
+    transcript = _Transcript(paths)
     try:
-        outcome = _stream(pipeline, _prompt_text(args.prompt), _options(args), args.json)
+        prompt = _prompt_text(args.prompt)
+        outcome = _stream(pipeline, prompt, _options(args), args.json)
+        if isinstance(outcome, Finished):
+            transcript.record(prompt, outcome)
     finally:
         pipeline.close()
+        transcript.close()
     if isinstance(outcome, Failed):
         raise CliError(
             outcome.message, EXIT_BAD_INPUT if outcome.kind == "bad_input" else EXIT_FAILED
         )
     return EXIT_INTERRUPTED if outcome.stats.finish_reason == "stopped" else EXIT_OK
+
+
+class _Transcript:
+    """Answers given on the command line are saved as conversations too: they show up in the
+    app, and their texts back `receipts export --with-content`."""
+
+    def __init__(self, paths: DataPaths) -> None:
+        self.store = ConversationStore(paths.database)
+        self.conversation_id: int | None = None
+
+    def record(self, prompt: str, result: Finished) -> None:
+        try:
+            if self.conversation_id is None:
+                self.conversation_id = self.store.create(title_from_prompt(prompt)).id
+            self.store.add_message(self.conversation_id, "user", clean_prompt(prompt))
+            self.store.add_message(
+                self.conversation_id,
+                "assistant",
+                result.text,
+                receipt_hash=result.receipt.hash,
+                meta=result.message_meta(),
+            )
+        except sqlite3.Error as error:  # the answer and its receipt stand; say what was lost
+            sys.stderr.write(f"bizra: warning: the conversation was not saved: {error}\n")
+
+    def close(self) -> None:
+        self.store.close()
 
 
 def _stream(
@@ -138,7 +173,9 @@ def _stream(
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: one loaded model, history kept between turns."""
-    pipeline = Pipeline(data_paths())
+    paths = data_paths()
+    pipeline = Pipeline(paths)
+    transcript = _Transcript(paths)
     options = _options(args)
     history: list[dict[str, str]] = []
     print("Type a prompt and press Enter; an empty line or Ctrl+D ends the chat.")
@@ -152,19 +189,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if not prompt:
                 return EXIT_OK
             outcome = _stream(pipeline, prompt, replace(options, history=tuple(history)), False)
-            while isinstance(outcome, Failed) and outcome.kind == "context_overflow" and history:
-                history = history[2:]
-                sys.stderr.write("[the conversation outgrew the context: oldest turn dropped]\n")
-                outcome = _stream(pipeline, prompt, replace(options, history=tuple(history)), False)
             if isinstance(outcome, Failed):
                 sys.stderr.write(f"bizra: error: {outcome.message}\n")
                 continue
+            transcript.record(prompt, outcome)
             history += [
                 {"role": "user", "content": prompt},
                 {"role": "assistant", "content": outcome.text},
             ]
     finally:
         pipeline.close()
+        transcript.close()
 
 
 def _report(result: Finished, routed: Routed, as_json: bool) -> None:

@@ -102,11 +102,29 @@ class InferenceStats:
 @dataclass(frozen=True)
 class Finished:
     text: str
+    analysis: Analysis
     decision: RoutingDecision
     stats: InferenceStats
     impact: float
     receipt: Receipt
     note: str | None
+
+    def message_meta(self) -> dict[str, Any]:
+        """What a stored answer keeps of its routing and figures (conversations, export)."""
+        stats = self.stats
+        return {
+            "complexity": self.decision.complexity.label,
+            "tier": self.decision.tier.name,
+            "model": self.decision.model.name,
+            "reasons": [*self.analysis.reasons, *self.decision.reasons],
+            "kind": prompt_kind(self.analysis),
+            "tokens": stats.completion_tokens,
+            "ttft_ms": stats.ttft_ms,
+            "tokens_per_s": stats.tokens_per_s,
+            "backend": stats.backend,
+            "finish_reason": stats.finish_reason.value,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,7 @@ class _Turn:
 
     prompt: str
     options: RunOptions
+    analysis: Analysis
     decision: RoutingDecision
     clock: _Clock = field(default_factory=_Clock)
     pieces: list[str] = field(default_factory=list)
@@ -239,10 +258,10 @@ class Pipeline:
             yield Failed("bad_input", str(error))
             return
         yield Routed(analysis, decision)
-        yield from self._generate(text, options, decision)
+        yield from self._generate(text, options, analysis, decision)
 
     def _generate(
-        self, prompt: str, options: RunOptions, decision: RoutingDecision
+        self, prompt: str, options: RunOptions, analysis: Analysis, decision: RoutingDecision
     ) -> Iterator[PipelineEvent]:
         model = decision.model
         load = LoadSpec(
@@ -257,7 +276,7 @@ class Pipeline:
             [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
         )
         messages = (*system, *options.history, {"role": "user", "content": prompt})
-        turn = _Turn(prompt, options, decision)
+        turn = _Turn(prompt, options, analysis, decision)
         for event in self.host.generate(GenerateRequest(0, load, messages, options.params)):
             if isinstance(event, TokenText):
                 turn.clock.tick(event.tokens)
@@ -296,7 +315,9 @@ class Pipeline:
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
         receipt = self.chain.append(self._receipt_fields(turn, stats, impact, salt), salt)
-        return Finished(turn.answer, turn.decision, stats, impact, receipt, done.note)
+        return Finished(
+            turn.answer, turn.analysis, turn.decision, stats, impact, receipt, done.note
+        )
 
     def _receipt_fields(
         self, turn: _Turn, stats: InferenceStats, impact: float, salt: bytes

@@ -6,7 +6,6 @@ import asyncio
 import html
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -34,9 +33,10 @@ from bizra_desktop.core.pipeline import (
     Finished,
     Loaded,
     Pipeline,
+    PromptError,
     Routed,
     RunOptions,
-    prompt_kind,
+    clean_prompt,
 )
 from bizra_desktop.core.settings import Settings, load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
@@ -263,8 +263,11 @@ class MainWindow(QMainWindow):
     # --- sending and streaming ------------------------------------------------------------
 
     def send(self) -> None:
-        prompt = self.prompt.toPlainText()
-        if self.answer is not None or not prompt.strip():
+        try:  # stored as the model sees it, so its commitment can be checked against it
+            prompt = clean_prompt(self.prompt.toPlainText())
+        except PromptError:
+            return
+        if self.answer is not None:
             return
         if self.conversation_id is None:
             self.conversation_id = self.store.create(title_from_prompt(prompt)).id
@@ -381,18 +384,7 @@ class MainWindow(QMainWindow):
         if result.note:
             figures += f"<br><i>{html.escape(result.note)}</i>"
         answer.view.set_figures(figures)
-        decision = result.decision
-        meta: dict[str, Any] = {
-            "complexity": decision.complexity.label,
-            "tier": decision.tier.name,
-            "model": decision.model.name,
-            "reasons": [
-                *(answer.routed.analysis.reasons if answer.routed else ()),
-                *decision.reasons,
-            ],
-            "kind": prompt_kind(answer.routed.analysis) if answer.routed else "",
-            "figures": figures,
-        }
+        meta = {**result.message_meta(), "figures": figures}
         if self.conversation_id is not None:
             self.store.add_message(
                 self.conversation_id,

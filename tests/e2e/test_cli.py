@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.core.conversations import ConversationStore
 from tests.helpers import starter_path
 
 TABLE = [
@@ -155,3 +156,17 @@ def test_core_never_imports_qt() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.model
+def test_answers_from_the_command_line_are_saved_as_conversations(bizra_home: Path) -> None:
+    result = bizra(bizra_home, "ask", "Hello there!", "--max-tokens", "6", "--json")
+    assert result.returncode == 0, result.stderr
+    receipt_hash = json.loads(result.stdout)["receipt_hash"]
+    with ConversationStore(bizra_home / "bizra.sqlite3") as store:
+        (conversation,) = store.list()
+        user, assistant = store.messages(conversation.id)
+    assert conversation.title == "Hello there!"
+    assert (user.role, user.content) == ("user", "Hello there!")
+    assert assistant.receipt_hash == receipt_hash
+    assert assistant.meta["tier"] == "NANO"
