@@ -83,13 +83,19 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     assert window.conversations.index(0).data() == "What is 2 + 2?"
 
 
+def _start_long_answer(qtbot: QtBot, window: MainWindow, tokens_first: int) -> list[str]:
+    """Ask for a long story and return once `tokens_first` tokens have streamed in."""
+    tokens: list[str] = []
+    window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+    _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
+    qtbot.waitUntil(lambda: len(tokens) >= tokens_first, timeout=ANSWER_TIMEOUT_MS)
+    return tokens
+
+
 def test_stop_mid_stream(qtbot: QtBot, bizra_home: Path) -> None:
     window = _open(qtbot, bizra_home, max_tokens=400)
     try:
-        tokens: list[str] = []
-        window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
-        _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
-        qtbot.waitUntil(lambda: len(tokens) >= 5, timeout=ANSWER_TIMEOUT_MS)
+        tokens = _start_long_answer(qtbot, window, 5)
         qtbot.keyClick(window, Qt.Key.Key_Escape)
         _wait_idle(qtbot, window)
         answer = _views(window, "assistant")[-1]
@@ -104,10 +110,7 @@ def test_a_crashed_host_shows_an_error_with_retry_and_the_next_prompt_works(
 ) -> None:
     window = _open(qtbot, bizra_home, max_tokens=400)
     try:
-        tokens: list[str] = []
-        window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
-        _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
-        qtbot.waitUntil(lambda: len(tokens) >= 3, timeout=ANSWER_TIMEOUT_MS)
+        _start_long_answer(qtbot, window, 3)
         pid = window.pipeline.host.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
