@@ -86,9 +86,15 @@ def free_vram() -> int | None:
             timeout=5,
             check=True,
         ).stdout
-        return int(output.split()[0]) * 1024 * 1024
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    except (OSError, subprocess.SubprocessError):
         return None
+    return parse_smi_free(output)
+
+
+def parse_smi_free(output: str) -> int | None:
+    """Free bytes of the first GPU from `nvidia-smi --query-gpu=memory.free` (MiB per line)."""
+    first = output.strip().splitlines()[0].strip() if output.strip() else ""
+    return int(first) * 1024 * 1024 if first.isdigit() else None
 
 
 def memory_budget() -> MemoryBudget:

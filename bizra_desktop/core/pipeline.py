@@ -78,6 +78,7 @@ class Loaded:
     n_gpu_layers: int
     load_ms: float
     reused: bool
+    gpu_fallback: str | None  # why the model runs on the CPU after a failed GPU load
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class InferenceStats:
     backend: str
     n_gpu_layers: int
     finish_reason: FinishReason
+    gpu_fallback: str | None
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ class Pipeline:
             options.n_gpu_layers,
             memory_budget().vram_free,
             model.memory_needed(options.n_ctx),
+            model.header.arch_int("block_count"),
         )
         system = (
             [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
@@ -287,7 +290,13 @@ class Pipeline:
             elif isinstance(event, ModelLoaded):
                 turn.loaded = event
                 turn.clock.restart()
-                yield Loaded(event.backend, event.n_gpu_layers, event.load_ms, event.reused)
+                yield Loaded(
+                    event.backend,
+                    event.n_gpu_layers,
+                    event.load_ms,
+                    event.reused,
+                    event.gpu_fallback,
+                )
             elif isinstance(event, HostFailure):
                 yield Failed(event.kind, _failure_text(event, model))
             elif isinstance(event, GenerationDone):
@@ -311,12 +320,20 @@ class Pipeline:
             loaded.backend,
             loaded.n_gpu_layers,
             done.finish_reason,
+            loaded.gpu_fallback,
         )
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
         receipt = self.chain.append(self._receipt_fields(turn, stats, impact, salt), salt)
+        notes = [note for note in (loaded.gpu_fallback, done.note) if note]
         return Finished(
-            turn.answer, turn.analysis, turn.decision, stats, impact, receipt, done.note
+            turn.answer,
+            turn.analysis,
+            turn.decision,
+            stats,
+            impact,
+            receipt,
+            "; ".join(notes) or None,
         )
 
     def _receipt_fields(
@@ -338,6 +355,7 @@ class Pipeline:
                 "n_ctx": turn.options.n_ctx,
                 "n_gpu_layers": stats.n_gpu_layers,
                 "backend": stats.backend,
+                "gpu_fallback": stats.gpu_fallback,
             },
             "prompt_commitment": commit(turn.prompt, salt),
             "response_commitment": commit(turn.answer, salt),

@@ -12,6 +12,7 @@ import multiprocessing.connection
 import signal
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -27,7 +28,6 @@ from bizra_desktop.core.engine.protocol import (
     ModelLoaded,
     ModelLoading,
     Shutdown,
-    TokenText,
 )
 
 _SPAWN = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
@@ -78,32 +78,11 @@ def _host_main(conn: Connection, stop_job: Synchronized[int]) -> None:
         job = request.job_id
         try:
             conn.send(ModelLoading(job, request.load.model_path))
-            loaded = runner.ensure_loaded(request.load)
-            conn.send(
-                ModelLoaded(
-                    job,
-                    loaded.backend,
-                    loaded.n_gpu_layers,
-                    loaded.n_ctx,
-                    loaded.load_ms,
-                    loaded.reused,
-                )
-            )
+            conn.send(replace(runner.ensure_loaded(request.load), job_id=job))
             for event in runner.stream(
                 request.messages, request.params, partial(_stop_requested, stop_job, job)
             ):
-                if isinstance(event, TokenText):
-                    conn.send(TokenText(job, event.text, event.tokens))
-                else:
-                    conn.send(
-                        GenerationDone(
-                            job,
-                            event.prompt_tokens,
-                            event.completion_tokens,
-                            event.finish_reason,
-                            event.note,
-                        )
-                    )
+                conn.send(replace(event, job_id=job))
         except ModelLoadError as error:
             conn.send(HostFailure(job, FailureKind.BAD_MODEL, str(error)))
         except ContextOverflowError as error:

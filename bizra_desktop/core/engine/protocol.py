@@ -30,6 +30,7 @@ class LoadSpec:
     n_gpu_layers: int | None = None  # None: decide from the build and free VRAM
     vram_free: int | None = None
     memory_needed: int = 0  # weights + KV cache + compute buffers, for the VRAM fit
+    n_layers: int | None = None  # transformer blocks, for a partial offload
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ModelLoaded:
     n_ctx: int
     load_ms: float  # 0 when the model was already loaded
     reused: bool
+    gpu_fallback: str | None = None  # why a GPU load failed and the model runs on the CPU
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ MIN_ANSWER_TOKENS = 64
 VRAM_HEADROOM = 0.9
 
 
+# What llama.cpp's scratch buffers take on a device beside weights and KV cache (measured
+# loosely; the selector's fit check uses the same allowance).
+COMPUTE_BUFFER_BYTES = 256 * 1024 * 1024
+
+
 class ContextOverflowError(ValueError):
     pass
 
@@ -54,15 +59,26 @@ def gpu_backend() -> str | None:
 
 
 def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
+    """-1 (all), a number of layers, or 0 (CPU): everything when it fits in free VRAM, else
+    as many layers as fit beside their share of the KV cache, else none."""
     if spec.n_gpu_layers is not None:
         return spec.n_gpu_layers if backend else 0
     if backend is None:
         return 0
     if backend == "Metal":  # unified memory: the GPU sees all of RAM
         return -1
-    if spec.vram_free is not None and spec.memory_needed <= spec.vram_free * VRAM_HEADROOM:
+    if spec.vram_free is None:
+        return 0
+    room = spec.vram_free * VRAM_HEADROOM
+    if spec.memory_needed <= room:
         return -1
-    return 0
+    if not spec.n_layers:
+        return 0
+    # Each offloaded layer brings its weights and its slice of the KV cache; the compute
+    # buffers are paid once.
+    per_layer = (spec.memory_needed - COMPUTE_BUFFER_BYTES) / spec.n_layers
+    layers = int((room - COMPUTE_BUFFER_BYTES) // per_layer)
+    return max(0, min(layers, spec.n_layers - 1))
 
 
 @dataclass
@@ -72,6 +88,23 @@ class _Loaded:
     format_chat: Callable[[Sequence[dict[str, str]]], tuple[str, bool, list[str]]]
     backend: str
     n_gpu_layers: int
+    gpu_fallback: str | None
+
+
+def _load(spec: LoadSpec, n_gpu_layers: int) -> Any:
+    import llama_cpp  # noqa: PLC0415
+
+    try:
+        return llama_cpp.Llama(
+            model_path=spec.model_path,
+            n_ctx=spec.n_ctx,
+            n_threads=spec.n_threads,
+            n_threads_batch=spec.n_threads,
+            n_gpu_layers=n_gpu_layers,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as error:
+        raise ModelLoadError(f"llama.cpp could not load {spec.model_path}: {error}") from None
 
 
 def _chat_formatter(
@@ -115,24 +148,24 @@ class LlamaRunner:
     def ensure_loaded(self, spec: LoadSpec) -> ModelLoaded:
         if self._loaded is not None and self._loaded.spec == spec:
             loaded = self._loaded
-            return ModelLoaded(0, loaded.backend, loaded.n_gpu_layers, spec.n_ctx, 0.0, True)
+            return ModelLoaded(
+                0, loaded.backend, loaded.n_gpu_layers, spec.n_ctx, 0.0, True, loaded.gpu_fallback
+            )
         self.unload()
-        import llama_cpp  # noqa: PLC0415
 
         backend = gpu_backend()
         n_gpu_layers = choose_gpu_layers(spec, backend)
         started = time.perf_counter()
+        fallback = None
         try:
-            llama = llama_cpp.Llama(
-                model_path=spec.model_path,
-                n_ctx=spec.n_ctx,
-                n_threads=spec.n_threads,
-                n_threads_batch=spec.n_threads,
-                n_gpu_layers=n_gpu_layers,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as error:
-            raise ModelLoadError(f"llama.cpp could not load {spec.model_path}: {error}") from None
+            llama = _load(spec, n_gpu_layers)
+        except ModelLoadError as error:
+            if not n_gpu_layers:
+                raise
+            # Out of VRAM or a driver error: the model still runs, slower, on the CPU.
+            fallback = f"loading on {backend} failed ({error}); running on the CPU"
+            n_gpu_layers = 0
+            llama = _load(spec, 0)
         load_ms = (time.perf_counter() - started) * 1000
         self._loaded = _Loaded(
             spec,
@@ -140,9 +173,16 @@ class LlamaRunner:
             _chat_formatter(llama),
             (backend or "CPU") if n_gpu_layers else "CPU",
             n_gpu_layers,
+            fallback,
         )
         return ModelLoaded(
-            0, self._loaded.backend, n_gpu_layers, llama.n_ctx(), round(load_ms, 2), False
+            0,
+            self._loaded.backend,
+            n_gpu_layers,
+            llama.n_ctx(),
+            round(load_ms, 2),
+            False,
+            fallback,
         )
 
     def unload(self) -> None:
