@@ -18,7 +18,7 @@ from bizra_desktop.core.analyzer import TaskAnalyzer
 from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
 from bizra_desktop.core.engine.runner import LlamaRunner
 from bizra_desktop.core.hardware import physical_cores
-from bizra_desktop.core.models.store import open_model, starter_model_path
+from bizra_desktop.core.models.store import ModelFile, open_model, starter_model_path
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Failed,
@@ -113,7 +113,8 @@ def multi_turn_ttft(pipeline: Pipeline, options: RunOptions) -> dict[str, float]
     not re-process turns 1-4. Then turn 5 again after an unrelated prompt evicted the cache."""
     history: list[dict[str, str]] = []
     ttfts: list[float] = []
-    last = replace(options, params=replace(options.params, max_tokens=64))
+    answer_tokens = min(64, options.params.max_tokens)
+    last = replace(options, params=replace(options.params, max_tokens=answer_tokens))
     for prompt in CONVERSATION:
         last = replace(last, history=tuple(history))
         result = _finish(pipeline.run(prompt, last))
@@ -152,93 +153,106 @@ def analyzer_p99_ms(repeats: int = 100) -> float:
     return float(statistics.quantiles(timings, n=100)[98])
 
 
+class ModelBench:
+    """One model measured three ways in one process: bare llama-cpp-python, the host's token
+    loop in-process, and the full pipeline with its child process."""
+
+    def __init__(self, model: ModelFile, max_tokens: int, progress: TextIO | None = None) -> None:
+        import llama_cpp  # noqa: PLC0415 - the bare baseline runs llama.cpp in this process
+
+        self.model = model
+        self.threads = physical_cores()
+        self.params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
+        self.progress = progress
+        path = str(model.path)
+        self.bare = llama_cpp.Llama(
+            model_path=path,
+            n_ctx=N_CTX,
+            n_threads=self.threads,
+            n_threads_batch=self.threads,
+            n_gpu_layers=0,
+            verbose=False,
+        )
+        self.runner = LlamaRunner()
+        self.runner.ensure_loaded(LoadSpec(path, N_CTX, self.threads, 0))
+        self._scratch = tempfile.TemporaryDirectory(prefix="bizra-bench-")
+        self.pipeline = Pipeline(DataPaths(Path(self._scratch.name)))
+        self.options = RunOptions(model_path=model.path, params=self.params, n_ctx=N_CTX)
+
+    def __enter__(self) -> ModelBench:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pipeline.close()
+        self.runner.unload()
+        self.bare.close()
+        self._scratch.cleanup()
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.write(text + "\n")
+            self.progress.flush()
+
+    def compare(self, rounds: int) -> dict[str, Any]:
+        """Decode speed and TTFT of the three contenders, alternating, medians and ratios."""
+        contenders: dict[str, Callable[[str], Iterator[int]]] = {
+            "bare": lambda prompt: _bare_chat(self.bare, prompt, self.params),
+            "lean": lambda prompt: _lean_loop(self.runner, prompt, self.params),
+            "pipeline": lambda prompt: _pipeline(self.pipeline, prompt, self.options),
+        }
+        for name, contender in contenders.items():  # warm-up: loads, spawns, hashes
+            _measure(contender("Say hi."))
+            self.say(f"warmed up {name}")
+        samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+        for round_number in range(1, rounds + 1):
+            prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
+            names = list(contenders)
+            shift = round_number % len(names)  # rotate so no contender always goes first
+            for name in names[shift:] + names[:shift]:
+                # llama.cpp's OpenMP workers spin for a while after each batch; let the
+                # previous contender's threads go idle so they do not steal this one's cores.
+                time.sleep(SETTLE_S)
+                samples[name].append(_measure(contenders[name](prompt)))
+            self.say(
+                f"round {round_number}/{rounds}: "
+                + ", ".join(f"{n} {runs[-1].tokens_per_s:.1f} tok/s" for n, runs in samples.items())
+            )
+
+        def median(name: str, metric: str) -> float:
+            return float(statistics.median(getattr(sample, metric) for sample in samples[name]))
+
+        pipeline_rate = median("pipeline", "tokens_per_s")
+        return {
+            "model": self.model.name,
+            "threads": self.threads,
+            "rounds": rounds,
+            "max_tokens": self.params.max_tokens,
+            "bare_tokens_per_s": round(median("bare", "tokens_per_s"), 2),
+            "lean_tokens_per_s": round(median("lean", "tokens_per_s"), 2),
+            "pipeline_tokens_per_s": round(pipeline_rate, 2),
+            "decode_ratio": round(pipeline_rate / median("bare", "tokens_per_s"), 4),
+            "decode_ratio_vs_lean": round(pipeline_rate / median("lean", "tokens_per_s"), 4),
+            "bare_ttft_ms": round(median("bare", "ttft_ms"), 2),
+            "pipeline_ttft_ms": round(median("pipeline", "ttft_ms"), 2),
+            "ttft_overhead_ms": round(median("pipeline", "ttft_ms") - median("bare", "ttft_ms"), 2),
+            "tokens_generated": {n: [s.tokens for s in runs] for n, runs in samples.items()},
+        }
+
+    def multi_turn(self) -> dict[str, float]:
+        return multi_turn_ttft(self.pipeline, self.options)
+
+
 def run_benchmark(
     model_path: Path | None = None,
     max_tokens: int = 128,
     rounds: int = 3,
     progress: TextIO | None = None,
 ) -> dict[str, Any]:
-    import llama_cpp  # noqa: PLC0415 - the bare baseline runs llama.cpp in this process
-
     path = model_path or starter_model_path()
     if path is None:
         raise ValueError("no model to benchmark: the starter model is not installed")
-    model = open_model(path, is_starter=model_path is None)
-    threads = physical_cores()
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
-
-    def say(text: str) -> None:
-        if progress is not None:
-            progress.write(text + "\n")
-            progress.flush()
-
-    bare = llama_cpp.Llama(
-        model_path=str(path),
-        n_ctx=N_CTX,
-        n_threads=threads,
-        n_threads_batch=threads,
-        n_gpu_layers=0,
-        verbose=False,
-    )
-    runner = LlamaRunner()
-    runner.ensure_loaded(LoadSpec(str(path), N_CTX, threads, 0))
-    with tempfile.TemporaryDirectory(prefix="bizra-bench-") as scratch:
-        pipeline = Pipeline(DataPaths(Path(scratch)))
-        options = RunOptions(model_path=path, params=params, n_ctx=N_CTX)
-        contenders: dict[str, Callable[[str], Iterator[int]]] = {
-            "bare": lambda prompt: _bare_chat(bare, prompt, params),
-            "lean": lambda prompt: _lean_loop(runner, prompt, params),
-            "pipeline": lambda prompt: _pipeline(pipeline, prompt, options),
-        }
-        try:
-            for name, contender in contenders.items():  # warm-up: loads, spawns, hashes
-                _measure(contender("Say hi."))
-                say(f"warmed up {name}")
-            samples: dict[str, list[Sample]] = {name: [] for name in contenders}
-            for round_number in range(1, rounds + 1):
-                prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
-                names = list(contenders)
-                shift = round_number % len(names)  # rotate so no contender always goes first
-                for name in names[shift:] + names[:shift]:
-                    # llama.cpp's OpenMP workers spin for a while after each batch; let the
-                    # previous contender's threads go idle so they do not steal this one's cores.
-                    time.sleep(SETTLE_S)
-                    samples[name].append(_measure(contenders[name](prompt)))
-                say(
-                    f"round {round_number}/{rounds}: "
-                    + ", ".join(
-                        f"{name} {runs[-1].tokens_per_s:.1f} tok/s"
-                        for name, runs in samples.items()
-                    )
-                )
-            conversation = multi_turn_ttft(pipeline, options)
-            say(f"multi-turn: {conversation}")
-        finally:
-            pipeline.close()
-            runner.unload()
-            bare.close()
-
-    def median(name: str, metric: str) -> float:
-        return float(statistics.median(getattr(sample, metric) for sample in samples[name]))
-
-    return {
-        "model": model.name,
-        "threads": threads,
-        "rounds": rounds,
-        "max_tokens": max_tokens,
-        "bare_tokens_per_s": round(median("bare", "tokens_per_s"), 2),
-        "lean_tokens_per_s": round(median("lean", "tokens_per_s"), 2),
-        "pipeline_tokens_per_s": round(median("pipeline", "tokens_per_s"), 2),
-        "decode_ratio": round(
-            median("pipeline", "tokens_per_s") / median("bare", "tokens_per_s"), 4
-        ),
-        "decode_ratio_vs_lean": round(
-            median("pipeline", "tokens_per_s") / median("lean", "tokens_per_s"), 4
-        ),
-        "bare_ttft_ms": round(median("bare", "ttft_ms"), 2),
-        "pipeline_ttft_ms": round(median("pipeline", "ttft_ms"), 2),
-        "ttft_overhead_ms": round(median("pipeline", "ttft_ms") - median("bare", "ttft_ms"), 2),
-        "tokens_generated": {name: [s.tokens for s in runs] for name, runs in samples.items()},
-        "analyzer_p99_ms": round(analyzer_p99_ms(), 4),
-        **conversation,
-    }
+    with ModelBench(open_model(path, is_starter=model_path is None), max_tokens, progress) as bench:
+        report = bench.compare(rounds)
+        conversation = bench.multi_turn()
+        bench.say(f"multi-turn: {conversation}")
+    return {**report, "analyzer_p99_ms": round(analyzer_p99_ms(), 4), **conversation}

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bizra_desktop import __version__
+from bizra_desktop import __version__, cli_models, cli_receipts
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
 from bizra_desktop.core.engine.protocol import SamplingParams
@@ -30,7 +30,7 @@ from bizra_desktop.core.pipeline import (
     Token,
     clean_prompt,
 )
-from bizra_desktop.core.receipts.chain import ReceiptChain, ReceiptStoreError
+from bizra_desktop.core.receipts.chain import ReceiptStoreError
 from bizra_desktop.core.selector import NoModelError, RoutingDecision
 from bizra_desktop.core.tiers import Tier
 
@@ -277,20 +277,6 @@ def _analyze_lines(lines: Iterable[str], analyze: Callable[[str], dict[str, Any]
     return EXIT_BAD_INPUT if failures else EXIT_OK
 
 
-# --- receipts -----------------------------------------------------------------------------
-
-
-def cmd_receipts_verify(args: argparse.Namespace) -> int:
-    database = data_paths().database
-    if not database.exists():
-        print(f"no receipts yet ({database} does not exist)")
-        return EXIT_OK
-    with ReceiptChain(database) as chain:
-        report = chain.verify()
-    print(report.message, file=sys.stdout if report.ok else sys.stderr)
-    return EXIT_OK if report.ok else EXIT_FAILED
-
-
 # --- bench --------------------------------------------------------------------------------
 
 
@@ -300,6 +286,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bizra_desktop.ui.bench_ui import run_ui_benchmark  # noqa: PLC0415
 
         report = run_ui_benchmark(args.ui_tokens)
+    elif args.report:
+        from bizra_desktop.perf_report import ReportConfig, run_report  # noqa: PLC0415
+
+        config = ReportConfig(args.rounds, args.max_tokens, args.llama_bench, sys.stderr)
+        report = run_report(data_paths(), args.report, config)
     else:
         from bizra_desktop.bench import run_benchmark  # noqa: PLC0415
 
@@ -367,10 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=cmd_analyze)
 
-    receipts = commands.add_parser("receipts", help="the receipt chain")
-    receipt_commands = receipts.add_subparsers(dest="receipts_command", required=True)
-    verify = receipt_commands.add_parser("verify", help="check the whole chain")
-    verify.set_defaults(handler=cmd_receipts_verify)
+    cli_receipts.register(commands)
 
     bench = commands.add_parser("bench", help="pipeline vs bare llama-cpp-python, same run")
     bench.add_argument("--model", type=Path, help="GGUF to measure (default: the starter model)")
@@ -379,7 +367,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--ui", action="store_true", help="measure the window's lag instead")
     bench.add_argument("--ui-tokens", type=_positive_int, default=1000)
+    bench.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="measure every installed tier; write JSON, a PNG chart and PERFORMANCE.md into DIR",
+    )
+    bench.add_argument(
+        "--llama-bench",
+        type=Path,
+        help="llama.cpp's llama-bench binary, for "
+        "the native figure (scripts/build_llama_bench.sh builds it)",
+    )
     bench.set_defaults(handler=cmd_bench)
+    cli_models.register(commands)
     return parser
 
 

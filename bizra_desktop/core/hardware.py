@@ -104,15 +104,33 @@ def memory_budget() -> MemoryBudget:
 def process_memory(pid: int | None) -> int | None:
     """Resident memory of a process (None: this one), or None where it cannot be read."""
     if sys.platform == "win32":
-        return _process_memory_windows(pid)
+        counters = _windows_memory_counters(pid)
+        return counters[0] if counters else None
+    return _proc_status_bytes(pid, "VmRSS:")
+
+
+def peak_memory(pid: int | None) -> int | None:
+    """The most resident memory a process has had (None: this one)."""
+    if sys.platform == "win32":
+        counters = _windows_memory_counters(pid)
+        return counters[1] if counters else None
+    return _proc_status_bytes(pid, "VmHWM:")
+
+
+def _proc_status_bytes(pid: int | None, field: str) -> int | None:
     try:
-        with open(f"/proc/{pid or 'self'}/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(f"/proc/{pid or 'self'}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
+    return None
 
 
-def _process_memory_windows(pid: int | None) -> int | None:
+def _windows_memory_counters(pid: int | None) -> tuple[int, int] | None:
+    """(working set, peak working set) of a process, from GetProcessMemoryInfo."""
+
     class Counters(ctypes.Structure):
         _fields_ = [
             ("cb", ctypes.c_ulong),
@@ -145,7 +163,7 @@ def _process_memory_windows(pid: int | None) -> int | None:
     finally:
         if pid is not None:
             kernel32.CloseHandle(handle)
-    return int(counters.WorkingSetSize) if ok else None
+    return (int(counters.WorkingSetSize), int(counters.PeakWorkingSetSize)) if ok else None
 
 
 @cache

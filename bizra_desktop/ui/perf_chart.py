@@ -1,0 +1,77 @@
+"""The performance report's chart: decode tokens/s per model, bandwidth bound marked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
+
+WIDTH, HEIGHT, MARGIN = 900, 420, 60
+
+
+def render_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _app = QGuiApplication.instance() or QGuiApplication([])  # fonts need an application
+    image = QImage(WIDTH, HEIGHT, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setFont(QFont("sans", 9))
+    painter.drawText(
+        QRectF(0, 8, WIDTH, 24),
+        Qt.AlignmentFlag.AlignCenter,
+        "Decode tokens/s per model (bar) · memory-bandwidth bound (red tick) · "
+        "native llama-bench (blue tick)",
+    )
+    top = max([1.0, *(_marks(row) for row in rows)]) * 1.1
+    plot_height = HEIGHT - 2 * MARGIN
+    slot = (WIDTH - 2 * MARGIN) / max(1, len(rows))
+
+    def y_of(value: float) -> float:
+        return HEIGHT - MARGIN - value / top * plot_height
+
+    painter.drawLine(MARGIN, HEIGHT - MARGIN, WIDTH - MARGIN, HEIGHT - MARGIN)
+    painter.drawLine(MARGIN, MARGIN, MARGIN, HEIGHT - MARGIN)
+    painter.drawText(QRectF(4, MARGIN - 24, 120, 16), Qt.AlignmentFlag.AlignLeft, "tokens/s")
+    for fraction in (0.0, 0.5, 1.0):
+        value = top / 1.1 * fraction
+        painter.drawText(
+            QRectF(4, y_of(value) - 8, MARGIN - 8, 16), Qt.AlignmentFlag.AlignRight, f"{value:.0f}"
+        )
+    for index, row in enumerate(rows):
+        bar = min(slot * 0.6, 120.0)
+        left = MARGIN + index * slot + (slot - bar) / 2
+        rate = float(row["pipeline_tokens_per_s"])
+        painter.fillRect(
+            QRectF(left, y_of(rate), bar, HEIGHT - MARGIN - y_of(rate)), QColor("#00838f")
+        )
+        painter.drawText(
+            QRectF(left - 20, y_of(rate) - 18, bar + 40, 16),
+            Qt.AlignmentFlag.AlignCenter,
+            f"{rate:.0f}",
+        )
+        for key, colour in (
+            ("bandwidth_bound_tokens_per_s", "#c62828"),
+            ("native_tokens_per_s", "#1565c0"),
+        ):
+            if row.get(key):
+                painter.setPen(QPen(QColor(colour), 3))
+                mark = y_of(float(row[key]))
+                painter.drawLine(int(left - 6), int(mark), int(left + bar + 6), int(mark))
+                painter.setPen(QPen(QColor("black")))
+        painter.drawText(
+            QRectF(left - 30, HEIGHT - MARGIN + 6, bar + 60, 32),
+            Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap,
+            f"{row['tier']}\n{row['model']}",
+        )
+    painter.end()
+    image.save(str(path))
+
+
+def _marks(row: dict[str, Any]) -> float:
+    keys = ("pipeline_tokens_per_s", "bandwidth_bound_tokens_per_s", "native_tokens_per_s")
+    return max(float(row.get(key) or 0) for key in keys)

@@ -1,0 +1,46 @@
+"""`bizra bench`, short mode: the figures exist, and the report writes JSON, chart and page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli import bizra
+
+pytestmark = pytest.mark.model
+
+
+def test_the_quick_bench_prints_its_ratios(bizra_home: Path) -> None:
+    result = bizra(bizra_home, "bench", "--rounds", "1", "--max-tokens", "16", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["decode_ratio"] > 0 and figures["pipeline_tokens_per_s"] > 0
+    assert figures["tokens_generated"]["pipeline"] == [16]
+    assert 0 < figures["analyzer_p99_ms"] < 5
+    assert figures["ttft_turn5_ms"] < figures["ttft_turn5_without_cache_ms"]
+
+
+def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = bizra(
+        bizra_home, "bench", "--report", str(out), "--rounds", "1", "--max-tokens", "8", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "performance.json").read_text())
+    (row,) = report["models"]
+    assert row["tier"] == "starter" and row["model"] == "SmolLM2-135M-Instruct"
+    for key in (
+        "load_ms_first",
+        "prompt_tokens_per_s",
+        "peak_memory_mb",
+        "decode_ratio",
+        "bandwidth_bound_tokens_per_s",
+        "fraction_of_bound",
+    ):
+        assert row[key] and row[key] > 0, key
+    assert (out / "performance.png").read_bytes().startswith(b"\x89PNG")
+    page = (out / "PERFORMANCE.md").read_text()
+    assert "| SmolLM2-135M-Instruct | starter |" in page
+    assert "No GPU was available" in page
