@@ -30,6 +30,10 @@ class DataPaths:
         return self.root / "settings.json"
 
     @property
+    def remote_tiers(self) -> Path:
+        return self.root / "remote_tiers.json"
+
+    @property
     def keys(self) -> Path:
         return self.root / "keys"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,14 @@ from bizra_desktop.core.models.store import ModelFile, ModelHashCache, ModelStor
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain, ReceiptStoreError
 from bizra_desktop.core.receipts.commitments import commit, new_salt
+from bizra_desktop.core.remote import (
+    RemoteClient,
+    RemoteDelta,
+    RemoteEndpoint,
+    RemoteError,
+    RemoteUnavailableError,
+    load_remote_tiers,
+)
 from bizra_desktop.core.selector import AdaptiveSelector, RoutingDecision
 from bizra_desktop.core.tiers import Tier
 
@@ -191,10 +199,24 @@ class _Turn:
     prompt: str
     options: RunOptions
     analysis: Analysis
-    decision: RoutingDecision
+    decision: RoutingDecision  # may change: a remote tier that is down falls back locally
     clock: _Clock = field(default_factory=_Clock)
     pieces: list[str] = field(default_factory=list)
     loaded: ModelLoaded | None = None
+    notes: list[str] = field(default_factory=list)
+    server_model: str | None = None  # a remote tier's model, as its server names it
+
+    def start(self, loaded: ModelLoaded) -> Loaded:
+        self.loaded = loaded
+        self.clock.restart()
+        return Loaded(
+            loaded.backend, loaded.n_gpu_layers, loaded.load_ms, loaded.reused, loaded.gpu_fallback
+        )
+
+    def token(self, text: str, tokens: int) -> Token:
+        self.clock.tick(tokens)
+        self.pieces.append(text)
+        return Token(text, tokens, self.clock.tokens_per_s)
 
     @property
     def answer(self) -> str:
@@ -216,6 +238,7 @@ class Pipeline:
         self.store = ModelStore(paths.models)
         self.hashes = ModelHashCache(paths.models / ".sha256-cache.json")
         self.feedback = feedback
+        self.remote = RemoteClient()
         self._chain: ReceiptChain | None = None
 
     @property
@@ -224,9 +247,14 @@ class Pipeline:
             self._chain = ReceiptChain(self.paths.database)
         return self._chain
 
-    def selector(self, options: RunOptions, budget: MemoryBudget | None = None) -> AdaptiveSelector:
+    def selector(
+        self, options: RunOptions, budget: MemoryBudget | None = None, include_remote: bool = True
+    ) -> AdaptiveSelector:
+        installed: dict[Tier, ModelFile | RemoteEndpoint] = {**self.store.installed()}
+        if include_remote:  # a tier pointed at a server is answered there
+            installed.update(load_remote_tiers(self.paths.remote_tiers))
         return AdaptiveSelector(
-            self.store.installed(), self.store.starter(), budget or memory_budget(), options.n_ctx
+            installed, self.store.starter(), budget or memory_budget(), options.n_ctx
         )
 
     def route(
@@ -265,7 +293,31 @@ class Pipeline:
     def _generate(
         self, prompt: str, options: RunOptions, analysis: Analysis, decision: RoutingDecision
     ) -> Iterator[PipelineEvent]:
-        model = decision.model
+        system = (
+            [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
+        )
+        messages = (*system, *options.history, {"role": "user", "content": prompt})
+        turn = _Turn(prompt, options, analysis, decision)
+        if isinstance(decision.model, RemoteEndpoint):
+            events = self._remote_events(turn, decision.model, messages)
+        else:
+            events = self._local_events(turn, decision.model, messages)
+        for event in events:
+            if isinstance(event, GenerationDone):
+                try:
+                    yield self._finish(turn, event)
+                except (ReceiptStoreError, sqlite3.Error, OSError) as error:
+                    yield Failed(
+                        "receipt",
+                        f"the answer is complete but its receipt was not written: {error}",
+                    )
+            else:
+                yield event
+
+    def _local_events(
+        self, turn: _Turn, model: ModelFile, messages: Sequence[dict[str, str]]
+    ) -> Iterator[PipelineEvent | GenerationDone]:
+        options = turn.options
         load = LoadSpec(
             str(model.path),
             options.n_ctx,
@@ -275,38 +327,45 @@ class Pipeline:
             model.memory_needed(options.n_ctx),
             model.header.arch_int("block_count"),
         )
-        system = (
-            [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
-        )
-        messages = (*system, *options.history, {"role": "user", "content": prompt})
-        turn = _Turn(prompt, options, analysis, decision)
-        for event in self.host.generate(GenerateRequest(0, load, messages, options.params)):
+        request = GenerateRequest(0, load, tuple(messages), options.params)
+        for event in self.host.generate(request):
             if isinstance(event, TokenText):
-                turn.clock.tick(event.tokens)
-                turn.pieces.append(event.text)
-                yield Token(event.text, event.tokens, turn.clock.tokens_per_s)
+                yield turn.token(event.text, event.tokens)
             elif isinstance(event, ModelLoading):
                 yield Loading(model.name)
             elif isinstance(event, ModelLoaded):
-                turn.loaded = event
-                turn.clock.restart()
-                yield Loaded(
-                    event.backend,
-                    event.n_gpu_layers,
-                    event.load_ms,
-                    event.reused,
-                    event.gpu_fallback,
-                )
+                yield turn.start(event)
             elif isinstance(event, HostFailure):
                 yield Failed(event.kind, _failure_text(event, model))
-            elif isinstance(event, GenerationDone):
-                try:
-                    yield self._finish(turn, event)
-                except (ReceiptStoreError, sqlite3.Error, OSError) as error:
-                    yield Failed(
-                        "receipt",
-                        f"the answer is complete but its receipt was not written: {error}",
+            else:
+                yield event
+
+    def _remote_events(
+        self, turn: _Turn, endpoint: RemoteEndpoint, messages: Sequence[dict[str, str]]
+    ) -> Iterator[PipelineEvent | GenerationDone]:
+        """A remote tier; when its server does not answer, the best local tier does."""
+        yield turn.start(ModelLoaded(0, "remote", 0, turn.options.n_ctx, 0.0, True))
+        try:
+            for item in self.remote.stream(endpoint, messages, turn.options.params):
+                if isinstance(item, RemoteDelta):
+                    yield turn.token(item.text, 1)
+                else:
+                    turn.server_model = item.server_model
+                    yield GenerationDone(
+                        0, item.prompt_tokens or 0, item.completion_tokens, item.finish_reason
                     )
+        except RemoteUnavailableError as error:
+            local = self.selector(turn.options, include_remote=False).select(
+                turn.analysis, turn.options.pin
+            )
+            fallback = f"{error}; answered by {local.model.name} on this machine instead"
+            turn.decision = replace(local, fallback=fallback, reasons=(*local.reasons, fallback))
+            turn.notes.append(fallback)
+            yield Routed(turn.analysis, turn.decision)
+            assert isinstance(local.model, ModelFile)
+            yield from self._local_events(turn, local.model, messages)
+        except RemoteError as error:
+            yield Failed("remote", str(error))
 
     def _finish(self, turn: _Turn, done: GenerationDone) -> Finished:
         loaded = turn.loaded
@@ -325,7 +384,7 @@ class Pipeline:
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
         receipt = self.chain.append(self._receipt_fields(turn, stats, impact, salt), salt)
-        notes = [note for note in (loaded.gpu_fallback, done.note) if note]
+        notes = [*turn.notes, *(note for note in (loaded.gpu_fallback, done.note) if note)]
         return Finished(
             turn.answer,
             turn.analysis,
@@ -340,14 +399,19 @@ class Pipeline:
         self, turn: _Turn, stats: InferenceStats, impact: float, salt: bytes
     ) -> dict[str, Any]:
         model = turn.decision.model
-        return {
-            "type": "inference",
-            "model": {
+        identity: dict[str, Any]
+        if isinstance(model, RemoteEndpoint):
+            identity = {"name": turn.server_model or model.model, "endpoint": model.base_url}
+        else:
+            identity = {
                 "name": model.name,
                 "file": model.path.name,
                 "sha256": self.hashes.sha256(model),
                 "stand_in": model.is_starter,
-            },
+            }
+        return {
+            "type": "inference",
+            "model": identity,
             "tier": turn.decision.tier.name,
             "complexity": turn.decision.complexity.label,
             "params": {
@@ -369,6 +433,7 @@ class Pipeline:
     def stop(self) -> None:
         """Stop the running generation (from any thread); a stopped answer still gets a receipt."""
         self.host.stop()
+        self.remote.stop()
 
     def close(self) -> None:
         self.host.close()

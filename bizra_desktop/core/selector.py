@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models.store import ModelFile
+from bizra_desktop.core.remote import RemoteEndpoint
 from bizra_desktop.core.tiers import TIER_FOR_COMPLEXITY, Complexity, Tier
 
+# A remote tier needs none of this machine's memory: it always fits.
 # Leave room for the OS, the app and the browser the user has open.
 MEMORY_HEADROOM = 0.85
 
@@ -19,7 +21,7 @@ class RoutingDecision:
     complexity: Complexity
     wanted: Tier  # what the rating (or the user's pin) asked for
     tier: Tier  # the tier that answers; equals `wanted` when the starter stands in for it
-    model: ModelFile
+    model: ModelFile | RemoteEndpoint
     pinned: bool
     fallback: str | None  # one human sentence when `tier`/`model` is not what was wanted
     reasons: tuple[str, ...]
@@ -37,7 +39,7 @@ def _gb(size: int) -> str:
 class AdaptiveSelector:
     def __init__(
         self,
-        installed: Mapping[Tier, ModelFile],
+        installed: Mapping[Tier, ModelFile | RemoteEndpoint],
         starter: ModelFile | None,
         memory: MemoryBudget,
         n_ctx: int,
@@ -51,10 +53,10 @@ class AdaptiveSelector:
         # With a GPU, layers that do not fit in VRAM stay in RAM: both count.
         return int((self.memory.ram_available + (self.memory.vram_free or 0)) * MEMORY_HEADROOM)
 
-    def fits(self, model: ModelFile) -> bool:
+    def fits(self, model: ModelFile | RemoteEndpoint) -> bool:
         return model.memory_needed(self.n_ctx) <= self._budget()
 
-    def _usable(self) -> dict[Tier, ModelFile]:
+    def _usable(self) -> dict[Tier, ModelFile | RemoteEndpoint]:
         return {tier: model for tier, model in self.installed.items() if self.fits(model)}
 
     def select(
