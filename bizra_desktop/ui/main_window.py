@@ -171,8 +171,15 @@ class MainWindow(QMainWindow):
         for action in (self.new_action, self.settings_action, quit_action):
             file_menu.addAction(action)
         receipts_menu = self.menuBar().addMenu("&Receipts")
+        self.browse_receipts_action = QAction("&Browse receipts…", self)
+        self.browse_receipts_action.setShortcut(QKeySequence("Ctrl+R"))
         self.verify_action = QAction("&Verify the receipt chain", self)
+        receipts_menu.addAction(self.browse_receipts_action)
         receipts_menu.addAction(self.verify_action)
+        models_menu = self.menuBar().addMenu("&Models")
+        self.manage_models_action = QAction("&Manage models…", self)
+        self.manage_models_action.setShortcut(QKeySequence("Ctrl+M"))
+        models_menu.addAction(self.manage_models_action)
         routing_menu = self.menuBar().addMenu("R&outing")
         self.reset_learning_action = QAction("&Forget what escalations taught", self)
         routing_menu.addAction(self.reset_learning_action)
@@ -207,6 +214,8 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         self.verify_action.triggered.connect(lambda: asyncio.ensure_future(self.verify_chain()))
         self.reset_learning_action.triggered.connect(self.reset_learning)
+        self.browse_receipts_action.triggered.connect(self.open_receipt_browser)
+        self.manage_models_action.triggered.connect(self.open_model_manager)
 
     # --- conversations ----------------------------------------------------------------------
 
@@ -477,6 +486,20 @@ class MainWindow(QMainWindow):
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.setParent(self, Qt.WindowType.Window)
         viewer.show()
+
+    def open_receipt_browser(self) -> None:
+        from bizra_desktop.ui.receipts.browser import ReceiptBrowser  # noqa: PLC0415 - on demand
+
+        browser = ReceiptBrowser(self.paths, self.pipeline.chain, self)
+        browser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        browser.show()
+
+    def open_model_manager(self) -> None:
+        from bizra_desktop.ui.models.manager_window import ModelManagerWindow  # noqa: PLC0415
+
+        manager = ModelManagerWindow(self.paths, self.pipeline, self)
+        manager.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        manager.show()
 
     async def verify_chain(self) -> None:
         self.statusBar().showMessage("Verifying the receipt chain…")
