@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -239,6 +240,7 @@ class Pipeline:
         self.hashes = ModelHashCache(paths.models / ".sha256-cache.json")
         self.feedback = feedback
         self.remote = RemoteClient()
+        self._turn = threading.Lock()
         self._chain: ReceiptChain | None = None
 
     @property
@@ -280,7 +282,12 @@ class Pipeline:
         return analysis, decision
 
     def run(self, prompt: str, options: RunOptions | None = None) -> Iterator[PipelineEvent]:
-        options = options or RunOptions()
+        """The events of one prompt. Runs from several threads (the window, the local API)
+        take turns: one host answers one prompt at a time."""
+        with self._turn:
+            yield from self._run(prompt, options or RunOptions())
+
+    def _run(self, prompt: str, options: RunOptions) -> Iterator[PipelineEvent]:
         try:
             text = clean_prompt(prompt)
             analysis, decision = self.route(text, options)

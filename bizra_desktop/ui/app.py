@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
+from pathlib import Path
 
 import qasync
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from bizra_desktop import __version__
@@ -15,14 +17,30 @@ from bizra_desktop.core.receipts.chain import ReceiptStoreError
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.style import STYLESHEET
 
+# The source tree's resources/, or the bundle's (build.spec copies it there) when frozen.
+_RESOURCES = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "resources"
 
-def main() -> int:
-    multiprocessing.freeze_support()  # the inference host is a child process, frozen or not
+
+def create_application() -> QApplication:
+    """The QApplication with the app's name, version, look and icon (the self-test uses it too)."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("BIZRA Desktop")
     app.setApplicationVersion(__version__)
     app.setStyleSheet(STYLESHEET)
+    icon = _RESOURCES / "icons" / "bizra.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def main() -> int:
+    multiprocessing.freeze_support()  # the inference host is a child process, frozen or not
+    if "--self-test" in sys.argv[1:]:
+        from bizra_desktop.ui.self_test import run_self_test  # noqa: PLC0415
+
+        return run_self_test(sys.argv[1:])
+    app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -31,6 +49,8 @@ def main() -> int:
         QMessageBox.critical(None, "BIZRA Desktop cannot start", str(error))
         return 1
     window.show()
+    if window.settings.api_enabled:
+        loop.create_task(window.sync_api_server())
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:

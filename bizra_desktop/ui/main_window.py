@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bizra_desktop.core.api import ApiServer, run_defaults, start_api_server
 from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import process_memory
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.worker = WorkerThread(self.pipeline)
         self.conversation_id: int | None = None
         self.answer: _Answer | None = None
+        self.api_server: ApiServer | None = None
         self._request_ids = 0
         self._build()
         self._wire()
@@ -146,12 +148,14 @@ class MainWindow(QMainWindow):
         self.backend_label = QLabel("backend: —")
         self.model_label = QLabel("model: none loaded")
         self.memory_label = QLabel()
+        self.api_label = QLabel()
+        self.api_label.setVisible(False)
         self.loading_bar = QProgressBar()
         self.loading_bar.setRange(0, 0)  # busy indicator: llama.cpp reports no load progress
         self.loading_bar.setMaximumWidth(120)
         self.cancel_load = QPushButton("Cancel")
         status = self.statusBar()
-        for widget in (self.backend_label, self.model_label, self.memory_label):
+        for widget in (self.api_label, self.backend_label, self.model_label, self.memory_label):
             status.addPermanentWidget(widget)
         status.addWidget(self.loading_bar)
         status.addWidget(self.cancel_load)
@@ -510,12 +514,49 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, str(self.paths.root), self)
-        if dialog.exec():
-            self.apply_settings(dialog.result_settings())
+        while dialog.exec():
+            try:
+                self.apply_settings(dialog.result_settings())
+                return
+            except ValueError as error:  # the schema names the field and the allowed values
+                QMessageBox.warning(self, "Settings not saved", str(error))
 
     def apply_settings(self, settings: Settings) -> None:
+        api_changed = (settings.api_enabled, settings.api_port, settings.api_key) != (
+            self.settings.api_enabled,
+            self.settings.api_port,
+            self.settings.api_key,
+        )
         self.settings = settings
         save_settings(self.paths.settings, settings)
+        if api_changed:
+            try:
+                asyncio.get_running_loop().create_task(self.sync_api_server())
+            except RuntimeError:  # no qasync loop (a test driving the window): nothing to serve on
+                self.statusBar().showMessage("The local API starts with the app's event loop.")
+
+    async def sync_api_server(self) -> None:
+        """Start, restart or stop the local OpenAI-compatible API to match the settings."""
+        if self.api_server is not None:
+            self.api_server.close()
+            await self.api_server.wait_closed()
+            self.api_server = None
+        self.api_label.setVisible(self.settings.api_enabled)
+        if not self.settings.api_enabled:
+            return
+        port = self.settings.api_port
+        try:
+            self.api_server = await start_api_server(
+                self.pipeline,
+                "127.0.0.1",
+                port,
+                self.settings.api_key,
+                defaults=lambda: run_defaults(self.settings),
+            )
+        except OSError as error:
+            self.api_label.setText(f"API: off (port {port}: {error.strerror or error})")
+            return
+        self.api_label.setText(f"API: http://127.0.0.1:{port}/v1")
 
     def _on_pin_changed(self) -> None:
         self.apply_settings(replace(self.settings, tier_pin=self.tier_picker.currentData()))

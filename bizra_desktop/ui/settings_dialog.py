@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
@@ -45,6 +46,12 @@ class SettingsDialog(QDialog):
         gpu = QHBoxLayout()
         gpu.addWidget(self.gpu_auto)
         gpu.addWidget(self.gpu_layers)
+        self.api_enabled = QCheckBox("serve an OpenAI-compatible API on 127.0.0.1")
+        self.api_enabled.setChecked(settings.api_enabled)
+        self.api_port = self._integer(1, 65535, settings.api_port)
+        self.api_key = QLineEdit(settings.api_key)
+        self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        self.api_key.setPlaceholderText("none: any local program may call it")
         folder = QLabel(f"{data_folder}<br><small>set BIZRA_HOME to keep data elsewhere</small>")
 
         form = QFormLayout()
@@ -55,6 +62,9 @@ class SettingsDialog(QDialog):
         form.addRow("Context length", self.n_ctx)
         form.addRow("Threads", self.n_threads)
         form.addRow("GPU layers", gpu)
+        form.addRow("Local API", self.api_enabled)
+        form.addRow("API port", self.api_port)
+        form.addRow("API key", self.api_key)
         form.addRow("Data folder", folder)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -91,4 +101,7 @@ class SettingsDialog(QDialog):
             n_ctx=self.n_ctx.value(),
             n_threads=self.n_threads.value(),
             n_gpu_layers=None if self.gpu_auto.isChecked() else self.gpu_layers.value(),
+            api_enabled=self.api_enabled.isChecked(),
+            api_port=self.api_port.value(),
+            api_key=self.api_key.text().strip(),
         )
