@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -48,6 +49,9 @@ class Settings:
     n_threads: int = 0  # 0: one per physical core
     n_gpu_layers: int | None = None  # None: decided from the build and free VRAM; -1: all
     tier_pin: str = AUTO  # or a Tier name, lowercase
+    api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)
+    api_port: int = 8765
+    api_key: str = ""  # empty: the local API asks for no key
 
     def __post_init__(self) -> None:
         if self.schema_version != SCHEMA_VERSION:
@@ -219,6 +223,30 @@ class _TierPin(_Rule):
         return choice
 
 
+class _Flag(_Rule):
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {value!r}")
+        return value
+
+
+# What an `Authorization: Bearer KEY` header can carry intact: printable ASCII, no spaces.
+_API_KEY = re.compile(r"[\x21-\x7e]*")
+
+
+def valid_api_key(key: str) -> bool:
+    """Empty (no key), or printable ASCII without spaces."""
+    return _API_KEY.fullmatch(key) is not None
+
+
+class _ApiKey(_Rule):
+    def check(self, value: Any) -> str:
+        # The message leaves the value out: it may be a secret.
+        if not isinstance(value, str) or not valid_api_key(value):
+            raise ValueError("must be printable ASCII without spaces, or empty for no key")
+        return value
+
+
 # Every field but schema_version (a test holds this list to the dataclass).
 _RULES: dict[str, _Rule] = {
     "system_prompt": _Text(),
@@ -229,6 +257,9 @@ _RULES: dict[str, _Rule] = {
     "n_threads": _Number(int, 0, 256),
     "n_gpu_layers": _Number(int, -1, 999, optional=True),
     "tier_pin": _TierPin(),
+    "api_enabled": _Flag(),
+    "api_port": _Number(int, 1, 65535),
+    "api_key": _ApiKey(),
 }
 
 

@@ -1,0 +1,34 @@
+"""The local OpenAI-compatible API: GET /v1/models and POST /v1/chat/completions.
+
+Runs on whatever asyncio loop is running. Headless, `bizra serve` (cli_serve.py). In the
+window, on the app's qasync loop, from a coroutine or `asyncio.ensure_future`:
+
+    server = await start_api_server(pipeline, "127.0.0.1", settings.api_port, settings.api_key,
+                                    defaults=lambda: run_defaults(window.settings))
+    ...
+    server.close()               # stop listening, drop connections, stop a running answer
+    await server.wait_closed()   # until the pipeline is free again
+
+`start_api_server` raises OSError when the port is taken. `defaults` is called per request
+for what the request does not set (sampling, n_ctx, threads, GPU layers, system prompt).
+Requests are served one at a time per server; the window and the server sharing one Pipeline
+must not run at the same time (the server's queue only orders its own requests).
+"""
+
+from bizra_desktop.core.api.defaults import run_defaults
+from bizra_desktop.core.api.server import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_WAITING,
+    DEFAULT_PORT,
+    ApiServer,
+    start_api_server,
+)
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_WAITING",
+    "DEFAULT_PORT",
+    "ApiServer",
+    "run_defaults",
+    "start_api_server",
+]

@@ -1,0 +1,131 @@
+"""POST /v1/chat/completions: one pipeline run, answered as one JSON body or as a stream.
+
+A stream is server-sent events: `data: {chat.completion.chunk}` for the role, each piece of
+text and the finish, then `data: [DONE]`. The status line goes out once the prompt is routed,
+so a request that fails before (a bad prompt, a full queue) still gets a proper error status;
+a failure after that arrives as one `data: {"error": ...}` event, which OpenAI clients raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from bizra_desktop.core.api.catalog import ModelCatalog
+from bizra_desktop.core.api.chat_request import ChatRequest, parse_chat_request
+from bizra_desktop.core.api.errors import SERVER_ERROR, ApiError
+from bizra_desktop.core.api.http import Request, Responder, encode_json
+from bizra_desktop.core.api.job import PipelineJob
+from bizra_desktop.core.api.responses import CompletionFrame
+from bizra_desktop.core.api.run_queue import QueueFull, RunQueue
+from bizra_desktop.core.engine.protocol import FailureKind
+from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, Routed, RunOptions, Token
+from bizra_desktop.core.selector import NoModelError
+
+_DONE = b"data: [DONE]\n\n"
+
+
+class ChatCompletions:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        queue: RunQueue,
+        catalog: ModelCatalog,
+        defaults: Callable[[], RunOptions],
+    ) -> None:
+        self.pipeline = pipeline
+        self.queue = queue
+        self.catalog = catalog
+        self.defaults = defaults
+
+    async def handle(self, request: Request, responder: Responder) -> None:
+        # Off the loop, which may be the window's: a body may be megabytes of JSON, and the
+        # model lookup reads the model files' headers.
+        chat = await asyncio.to_thread(
+            parse_chat_request, request.body, self.catalog, self.defaults()
+        )
+        job = PipelineJob(self.pipeline, chat.prompt, chat.options, asyncio.get_running_loop())
+        try:
+            await self.queue.submit(job)
+        except QueueFull:
+            raise ApiError(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"{self.queue.max_waiting} requests are already waiting for the model; "
+                "try again when one is answered",
+                kind="requests",
+                code="rate_limit_exceeded",
+                headers={"Retry-After": "1"},
+            ) from None
+        try:
+            routed = await _routed(job)
+            if chat.stream:
+                await _stream(job, routed, chat, responder)
+            else:
+                await _complete(job, responder)
+        except BaseException:
+            job.cancel()  # the client is gone (or the server closing): stop generating for it
+            raise
+
+
+async def _routed(job: PipelineJob) -> Routed:
+    """The run's first event, which says where the prompt goes; ApiError if it failed."""
+    try:
+        event = await job.next_event()
+    except NoModelError as error:
+        raise ApiError(
+            HTTPStatus.SERVICE_UNAVAILABLE, str(error), kind=SERVER_ERROR, code="no_model"
+        ) from None
+    if isinstance(event, Failed):
+        raise _failure(event)
+    assert isinstance(event, Routed), f"a run starts with Routed or Failed, not {event}"
+    return event
+
+
+async def _complete(job: PipelineJob, responder: Responder) -> None:
+    while (event := await job.next_event()) is not None:
+        if isinstance(event, Finished):
+            frame = CompletionFrame(event.decision.model.name)
+            await responder.send_json(HTTPStatus.OK, frame.completion(event))
+            return
+        if isinstance(event, Failed):
+            raise _failure(event)
+    raise AssertionError("a run ends with Finished or Failed")
+
+
+async def _stream(
+    job: PipelineJob, routed: Routed, chat: ChatRequest, responder: Responder
+) -> None:
+    frame = CompletionFrame(routed.decision.model.name)
+    await responder.start_stream("text/event-stream")
+    await responder.send_chunk(_event(frame.chunk({"role": "assistant", "content": ""})))
+    while (event := await job.next_event()) is not None:
+        if isinstance(event, Token) and event.text:
+            await responder.send_chunk(_event(frame.chunk({"content": event.text})))
+        elif isinstance(event, Finished):
+            closing = frame.closing_chunks(event, chat.include_usage)
+            await responder.send_chunk(b"".join(map(_event, closing)) + _DONE)
+        elif isinstance(event, Failed):
+            await responder.send_chunk(_event(_failure(event).body()))
+    await responder.end_stream()
+
+
+def _event(body: dict[str, Any]) -> bytes:
+    return b"data: " + encode_json(body) + b"\n\n"
+
+
+def _failure(failed: Failed) -> ApiError:
+    """A failed run as OpenAI would report it: the caller's fault (400) or ours (500)."""
+    if failed.kind == "bad_input":
+        return ApiError(HTTPStatus.BAD_REQUEST, failed.message, param="messages")
+    if failed.kind == FailureKind.CONTEXT_OVERFLOW:
+        return ApiError(
+            HTTPStatus.BAD_REQUEST,
+            failed.message,
+            param="messages",
+            code="context_length_exceeded",
+        )
+    return ApiError(
+        HTTPStatus.INTERNAL_SERVER_ERROR, failed.message, kind=SERVER_ERROR, code=str(failed.kind)
+    )

@@ -1,0 +1,77 @@
+"""One Pipeline.run on a worker thread, its events handed to the event loop as they come.
+
+Pipeline.run blocks (it waits on the inference host), so it must not run on the event loop.
+The worker thread posts each event with call_soon_threadsafe; the handler awaits them.
+
+Cancelling is cooperative, as everywhere in the app: a flag the worker checks between events,
+calling Pipeline.stop() from inside its own run, so the stop can only reach this job. A stopped
+answer still ends with Finished and gets its receipt, exactly as when the user presses Stop in
+the window. A model load in progress is let finish (Pipeline.stop() during a load kills the
+inference host, and the next request most likely wants the same model); the answer then stops
+at its first token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+from bizra_desktop.core.pipeline import Loading, Pipeline, PipelineEvent, RunOptions
+
+
+@dataclass(frozen=True)
+class _End:
+    error: BaseException | None  # what Pipeline.run raised, if it raised
+
+
+class PipelineJob:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        prompt: str,
+        options: RunOptions,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.pipeline = pipeline
+        self.prompt = prompt
+        self.options = options
+        self._loop = loop
+        self._queue: asyncio.Queue[PipelineEvent | _End] = asyncio.Queue()
+        self._cancelled = threading.Event()
+
+    def run(self) -> None:
+        """On the worker thread: iterate the pipeline to its end, posting every event."""
+        if self._cancelled.is_set():  # cancelled while it waited for its turn
+            self._post(_End(None))
+            return
+        try:
+            for event in self.pipeline.run(self.prompt, self.options):
+                # Again at every event: a stop before the host started generating did nothing.
+                if self._cancelled.is_set() and not isinstance(event, Loading):
+                    self.pipeline.stop()
+                self._post(event)
+        except Exception as error:  # NoModelError, or a bug: the handler answers it
+            self._post(_End(error))
+        else:
+            self._post(_End(None))
+
+    def cancel(self) -> None:
+        """From any thread: nobody wants the answer any more; stop generating it."""
+        self._cancelled.set()
+
+    async def next_event(self) -> PipelineEvent | None:
+        """The run's next event; None once it is over. Raises what Pipeline.run raised."""
+        item = await self._queue.get()
+        if not isinstance(item, _End):
+            return item
+        self._queue.put_nowait(item)  # over stays over
+        if item.error is not None:
+            raise item.error
+        return None
+
+    def _post(self, item: PipelineEvent | _End) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self._cancelled.set()

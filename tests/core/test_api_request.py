@@ -1,0 +1,96 @@
+"""From an OpenAI chat request to Pipeline.run's prompt and RunOptions, and the model names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bizra_desktop.core.api.catalog import ModelCatalog
+from bizra_desktop.core.api.chat_request import parse_chat_request
+from bizra_desktop.core.api.errors import ApiError
+from bizra_desktop.core.engine.protocol import SamplingParams
+from bizra_desktop.core.models.store import ModelStore
+from bizra_desktop.core.pipeline import RunOptions
+from bizra_desktop.core.tiers import Tier
+from tests.helpers import starter_path
+
+DEFAULTS = RunOptions(
+    params=SamplingParams(temperature=0.3, top_p=0.8, max_tokens=99), system_prompt="Be kind."
+)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> ModelCatalog:
+    return ModelCatalog(ModelStore(tmp_path / "models"))
+
+
+def parse(catalog: ModelCatalog, **fields: Any) -> Any:
+    body = {"model": "auto", "messages": [{"role": "user", "content": "Hi"}], **fields}
+    return parse_chat_request(json.dumps(body).encode(), catalog, DEFAULTS)
+
+
+def test_the_last_message_is_the_prompt_and_the_rest_the_history(catalog: ModelCatalog) -> None:
+    chat = parse(
+        catalog,
+        messages=[
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "What is 2 + 2?"},
+            {"role": "assistant", "content": [{"type": "text", "text": "4"}]},
+            {"role": "developer", "content": "Answer in French."},
+            {"role": "user", "content": "And 3 + 3?"},
+        ],
+    )
+
+    assert chat.prompt == "And 3 + 3?"
+    assert chat.options.history == (
+        {"role": "user", "content": "What is 2 + 2?"},
+        {"role": "assistant", "content": "4"},
+    )
+    assert chat.options.system_prompt == "You are terse.\n\nAnswer in French."
+    assert chat.options.pin is None and not chat.stream
+
+
+def test_without_a_system_message_the_default_system_prompt_applies(
+    catalog: ModelCatalog,
+) -> None:
+    assert parse(catalog).options.system_prompt == "Be kind."
+    empty_system = [{"role": "system", "content": ""}, {"role": "user", "content": "Hi"}]
+    assert parse(catalog, messages=empty_system).options.system_prompt == ""
+
+
+def test_sampling_fields_map_onto_the_params_and_the_rest_stay_default(
+    catalog: ModelCatalog,
+) -> None:
+    chat = parse(catalog, temperature=0, seed=7, max_tokens=12, stream=True)
+
+    assert chat.options.params == SamplingParams(temperature=0.0, top_p=0.8, max_tokens=12, seed=7)
+    assert chat.stream
+    assert parse(catalog).options.params == DEFAULTS.params
+    assert parse(catalog, max_tokens=5, max_completion_tokens=6).options.params.max_tokens == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "tier"), [("auto", None), ("NANO", Tier.NANO), (" Small ", Tier.SMALL)]
+)
+def test_auto_and_tier_names_resolve(catalog: ModelCatalog, name: str, tier: Tier | None) -> None:
+    assert parse(catalog, model=name).options.pin is tier
+
+
+def test_an_installed_models_name_pins_its_tier(tmp_path: Path, catalog: ModelCatalog) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / Tier.MICRO.spec.filename).symlink_to(starter_path())
+    installed = catalog.entries()[-1]
+
+    assert installed.tier is Tier.MICRO and installed.id not in ("auto", "micro")
+    assert parse(catalog, model=installed.id.upper()).options.pin is Tier.MICRO
+
+
+def test_an_unknown_model_is_refused(catalog: ModelCatalog) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse(catalog, model="qwen2.5-7b-instruct")  # a catalogue model, but not installed
+
+    assert caught.value.status == 404 and caught.value.code == "model_not_found"
