@@ -7,7 +7,7 @@ import html
 import time
 from dataclasses import dataclass, field, replace
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -600,9 +600,15 @@ class MainWindow(QMainWindow):
             view.retry_requested.connect(self.regenerate)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.api_server is not None:
+            self.api_server.close()  # its running answer is stopped with the pipeline below
         self.status_timer.stop()
         self.render_timer.stop()
         self.worker.shutdown()
+        # A stopped answer's last signals are still queued for this thread: deliver them while
+        # the stores are open, so the answer is saved with its receipt, then ignore any more.
+        QCoreApplication.sendPostedEvents()
+        self.answer = None
         self.store.close()
         self.feedback.close()
         super().closeEvent(event)

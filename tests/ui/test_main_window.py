@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.settings import load_settings, save_settings
@@ -238,3 +239,14 @@ def test_settings_reach_the_model(qtbot: QtBot, window: MainWindow) -> None:
     _wait_idle(qtbot, window)
     assert "3 tokens" in _views(window, "assistant")[-1].figures.text()
     assert load_settings(window.paths.settings).max_tokens == 3
+
+
+def test_closing_mid_answer_saves_the_stopped_answer(qtbot: QtBot, bizra_home: Path) -> None:
+    window = _open(qtbot, bizra_home, max_tokens=400)
+    _start_long_answer(qtbot, window, 3)
+    conversation_id = window.conversation_id
+    window.close()
+    assert conversation_id is not None
+    with ConversationStore(DataPaths(bizra_home).database) as store:
+        roles = [m.role for m in store.messages(conversation_id)]
+    assert roles == ["user", "assistant"]
