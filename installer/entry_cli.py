@@ -1,0 +1,19 @@
+"""Frozen entry point of `bizra` (the console executable beside the windowed one).
+
+`multiprocessing.freeze_support()` comes first (after frozen_startup.py), for the same
+reason as in entry_gui.py: `bizra ask` starts the inference host as a spawned child of this
+executable.
+"""
+
+import multiprocessing
+import sys
+
+from frozen_startup import ensure_standard_streams
+
+if __name__ == "__main__":
+    ensure_standard_streams()
+    multiprocessing.freeze_support()
+
+    from bizra_desktop.cli import main
+
+    sys.exit(main())
