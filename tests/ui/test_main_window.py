@@ -118,7 +118,7 @@ def test_a_crashed_host_shows_an_error_with_retry_and_the_next_prompt_works(
         _wait_idle(qtbot, window)
         error = _views(window, "error")[-1]
         assert "was killed" in error.body.toPlainText()
-        assert error.retry.isVisible()
+        assert error.retry.isVisibleTo(error)
 
         qtbot.mouseClick(error.retry, Qt.MouseButton.LeftButton)  # Retry runs the prompt again
         _wait_idle(qtbot, window)

