@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bizra_desktop import __version__, cli_models, cli_receipts
+from bizra_desktop import __version__, cli_models, cli_receipts, cli_serve
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
 from bizra_desktop.core.engine.protocol import SamplingParams
@@ -381,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=cmd_bench)
     cli_models.register(commands)
+    cli_serve.register(commands)
     return parser
 
 

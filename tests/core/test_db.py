@@ -23,6 +23,7 @@ from bizra_desktop.core.db import (
 )
 from bizra_desktop.core.receipts import canonical
 from bizra_desktop.core.receipts.chain import GENESIS, ReceiptChain
+from bizra_desktop.core.receipts.chain import SCHEMA_VERSION as RECEIPTS_SCHEMA
 
 # The schema exactly as ReceiptChain created it before the receipts had a schema_versions row.
 OLD_RECEIPTS_SCHEMA = """
@@ -212,7 +213,7 @@ def test_a_database_made_by_the_old_receipts_code_still_opens(db_path: Path) -> 
         appended = chain.append({"type": "inference"})
     assert appended.seq == 4
     assert appended.body["prev_hash"] == hashes[-1]
-    assert versions(db_path) == {"receipts": 1}
+    assert versions(db_path) == {"receipts": RECEIPTS_SCHEMA}
 
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT receipt_hash FROM commitment_salts").fetchall() == [
@@ -234,7 +235,7 @@ def test_an_old_app_file_with_conversations_gains_a_receipts_version(db_path: Pa
         assert chain.verify().ok
         assert len(chain) == 2
         assert [c.title for c in store.list()] == ["kept"]
-    assert versions(db_path) == {"conversations": 1, "receipts": 1}
+    assert versions(db_path) == {"conversations": 1, "receipts": RECEIPTS_SCHEMA}
 
 
 def test_a_new_file_gets_the_receipt_tables_from_the_migration(db_path: Path) -> None:
@@ -243,4 +244,4 @@ def test_a_new_file_gets_the_receipt_tables_from_the_migration(db_path: Path) ->
     with closing(sqlite3.connect(db_path)) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"receipts", "commitment_salts", "schema_versions"} <= tables
-    assert versions(db_path) == {"receipts": 1}
+    assert versions(db_path) == {"receipts": RECEIPTS_SCHEMA}

@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bizra_desktop.core.receipts import canonical, chain
+from bizra_desktop.core.db import open_database
+from bizra_desktop.core.receipts import canonical, chain, merkle
 from bizra_desktop.core.receipts.chain import (
     CHAIN_FIELDS,
     GENESIS,
@@ -29,7 +30,10 @@ from bizra_desktop.core.receipts.chain import (
     ReceiptStoreError,
     VerifyReport,
 )
+from bizra_desktop.core.receipts.checkpoint import Checkpoint, open_checkpoint
 from bizra_desktop.core.receipts.commitments import commit, new_salt
+from bizra_desktop.core.receipts.keys import SigningKey
+from bizra_desktop.core.receipts.merkle import MerkleTree, leaf_hash
 
 HASH_MISMATCH = "stored hash does not match its content"
 
@@ -99,7 +103,13 @@ def test_append_survives_reopen_and_verifies(db_path: Path) -> None:
         assert list(reopened) == appended
         assert len(reopened) == 3
 
-    assert report == VerifyReport(True, 3, None, None, "chain of 3 receipts is intact")
+    assert (report.ok, report.count, report.first_bad_seq, report.first_bad_hash) == (
+        True,
+        3,
+        None,
+        None,
+    )
+    assert report.message.startswith("chain of 3 receipts is intact; its Merkle root matches")
 
 
 def test_receipts_link_by_seq_and_prev_hash(receipt_chain: ReceiptChain) -> None:
@@ -119,6 +129,7 @@ def test_empty_chain(receipt_chain: ReceiptChain) -> None:
     assert receipt_chain.latest() is None
     assert list(receipt_chain) == []
     assert receipt_chain.verify().message == "chain of 0 receipts is intact"
+    assert receipt_chain.latest_checkpoint() is None
 
 
 def test_hash_is_sha256_of_canonical_json(receipt_chain: ReceiptChain) -> None:
@@ -407,10 +418,11 @@ def smash_pages(db_path: Path, first: int, last: int | None = None) -> None:
 
 def test_corrupt_pages_make_verify_fail_without_raising(db_path: Path) -> None:
     fill(db_path, 50)
-    # Keep page 1 (the schema) and the schema_versions table made before the receipt tables;
-    # smash every receipt page.
+    # Keep page 1 (the schema), the schema_versions table made before the receipt tables and the
+    # Merkle tables made after them; smash the receipts' root page, which the 50 rows outgrew.
     assert root_page(db_path, "schema_versions") < root_page(db_path, "receipts")
-    smash_pages(db_path, root_page(db_path, "receipts"))
+    receipts = root_page(db_path, "receipts")
+    smash_pages(db_path, receipts, receipts)
 
     report = verify(db_path)
 
@@ -432,14 +444,14 @@ def test_a_damaged_version_table_is_refused_clearly(db_path: Path) -> None:
 def test_receipt_tables_from_a_newer_app_are_refused_clearly(db_path: Path) -> None:
     fill(db_path, 1)
     execute_sql(
-        db_path, ("UPDATE schema_versions SET version = 2 WHERE component = 'receipts'", ())
+        db_path, ("UPDATE schema_versions SET version = 3 WHERE component = 'receipts'", ())
     )
 
     with pytest.raises(ReceiptStoreError) as caught:
         ReceiptChain(db_path)
     assert str(caught.value) == (
-        f"{db_path}: the receipts tables are at version 2, newer than this BIZRA Desktop knows "
-        "(1); update the app"
+        f"{db_path}: the receipts tables are at version 3, newer than this BIZRA Desktop knows "
+        "(2); update the app"
     )
 
 
@@ -560,3 +572,235 @@ def test_any_body_tamper_is_found_at_or_before_that_receipt(
     assert not report.ok
     assert report.first_bad_seq is not None
     assert report.first_bad_seq <= seq
+
+
+# --- the Merkle log and its signed checkpoints -------------------------------------------------
+
+
+def latest_checkpoint(receipt_chain: ReceiptChain) -> Checkpoint:
+    note, key = receipt_chain.latest_checkpoint(), receipt_chain.verifier_key()
+    assert note is not None and key is not None
+    return open_checkpoint(note, key)
+
+
+def test_every_append_signs_a_checkpoint_of_the_new_tree(receipt_chain: ReceiptChain) -> None:
+    receipts = []
+    for i in range(6):
+        receipts.append(receipt_chain.append(inference_fields(i)))
+        checkpoint = latest_checkpoint(receipt_chain)
+        tree = MerkleTree([leaf_hash(bytes.fromhex(r.hash)) for r in receipts])
+        assert (checkpoint.size, checkpoint.root) == (i + 1, tree.root())
+
+    key = receipt_chain.verifier_key()
+    assert key is not None and checkpoint.origin == key.name
+    assert key.name.startswith("bizra-desktop/")
+
+
+def test_the_key_is_made_on_first_append_beside_the_database(db_path: Path) -> None:
+    with ReceiptChain(db_path) as receipt_chain:
+        assert receipt_chain.verifier_key() is None
+        receipt_chain.append(inference_fields(0))
+        key = receipt_chain.verifier_key()
+    assert (db_path.parent / "keys" / "receipts.key").is_file()
+    with ReceiptChain(db_path) as reopened:
+        reopened.append(inference_fields(1))
+        assert reopened.verifier_key() == key
+
+
+def test_the_merkle_state_commits_with_the_receipt_or_not_at_all(db_path: Path) -> None:
+    with ReceiptChain(db_path) as receipt_chain:
+        receipt_chain.append(inference_fields(0))
+        execute_sql(
+            db_path,
+            (
+                "CREATE TRIGGER refuse_checkpoint BEFORE INSERT ON checkpoints "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+                (),
+            ),
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+            receipt_chain.append(inference_fields(1))
+        execute_sql(db_path, ("DROP TRIGGER refuse_checkpoint", ()))
+
+        assert len(receipt_chain) == 1
+        assert receipt_chain.verify().ok
+        assert receipt_chain.append(inference_fields(2)).seq == 2
+
+
+def test_receipts_older_than_the_merkle_log_get_their_tree_on_open(db_path: Path) -> None:
+    # A version-1 file: the receipt tables as the first migration made them, nothing more.
+    newer = db_path.with_name("newer.sqlite3")
+    hashes = [r.hash for r in fill(newer, 4)]
+    with closing(open_database(db_path, "receipts", chain._MIGRATIONS[:1])) as conn:
+        conn.executemany(
+            "INSERT INTO receipts (seq, hash, body) VALUES (?, ?, ?)",
+            [(i + 1, *stored_row(newer, i + 1)) for i in range(4)],
+        )
+    with ReceiptChain(db_path) as receipt_chain:
+        assert receipt_chain.verify().ok
+        checkpoint = latest_checkpoint(receipt_chain)
+        assert checkpoint.size == 4
+        assert checkpoint.root == MerkleTree([leaf_hash(bytes.fromhex(h)) for h in hashes]).root()
+        assert receipt_chain.append(inference_fields(9)).seq == 5
+        assert receipt_chain.verify().ok
+
+
+def _append_forged_tail(db_path: Path) -> None:
+    # A receipt that links correctly, added with SQL: the chain alone cannot tell.
+    hash5, _ = stored_row(db_path, 5)
+    forged = canonical.dumps({"type": "inference", "prev_hash": hash5, "impact": 1.0})
+    execute_sql(
+        db_path,
+        (
+            "INSERT INTO receipts (seq, hash, body) VALUES (6, ?, ?)",
+            (hashlib.sha256(forged).hexdigest(), forged.decode()),
+        ),
+    )
+
+
+def _delete_last(db_path: Path) -> None:
+    execute_sql(db_path, ("DELETE FROM receipts WHERE seq = 5", ()))
+
+
+def _rewrite_and_relink_tail(db_path: Path) -> None:
+    # Receipts #4 and #5 rewritten, hashes recomputed and relinked: the chain alone holds.
+    prev_hash, _ = stored_row(db_path, 3)
+    for seq in (4, 5):
+        _, body = stored_row(db_path, seq)
+        fields = json.loads(body) | {"prev_hash": prev_hash, "impact": 1.0}
+        text = canonical.dumps(fields)
+        prev_hash = hashlib.sha256(text).hexdigest()
+        execute_sql(
+            db_path,
+            (
+                "UPDATE receipts SET hash = ?, body = ? WHERE seq = ?",
+                (prev_hash, text.decode(), seq),
+            ),
+        )
+
+
+def _reformat_last(db_path: Path) -> None:
+    _, body = stored_row(db_path, 5)
+    pretty = json.dumps(json.loads(body), indent=1)
+    execute_sql(
+        db_path,
+        (
+            "UPDATE receipts SET body = ?, hash = ? WHERE seq = 5",
+            (pretty, hashlib.sha256(pretty.encode()).hexdigest()),
+        ),
+    )
+
+
+def _flip_checkpoint_byte(db_path: Path) -> None:
+    execute_sql(db_path, ("UPDATE checkpoints SET note = replace(note, '\n5\n', '\n4\n')", ()))
+
+
+def _empty_checkpoints(db_path: Path) -> None:
+    execute_sql(db_path, ("DELETE FROM checkpoints", ()))
+
+
+def _alter_frontier(db_path: Path) -> None:
+    execute_sql(db_path, ("UPDATE merkle_state SET frontier = zeroblob(64)", ()))
+
+
+def _checkpoint_by_another_key(db_path: Path) -> None:
+    other = SigningKey.generate()
+    with ReceiptChain(db_path) as receipt_chain:
+        signed = latest_checkpoint(receipt_chain)
+    note = Checkpoint(other.name, signed.size, signed.root).sign(other)
+    execute_sql(db_path, ("UPDATE checkpoints SET note = ?", (note,)))
+
+
+def _delete_the_key(db_path: Path) -> None:
+    (db_path.parent / "keys" / "receipts.key").unlink()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "bad_seq", "problem"),
+    [
+        (_append_forged_tail, 6, "not covered by the signed checkpoint of 5: they were added"),
+        (_delete_last, None, "covers 5 receipts but the chain holds 4: receipt #5 was deleted"),
+        (_rewrite_and_relink_tail, None, "receipts among #1 to #4 were rewritten and relinked"),
+        (_reformat_last, 5, "body is not in canonical (RFC 8785) form"),
+        (_flip_checkpoint_byte, None, "signature does not verify: the checkpoint was altered"),
+        (_empty_checkpoints, None, "no signed checkpoint for the 5 receipts"),
+        (_alter_frontier, None, "the stored Merkle state (merkle_state) does not match"),
+        (_checkpoint_by_another_key, None, "it is signed by another key: bizra-desktop/"),
+        (_delete_the_key, None, "signing key"),
+    ],
+)
+def test_what_only_the_merkle_log_reveals_is_named(
+    db_path: Path, tamper: Callable[[Path], None], bad_seq: int | None, problem: str
+) -> None:
+    fill(db_path, 5)
+    tamper(db_path)
+    report = verify(db_path)
+
+    assert not report.ok
+    assert report.first_bad_seq == bad_seq
+    assert problem in report.message
+    assert "\n" not in report.message
+
+
+def test_relinking_earlier_receipts_is_located_by_the_merkle_subtree(db_path: Path) -> None:
+    fill(db_path, 6)  # frontier: a subtree of #1-#4, one of #5-#6
+    prev_hash = GENESIS
+    for seq in range(1, 7):  # rewrite #2 and relink everything after it
+        _, body = stored_row(db_path, seq)
+        fields = json.loads(body) | {"prev_hash": prev_hash}
+        if seq == 2:
+            fields["impact"] = 1.0
+        text = canonical.dumps(fields)
+        prev_hash = hashlib.sha256(text).hexdigest()
+        execute_sql(
+            db_path,
+            (
+                "UPDATE receipts SET hash = ?, body = ? WHERE seq = ?",
+                (prev_hash, text.decode(), seq),
+            ),
+        )
+
+    assert "receipts among #1 to #4 were rewritten and relinked" in verify(db_path).message
+
+
+def test_appending_after_a_forged_tail_is_refused(db_path: Path) -> None:
+    fill(db_path, 5)
+    _append_forged_tail(db_path)
+
+    with (
+        ReceiptChain(db_path) as receipt_chain,
+        pytest.raises(ReceiptStoreError, match="Merkle state does not match the 6 receipts"),
+    ):
+        receipt_chain.append(inference_fields(7))
+
+
+def test_verify_reports_progress(
+    receipt_chain: ReceiptChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain, "_PROGRESS_EVERY", 2)
+    for i in range(5):
+        receipt_chain.append(inference_fields(i))
+    calls: list[tuple[int, int]] = []
+
+    assert receipt_chain.verify(progress=lambda done, total: calls.append((done, total))).ok
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_an_append_hashes_log_n_nodes_not_the_whole_tree(
+    receipt_chain: ReceiptChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real_node_hash = merkle.node_hash
+
+    def counting(left: bytes, right: bytes) -> bytes:
+        nonlocal calls
+        calls += 1
+        return real_node_hash(left, right)
+
+    monkeypatch.setattr(merkle, "node_hash", counting)
+    for size in range(1, 41):
+        calls = 0
+        receipt_chain.append(inference_fields(size))
+        # Merging the new leaf up the frontier, then folding the frontier into the root.
+        assert calls <= 2 * size.bit_length()
+    assert latest_checkpoint(receipt_chain).size == 40

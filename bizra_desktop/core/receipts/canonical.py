@@ -24,7 +24,7 @@ def dumps(value: Any) -> bytes:
     return rfc8785.dumps(dict(value) if isinstance(value, Mapping) else value)
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes | str) -> Any:
     """Parse JSON so that `dumps(loads(dumps(x))) == dumps(x)` for every `x` that `dumps` accepts.
 
     RFC 8785 writes a float such as 1e20 without exponent or fraction ("100000000000000000000");

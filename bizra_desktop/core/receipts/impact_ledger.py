@@ -1,0 +1,161 @@
+"""The impact accumulator: every answer's impact score summed into SEED → BLOOM → FRUIT.
+
+Computed from the verified chain only, in the same walk as `ReceiptChain.verify`: receipts are
+counted up to the first one that fails; if the chain breaks somewhere no receipt can be blamed
+(its checkpoint does not verify), nothing is counted. Editing an impact, inserting or appending a
+receipt outside the app therefore cannot raise the total.
+
+Stages (thresholds on the accumulated impact; docs/RECEIPTS.md gives the reasoning):
+  SEED   below 10    (one answer scores 0.1 to 1.0, a typical one 0.3 to 0.5: the first ~25 answers)
+  BLOOM  10 to 100
+  FRUIT  100 and above (a few hundred answers, weeks of regular use)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+from bizra_desktop.core.receipts.chain import ReceiptChain
+
+
+class Stage(Enum):
+    SEED = "SEED"
+    BLOOM = "BLOOM"
+    FRUIT = "FRUIT"
+
+
+# Lowest total that reaches each stage, in order.
+STAGE_THRESHOLDS: tuple[tuple[Stage, float], ...] = (
+    (Stage.SEED, 0.0),
+    (Stage.BLOOM, 10.0),
+    (Stage.FRUIT, 100.0),
+)
+UNKNOWN = "unknown"  # the day or tier of a receipt that does not say
+
+
+def stage_for(total: float) -> Stage:
+    stage = Stage.SEED
+    for candidate, threshold in STAGE_THRESHOLDS:
+        if total >= threshold:
+            stage = candidate
+    return stage
+
+
+@dataclass(frozen=True)
+class Totals:
+    receipts: int
+    impact: float
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    day: str  # UTC date, YYYY-MM-DD (or "unknown")
+    receipts: int
+    impact: float
+    cumulative: float  # the total up to and including this day: the chart's line
+
+
+@dataclass(frozen=True)
+class ImpactLedger:
+    total: float
+    stage: Stage
+    receipts: int  # inference receipts counted
+    per_day: tuple[DayTotals, ...]  # oldest first; only days with receipts
+    per_tier: Mapping[str, Totals]
+    verified: bool  # False: totals stop before the first bad receipt, or are zero
+    problem: str | None  # the verification message when not verified
+
+    @property
+    def next_stage(self) -> tuple[Stage, float] | None:
+        """The next stage and the impact still needed to reach it; None at the last stage."""
+        later = [(s, t) for s, t in STAGE_THRESHOLDS if t > self.total]
+        return (later[0][0], round(later[0][1] - self.total, 4)) if later else None
+
+
+Entry = tuple[int, str, str, float]  # seq, day, tier, impact
+
+
+def accumulate(
+    chain: ReceiptChain, progress: Callable[[int, int], None] | None = None
+) -> ImpactLedger:
+    """The ledger of `chain`, verifying it on the way (about as long as `verify`)."""
+    entries: list[Entry] = []
+
+    def visit(seq: int, body: dict[str, Any]) -> None:
+        entry = _entry(seq, body)
+        if entry is not None:
+            entries.append(entry)
+
+    report = chain.verify(progress=progress, visit=visit)
+    if report.ok:
+        return summarize(entries)
+    stop = report.first_bad_seq or 0  # no receipt to blame: count nothing
+    ledger = summarize(entry for entry in entries if entry[0] < stop)
+    return ImpactLedger(
+        ledger.total,
+        ledger.stage,
+        ledger.receipts,
+        ledger.per_day,
+        ledger.per_tier,
+        verified=False,
+        problem=report.message,
+    )
+
+
+def summarize(entries: Iterable[Entry]) -> ImpactLedger:
+    """Totals over entries already verified, in chain order."""
+    days: dict[str, list[float]] = {}
+    tiers: dict[str, list[float]] = {}
+    for _, day, tier, impact in entries:
+        days.setdefault(day, []).append(impact)
+        tiers.setdefault(tier, []).append(impact)
+    per_day, running = [], 0.0
+    for day in sorted(days):
+        day_total = math.fsum(days[day])
+        running += day_total
+        per_day.append(DayTotals(day, len(days[day]), _round(day_total), _round(running)))
+    total = _round(running)
+    per_tier = {
+        tier: Totals(len(values), _round(math.fsum(values))) for tier, values in tiers.items()
+    }
+    return ImpactLedger(
+        total,
+        stage_for(total),
+        sum(len(values) for values in days.values()),
+        tuple(per_day),
+        MappingProxyType(dict(sorted(per_tier.items()))),
+        verified=True,
+        problem=None,
+    )
+
+
+def _entry(seq: int, body: dict[str, Any]) -> Entry | None:
+    """What one receipt adds: inference receipts only, impact held to the 0 to 1 the pipeline
+    gives, so that no single receipt, however written, counts for more than one answer."""
+    impact = body.get("impact")
+    if body.get("type") != "inference" or isinstance(impact, bool):
+        return None
+    if not isinstance(impact, int | float) or not math.isfinite(impact):
+        return None
+    tier = body.get("tier")
+    tier_name = tier if isinstance(tier, str) else UNKNOWN
+    return seq, _day(body.get("timestamp")), tier_name, min(max(float(impact), 0.0), 1.0)
+
+
+def _day(timestamp: object) -> str:
+    if isinstance(timestamp, str):
+        try:
+            return date.fromisoformat(timestamp[:10]).isoformat()
+        except ValueError:
+            pass
+    return UNKNOWN
+
+
+def _round(value: float) -> float:
+    return round(value, 4)  # impacts carry four decimals; sums should not show float noise
