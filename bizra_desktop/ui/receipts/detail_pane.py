@@ -1,0 +1,110 @@
+"""One receipt in full: its canonical JSON, and the prompt and answer it was made for."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+
+from bizra_desktop.core.receipts.exchanges import Exchange
+from bizra_desktop.core.receipts.query import ReceiptDetail
+
+_ERROR = "color:#c62828"
+_GOOD = "color:#2e7d32"
+
+
+class DetailPane(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Select a receipt")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.json = _text_box(monospace=True)
+        self.json.setToolTip("The receipt's canonical JSON (RFC 8785): its hash is taken over it")
+        self.conversation = QLabel()
+        self.conversation.setWordWrap(True)
+        self.prompt = _text_box()
+        self.answer = _text_box()
+        self.proof = QLabel()
+        self.proof.setWordWrap(True)
+
+        message = QWidget()
+        message_layout = QVBoxLayout(message)
+        message_layout.setContentsMargins(0, 0, 0, 0)
+        message_layout.addWidget(self.conversation)
+        message_layout.addWidget(QLabel("<b>Prompt</b>"))
+        message_layout.addWidget(self.prompt, 1)
+        message_layout.addWidget(QLabel("<b>Answer</b>"))
+        message_layout.addWidget(self.answer, 2)
+        message_layout.addWidget(self.proof)
+        parts = QSplitter(Qt.Orientation.Vertical)
+        parts.addWidget(self.json)
+        parts.addWidget(message)
+        parts.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.problem)
+        layout.addWidget(QLabel("<b>Canonical JSON</b>"))
+        layout.addWidget(parts, 1)
+        self.show_detail(None)
+
+    def show_detail(self, detail: ReceiptDetail | None, broken: str | None = None) -> None:
+        """`broken`: Verify's finding, when this is the first broken receipt."""
+        if detail is None:
+            self.title.setText("Select a receipt to see it in full")
+            self._set_problem(None)
+            self.json.clear()
+            self._show_exchange(None, known=False)
+            return
+        self.title.setText(f"<b>Receipt #{detail.seq}</b><br><code>{detail.hash}</code>")
+        self._set_problem(broken or detail.problem)
+        receipt = detail.receipt
+        self.json.setPlainText(receipt.canonical_json() if receipt is not None else "")
+        self._show_exchange(detail.exchange, known=receipt is not None)
+
+    def _set_problem(self, text: str | None) -> None:
+        self.problem.setVisible(bool(text))
+        self.problem.setText(f"<span style='{_ERROR}'>{html.escape(text or '')}</span>")
+
+    def _show_exchange(self, exchange: Exchange | None, *, known: bool) -> None:
+        self.prompt.setPlainText((exchange.prompt or "") if exchange else "")
+        self.answer.setPlainText(exchange.response if exchange else "")
+        if exchange is None:
+            self.conversation.setText(
+                "No stored message carries this receipt (its conversation was deleted, or the "
+                "answer was regenerated)."
+                if known
+                else ""
+            )
+            self.proof.clear()
+            return
+        self.conversation.setText(
+            f"<b>Message</b> in “{html.escape(exchange.title)}” "
+            f"(conversation {exchange.conversation_id})"
+        )
+        if exchange.matches is None:
+            self.proof.setText("No salt is stored for this receipt: the texts cannot be checked.")
+        elif exchange.matches:
+            self.proof.setText(
+                f"<span style='{_GOOD}'>✓ The prompt and answer reproduce the receipt's "
+                "commitments.</span>"
+            )
+        else:
+            self.proof.setText(
+                f"<span style='{_ERROR}'>✗ The stored texts do not reproduce the receipt's "
+                "commitments: they were changed after the answer.</span>"
+            )
+
+
+def _text_box(*, monospace: bool = False) -> QPlainTextEdit:
+    box = QPlainTextEdit()
+    box.setReadOnly(True)
+    if monospace:
+        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    return box
