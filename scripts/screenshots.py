@@ -1,29 +1,44 @@
 #!/usr/bin/env python3
 """Regenerate docs/screenshots/ from the real app (offscreen, real model, a scratch BIZRA_HOME).
 
+The receipt browser is shot over the receipts of those answers (and three short ones more), then
+with one receipt changed in the file behind the app's back, as Verify finds it; it is put back.
+The model manager is shot against tests/hub_server.py on 127.0.0.1 (a download under way),
+then with that server gone: offline, as a machine without network sees it.
+
 .venv/bin/python scripts/screenshots.py
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.hub_server, the local stand-in for the Hub
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
+from bizra_desktop.core.models.store import starter_model_path
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings, save_settings
+from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
 from bizra_desktop.ui.style import STYLESHEET
+from tests.hub_server import Blob, Fault, HubServer
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = ROOT / "docs" / "screenshots"
 PROMPTS = (
     "Hello!",
     "Write a Python function that checks whether a number is prime, in a code block.",
@@ -44,6 +59,8 @@ def _save(widget: QWidget, name: str) -> None:
 
 
 def main() -> int:
+    hub = HubServer()  # serves only inside _model_manager; the address is fixed now
+    os.environ["HF_ENDPOINT"] = hub.url  # before anything imports huggingface_hub
     app = QApplication(sys.argv)
     app.setStyleSheet(STYLESHEET)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -76,8 +93,116 @@ def main() -> int:
         _wait(app, lambda: False, timeout_s=0.3)
         _save(dialog, "settings.png")
         dialog.close()
+        _receipt_browser(app, window)
+        _model_manager(app, window, hub)
         window.close()
     return 0
+
+
+def _receipt_browser(app: QApplication, window: MainWindow) -> None:
+    """receipts.png (a receipt and its exchange, after Verify), receipts-impact.png, and
+    receipts-broken.png (Verify pinpointing a receipt changed in the file, then put back)."""
+    from bizra_desktop.ui.receipts.browser import ReceiptBrowser  # noqa: PLC0415
+
+    window.new_chat()
+    for prompt in ("What is 17 times 3?", "Name three primary colours.", "Say hi in French."):
+        window.prompt.setPlainText(prompt)
+        window.send()
+        _wait(app, lambda: window.answer is None, timeout_s=600)
+    window.browse_receipts_action.trigger()
+    browser = window.findChild(ReceiptBrowser)
+    assert browser is not None
+    browser.resize(1280, 800)
+
+    def idle() -> bool:
+        return browser.reader.idle and browser.jobs.idle
+
+    _wait(app, idle)
+    browser.table.selectRow(browser.model.row_of(2) or 0)  # the prime-number answer
+    browser.verify()
+    _wait(app, idle)
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(browser, "receipts.png")
+    browser.tabs.setCurrentWidget(browser.impact)
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(browser, "receipts-impact.png")
+
+    original = _tamper(window.paths.database, seq=3)
+    browser.tabs.setCurrentWidget(browser.receipts_tab)
+    browser.verify()
+    _wait(app, idle)
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(browser, "receipts-broken.png")
+    _tamper(window.paths.database, seq=3, body=original)
+    browser.close()
+
+
+def _tamper(database: Path, seq: int, body: str | None = None) -> str:
+    """Change one byte of receipt `seq`'s impact behind the app's back (or put `body` back);
+    returns the body it replaced."""
+    with closing(sqlite3.connect(database)) as conn:
+        (stored,) = conn.execute("SELECT body FROM receipts WHERE seq = ?", (seq,)).fetchone()
+        changed = body if body is not None else re.sub(r'"impact":0\.', '"impact":1.', stored)
+        conn.execute("UPDATE receipts SET body = ? WHERE seq = ?", (changed, seq))
+        conn.commit()
+    return str(stored)
+
+
+def _model_manager(app: QApplication, window: MainWindow, hub: HubServer) -> None:
+    """models-downloading.png, models-remote.png and models.png (offline)."""
+    from huggingface_hub.utils import close_session  # noqa: PLC0415 - after HF_ENDPOINT is set
+
+    from bizra_desktop.ui.models.manager_window import ModelManagerWindow  # noqa: PLC0415
+    from bizra_desktop.ui.models.tier_model import Column, ProgressRole  # noqa: PLC0415
+
+    starter = starter_model_path()
+    assert starter is not None
+    micro = Tier.MICRO.spec
+    hub.add_repo(micro.repo_id, {micro.filename: Blob(starter)})
+    hub.fail_next(Fault(hold_after=4 * 10 * 1024 * 1024))  # stall after 4 chunks, ~43%
+    with hub:
+        window.manage_models_action.trigger()
+        manager = window.findChild(ModelManagerWindow)
+        assert manager is not None
+        manager.resize(1100, 720)
+        panel = manager.hub_panel
+
+        def cell(tier: Tier, column: Column, role: int = 0) -> Any:
+            return manager.tiers.index(tier, column).data(role or Qt.ItemDataRole.DisplayRole)
+
+        _wait(app, lambda: cell(Tier.MICRO, Column.SIZE) == "98 MB")
+        manager.select_tier(Tier.MICRO)
+        manager.download()
+        panel.query.setText("qwen2.5")
+        panel.search_button.click()
+        _wait(app, lambda: panel.repos.rowCount() == 1)
+        panel.repo_view.setCurrentIndex(panel.repos.index(0))
+        _wait(app, lambda: panel.models.rowCount() == 1)
+        panel.model_view.setCurrentIndex(panel.models.index(0))
+        _wait(app, lambda: (cell(Tier.MICRO, Column.PROGRESS, ProgressRole) or 0) > 0.4)
+        _save(manager, "models-downloading.png")
+        manager.pause()
+        hub.release()
+        _wait(app, lambda: cell(Tier.MICRO, Column.STATE) == "paused")
+
+    close_session()  # drop keep-alive connections to the stopped server, as a lost network does
+    manager.check_hub()  # the server is gone: offline
+    manager.import_file(starter, Tier.NANO)
+    _wait(app, lambda: manager.offline.isVisible() and cell(Tier.NANO, Column.STATE) == "installed")
+    assert manager.offline.isVisible(), "the manager should say it is offline"
+    manager.select_tier(Tier.LARGE)
+    remote = manager.configure_remote()
+    assert remote is not None
+    remote.base_url.setText("http://gpu-box:8080/v1")
+    remote.model.setText("qwen2.5-14b-instruct")
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(remote, "models-remote.png")
+    remote.accept()
+    manager.select_tier(Tier.MICRO)
+    _wait(app, lambda: cell(Tier.LARGE, Column.RUNS_ON) != "—")
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(manager, "models.png")
+    manager.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The model manager window: the tiers' models, their downloads, imports and remote tiers."""
