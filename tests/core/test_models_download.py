@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,22 +26,6 @@ MEDIUM = Tier.MEDIUM.spec
 MEDIUM_PART_2 = MEDIUM.filename.replace("-00001-of-", "-00002-of-")
 MEMORY = MemoryBudget(ram_available=16_000_000_000, vram_free=None)
 TEN_MIB = 10 * 1024 * 1024  # huggingface_hub writes in chunks of this size
-
-
-@pytest.fixture
-def hub() -> Iterator[HubServer]:
-    with HubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
-    return DataPaths(tmp_path / "home")
-
-
-@pytest.fixture
-def manager(hub: HubServer, paths: DataPaths) -> ModelManager:
-    return ModelManager(paths, Hub(hub.url, token=False))
 
 
 def _publish_nano(hub: HubServer, blob: Blob | None = None) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import struct
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models import fit
 from bizra_desktop.core.models.errors import DownloadPaused
-from bizra_desktop.core.models.hub import Hub
 from bizra_desktop.core.models.importer import ImportConflictError
 from bizra_desktop.core.models.manager import ModelManager
 from bizra_desktop.core.models.progress import ModelState
@@ -30,22 +28,6 @@ from tests.hub_server import Blob, HubServer
 NANO = Tier.NANO.spec
 NANO_Q8 = "qwen2.5-0.5b-instruct-q8_0.gguf"
 MEMORY = MemoryBudget(ram_available=16_000_000_000, vram_free=None)
-
-
-@pytest.fixture
-def hub() -> Iterator[HubServer]:
-    with HubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
-    return DataPaths(tmp_path / "home")
-
-
-@pytest.fixture
-def manager(hub: HubServer, paths: DataPaths) -> ModelManager:
-    return ModelManager(paths, Hub(hub.url, token=False))
 
 
 def _place_by_hand(paths: DataPaths, name: str) -> Path:
