@@ -344,7 +344,7 @@ class Pipeline:
                 yield turn.start(event)
             elif isinstance(event, HostFailure):
                 yield Failed(event.kind, _failure_text(event, model))
-            else:
+            elif isinstance(event, GenerationDone):
                 yield event
 
     def _remote_events(

@@ -11,6 +11,7 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
@@ -27,11 +28,14 @@ from bizra_desktop.core.engine.protocol import (
     HostFailure,
     ModelLoaded,
     ModelLoading,
+    PromptReady,
     Shutdown,
 )
 
 _SPAWN = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's threads
 _SHUTDOWN_GRACE_S = 5.0
+# Rendering a chat template takes milliseconds; a template that loops for longer is stopped.
+TEMPLATE_LIMIT_S = 10.0
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -150,8 +154,20 @@ class InferenceHost:
     def _events(self, conn: Connection, job: int) -> Iterator[HostEvent]:
         process = self._process
         assert process is not None
+        template_deadline: float | None = None
         while True:
-            ready = multiprocessing.connection.wait([conn, process.sentinel])
+            timeout = None if template_deadline is None else template_deadline - time.monotonic()
+            ready = multiprocessing.connection.wait([conn, process.sentinel], timeout)
+            if not ready:  # the chat template is still rendering: a hostile or broken model
+                process.kill()
+                self._discard_process()
+                yield HostFailure(
+                    job,
+                    FailureKind.BAD_MODEL,
+                    f"the model's chat template did not finish within {TEMPLATE_LIMIT_S:.0f} s "
+                    "and was stopped; the model file may be hostile or broken",
+                )
+                return
             event: Any
             if conn in ready:
                 try:
@@ -169,6 +185,10 @@ class InferenceHost:
                 self._loading = True
             elif isinstance(event, ModelLoaded):
                 self._loading = False
+                template_deadline = time.monotonic() + TEMPLATE_LIMIT_S
+            elif isinstance(event, PromptReady):
+                template_deadline = None
+                continue  # only the watchdog cares
             yield event
             if isinstance(event, GenerationDone | HostFailure):
                 return

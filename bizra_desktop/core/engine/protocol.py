@@ -67,6 +67,15 @@ class ModelLoaded:
 
 
 @dataclass(frozen=True)
+class PromptReady:
+    """The chat template rendered and the prompt tokenized: a runaway template is caught by
+    the time this takes."""
+
+    job_id: int
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
 class TokenText:
     job_id: int
     text: str
@@ -103,4 +112,4 @@ class HostFailure:
     message: str
 
 
-HostEvent = ModelLoading | ModelLoaded | TokenText | GenerationDone | HostFailure
+HostEvent = ModelLoading | ModelLoaded | PromptReady | TokenText | GenerationDone | HostFailure

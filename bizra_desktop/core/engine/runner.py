@@ -19,6 +19,7 @@ from bizra_desktop.core.engine.protocol import (
     GenerationDone,
     LoadSpec,
     ModelLoaded,
+    PromptReady,
     SamplingParams,
     TokenText,
 )
@@ -195,7 +196,7 @@ class LlamaRunner:
         messages: Sequence[dict[str, str]],
         params: SamplingParams,
         should_stop: Callable[[], bool],
-    ) -> Iterator[TokenText | GenerationDone]:
+    ) -> Iterator[PromptReady | TokenText | GenerationDone]:
         """Yield the answer's text as it is generated, then one GenerationDone.
 
         `should_stop` is polled after every token, so a stop takes effect within one token.
@@ -204,6 +205,7 @@ class LlamaRunner:
             raise RuntimeError("no model loaded")
         llama = self._loaded.llama
         prompt_tokens, stops, dropped = self._fit_context(list(messages))
+        yield PromptReady(0, len(prompt_tokens))
         n_ctx = llama.n_ctx()
         room = n_ctx - len(prompt_tokens)
         budget = min(params.max_tokens, room)
