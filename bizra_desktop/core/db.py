@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -51,8 +52,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
         db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
     try:
-        # A file that is not a database passes connect() and fails on its first statement.
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         # Per connection: COMMIT returns only once the WAL is on disk, so an acknowledged
         # write survives a power cut.
         conn.execute("PRAGMA synchronous=FULL")
@@ -60,6 +60,23 @@ def connect(db_path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL once. Two processes creating the file together both try, and the
+    switch needs the file to themselves: SQLite then answers "locked" at once rather than
+    waiting, so wait here, within the same busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            # A file that is not a database passes connect() and fails on its first statement.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def open_database(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import sqlite3
 import threading
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -245,3 +247,23 @@ def test_a_new_file_gets_the_receipt_tables_from_the_migration(db_path: Path) ->
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"receipts", "commitment_salts", "schema_versions"} <= tables
     assert versions(db_path) == {"receipts": RECEIPTS_SCHEMA}
+
+
+def _open_and_append(db_path: Path, barrier: Any) -> None:
+    barrier.wait()  # everyone opens the brand-new file at the same moment
+    with ReceiptChain(db_path) as chain:
+        chain.append({"type": "test", "n": 1})
+
+
+def test_processes_creating_the_database_together_all_open_it(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    db_path = tmp_path / "fresh" / "bizra.sqlite3"
+    barrier = context.Barrier(6)
+    workers = [context.Process(target=_open_and_append, args=(db_path, barrier)) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0] * 6
+    with ReceiptChain(db_path) as chain:
+        assert len(chain) == 6 and chain.verify().ok
