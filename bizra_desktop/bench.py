@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -200,23 +201,7 @@ class ModelBench:
             "lean": lambda prompt: _lean_loop(self.runner, prompt, self.params),
             "pipeline": lambda prompt: _pipeline(self.pipeline, prompt, self.options),
         }
-        for name, contender in contenders.items():  # warm-up: loads, spawns, hashes
-            _measure(contender("Say hi."))
-            self.say(f"warmed up {name}")
-        samples: dict[str, list[Sample]] = {name: [] for name in contenders}
-        for round_number in range(1, rounds + 1):
-            prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
-            names = list(contenders)
-            shift = round_number % len(names)  # rotate so no contender always goes first
-            for name in names[shift:] + names[:shift]:
-                # llama.cpp's OpenMP workers spin for a while after each batch; let the
-                # previous contender's threads go idle so they do not steal this one's cores.
-                time.sleep(SETTLE_S)
-                samples[name].append(_measure(contenders[name](prompt)))
-            self.say(
-                f"round {round_number}/{rounds}: "
-                + ", ".join(f"{n} {runs[-1].tokens_per_s:.1f} tok/s" for n, runs in samples.items())
-            )
+        samples = _alternate(contenders, rounds, self.say)
 
         def median(name: str, metric: str) -> float:
             return float(statistics.median(getattr(sample, metric) for sample in samples[name]))
@@ -240,6 +225,103 @@ class ModelBench:
 
     def multi_turn(self) -> dict[str, float]:
         return multi_turn_ttft(self.pipeline, self.options)
+
+    def prompt_tokens(self) -> int:
+        """How many tokens the pipeline's benchmark prompt is: the depth decoding starts at."""
+        one = replace(self.options, params=replace(self.params, max_tokens=1))
+        return _finish(self.pipeline.run(f"(1) {TASK}", one)).stats.prompt_tokens
+
+    def speed_changes(self, rounds: int, conversation: dict[str, float]) -> list[dict[str, Any]]:
+        """Each speed choice the host makes, measured against its alternative in this run:
+        flash attention, one thread per physical core, the KV cache kept between turns."""
+        base = LoadSpec(str(self.model.path), N_CTX, self.threads, 0)
+        variants = {"flash attention off": replace(base, flash_attn=False), "chosen": base}
+        if self.threads > 1:
+            variants["one thread"] = replace(base, n_threads=1)
+        rates = _lean_rates(variants, self.params, self.say, rounds)
+        changes = [
+            _change(
+                "flash_attn", "flash attention on", rates["flash attention off"], rates["chosen"]
+            ),
+            {
+                "key": "kv_cache",
+                "change": "KV cache kept between turns",
+                "metric": "turn-5 TTFT (ms)",
+                "before": conversation["ttft_turn5_without_cache_ms"],
+                "after": conversation["ttft_turn5_ms"],
+                "speedup": round(
+                    conversation["ttft_turn5_without_cache_ms"] / conversation["ttft_turn5_ms"], 3
+                ),
+            },
+        ]
+        if "one thread" in rates:
+            changes.append(
+                _change(
+                    "threads",
+                    f"{self.threads} threads (one per physical core) instead of 1",
+                    rates["one thread"],
+                    rates["chosen"],
+                )
+            )
+        return changes
+
+
+def _change(key: str, change: str, before: float, after: float) -> dict[str, Any]:
+    return {
+        "key": key,
+        "change": change,
+        "metric": "decode tok/s",
+        "before": round(before, 2),
+        "after": round(after, 2),
+        "speedup": round(after / before, 3),
+    }
+
+
+def _alternate(
+    contenders: dict[str, Callable[[str], Iterator[int]]],
+    rounds: int,
+    say: Callable[[str], None],
+) -> dict[str, list[Sample]]:
+    """Every contender once per round on a fresh prompt, in rotating order, after a warm-up."""
+    for name, contender in contenders.items():  # warm-up: loads, spawns, hashes
+        _measure(contender("Say hi."))
+        say(f"warmed up {name}")
+    samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+    for round_number in range(1, rounds + 1):
+        prompt = f"({round_number}) {TASK}"  # new prompt: no contender hits its cache
+        names = list(contenders)
+        shift = round_number % len(names)  # rotate so no contender always goes first
+        for name in names[shift:] + names[:shift]:
+            # llama.cpp's OpenMP workers spin for a while after each batch; let the
+            # previous contender's threads go idle so they do not steal this one's cores.
+            time.sleep(SETTLE_S)
+            samples[name].append(_measure(contenders[name](prompt)))
+        say(
+            f"round {round_number}/{rounds}: "
+            + ", ".join(f"{n} {runs[-1].tokens_per_s:.1f} tok/s" for n, runs in samples.items())
+        )
+    return samples
+
+
+def _lean_rates(
+    specs: dict[str, LoadSpec], params: SamplingParams, say: Callable[[str], None], rounds: int
+) -> dict[str, float]:
+    """Median decode tok/s of the host's token loop under each load spec, alternating."""
+    runners = {name: LlamaRunner() for name in specs}
+    try:
+        for name, runner in runners.items():
+            runner.ensure_loaded(specs[name])
+        contenders: dict[str, Callable[[str], Iterator[int]]] = {
+            name: partial(_lean_loop, runner, params=params) for name, runner in runners.items()
+        }
+        samples = _alternate(contenders, rounds, say)
+        return {
+            name: float(statistics.median(sample.tokens_per_s for sample in runs))
+            for name, runs in samples.items()
+        }
+    finally:
+        for runner in runners.values():
+            runner.unload()
 
 
 def run_benchmark(

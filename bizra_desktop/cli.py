@@ -98,9 +98,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     transcript = _Transcript(paths)
     try:
         prompt = _prompt_text(args.prompt)
-        outcome = _stream(pipeline, prompt, _options(args), args.json)
-        if isinstance(outcome, Finished):
-            transcript.record(prompt, outcome)
+        outcome = _stream(pipeline, prompt, _options(args), args.json, transcript)
     finally:
         pipeline.close()
         transcript.close()
@@ -139,9 +137,10 @@ class _Transcript:
 
 
 def _stream(
-    pipeline: Pipeline, prompt: str, options: RunOptions, as_json: bool
+    pipeline: Pipeline, prompt: str, options: RunOptions, as_json: bool, transcript: _Transcript
 ) -> Finished | Failed:
-    """Run one prompt: the answer streams to stdout, routing and figures go to stderr."""
+    """Run one prompt: the answer streams to stdout, routing and figures go to stderr. The
+    conversation is saved before the answer's receipt is shown: what was shown is stored."""
     routed: Routed | None = None
     events = pipeline.run(prompt, options)
     while True:
@@ -164,6 +163,7 @@ def _stream(
             return event
         elif isinstance(event, Finished):
             assert routed is not None
+            transcript.record(prompt, event)
             _report(event, routed, as_json)
             return event
 
@@ -188,11 +188,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 return EXIT_OK
             if not prompt:
                 return EXIT_OK
-            outcome = _stream(pipeline, prompt, replace(options, history=tuple(history)), False)
+            turn = replace(options, history=tuple(history))
+            outcome = _stream(pipeline, prompt, turn, False, transcript)
             if isinstance(outcome, Failed):
                 sys.stderr.write(f"bizra: error: {outcome.message}\n")
                 continue
-            transcript.record(prompt, outcome)
             history += [
                 {"role": "user", "content": prompt},
                 {"role": "assistant", "content": outcome.text},
@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # ModelFileError, GGUFError, bad tier names
         print(f"bizra: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ReceiptStoreError as error:
+    except (ReceiptStoreError, sqlite3.Error) as error:  # e.g. a read-only data folder
         print(f"bizra: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from bizra_desktop import __version__
 from bizra_desktop.bench import ModelBench
 from bizra_desktop.core.engine.protocol import SamplingParams, TokenText
-from bizra_desktop.core.hardware import memory_budget, peak_memory, physical_cores
+from bizra_desktop.core.hardware import list_gpus, memory_budget, peak_memory, physical_cores
 from bizra_desktop.core.models.store import ModelFile, ModelStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Loaded
@@ -30,6 +30,8 @@ LONG_PROMPT = "Summarise the following notes. " + " ".join(
     f"Note {n}: the shipment of crate {n} arrived at dock {n % 7} on time." for n in range(40)
 )
 BANDWIDTH_BYTES = 256 * 1024 * 1024
+# Doubling the threads of a memory-bound decode gains little; of a compute-bound one, nearly 2x.
+COMPUTE_BOUND_SPEEDUP = 1.5
 
 
 def memory_bandwidth() -> float:
@@ -46,8 +48,11 @@ def memory_bandwidth() -> float:
     return 2 * BANDWIDTH_BYTES / best
 
 
-def native_decode_rate(llama_bench: Path, model: ModelFile, threads: int) -> float | None:
-    """tg128 tokens/s from llama.cpp's own llama-bench, or None if it cannot run."""
+def native_decode_rate(
+    llama_bench: Path, model: ModelFile, threads: int, depth: int = 0
+) -> float | None:
+    """tg128 tokens/s from llama.cpp's own llama-bench, `depth` tokens into the context (the
+    pipeline decodes after its prompt), or None if it cannot run."""
     try:
         output = subprocess.run(
             [
@@ -60,6 +65,8 @@ def native_decode_rate(llama_bench: Path, model: ModelFile, threads: int) -> flo
                 "0",
                 "-n",
                 "128",
+                "-d",
+                str(depth),
                 "-r",
                 "3",
                 "-o",
@@ -108,9 +115,14 @@ class ReportConfig:
     progress: TextIO | None = None
 
 
-def measure(model: ModelFile, tier: str, bandwidth: float, config: ReportConfig) -> dict[str, Any]:
+def measure(
+    model: ModelFile, tier: str, bandwidth: float, config: ReportConfig, speed_changes: bool
+) -> dict[str, Any]:
     with ModelBench(model, config.max_tokens, config.progress) as bench:
         row = {"tier": tier, **bench.compare(config.rounds)}
+        row["prompt_tokens"] = bench.prompt_tokens()
+        if speed_changes:
+            row["speed_changes"] = bench.speed_changes(config.rounds, bench.multi_turn())
         row["load_ms_first"], row["load_ms_again"] = _load_times(bench)
         row["prompt_tokens_per_s"] = round(_prompt_rate(bench), 1)
         pid = bench.pipeline.host.pid
@@ -119,12 +131,27 @@ def measure(model: ModelFile, tier: str, bandwidth: float, config: ReportConfig)
     row["model_mb"] = round(model.size_bytes / 1e6, 1)
     row["bandwidth_bound_tokens_per_s"] = round(bound, 1)
     row["fraction_of_bound"] = round(row["pipeline_tokens_per_s"] / bound, 3)
-    native = (
-        native_decode_rate(config.llama_bench, model, bench.threads) if config.llama_bench else None
-    )
-    row["native_tokens_per_s"] = round(native, 2) if native else None
-    row["ratio_vs_native"] = round(row["pipeline_tokens_per_s"] / native, 4) if native else None
+    row["bound"] = _bound_kind(row.get("speed_changes", []), row["threads"])
+    rate = row["pipeline_tokens_per_s"]
+    for key, depth in (("native", row["prompt_tokens"]), ("native_empty_context", 0)):
+        native = (
+            native_decode_rate(config.llama_bench, model, bench.threads, depth)
+            if config.llama_bench
+            else None
+        )
+        row[f"{key}_tokens_per_s"] = round(native, 2) if native else None
+        row[f"ratio_vs_{key}"] = round(rate / native, 4) if native else None
     return row
+
+
+def _bound_kind(changes: list[dict[str, Any]], threads: int) -> str | None:
+    """Compute-bound when decoding speeds up almost in step with threads; memory-bound when
+    more threads barely help (they all wait on the same memory)."""
+    scaling = next((c["speedup"] for c in changes if c["key"] == "threads"), None)
+    if scaling is None:
+        return None
+    kind = "compute" if scaling >= COMPUTE_BOUND_SPEEDUP else "memory"
+    return f"{kind}-bound: {scaling:.2f}x faster on {threads} threads than on 1"
 
 
 def machine() -> dict[str, Any]:
@@ -147,7 +174,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "physical_cores": physical_cores(),
         "ram_free_gb": round(memory_budget().ram_available / 1e9, 1),
-        "gpu": "none" if memory_budget().vram_free is None else "NVIDIA (see backend)",
+        "gpu": ", ".join(gpu.describe() for gpu in list_gpus()) or "none found",
         "gpu_offload_build": bool(llama_cpp.llama_supports_gpu_offload()),
         "os": platform.platform(),
         "python": platform.python_version(),
@@ -165,7 +192,11 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
     if config.llama_bench is None and (found := shutil.which("llama-bench")):
         config = replace(config, llama_bench=Path(found))
     bandwidth = memory_bandwidth()
-    rows = [measure(model, tier, bandwidth, config) for tier, model in models]
+    # The alternatives to each speed choice are measured on the first (smallest) model only.
+    rows = [
+        measure(model, tier, bandwidth, config, speed_changes=index == 0)
+        for index, (tier, model) in enumerate(models)
+    ]
     report = {
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -180,6 +211,26 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
     render_chart(rows, out / "performance.png")
     (out / "PERFORMANCE.md").write_text(markdown(report), encoding="utf-8")
     return report
+
+
+def _speed_section(row: dict[str, Any]) -> list[str]:
+    lines = []
+    if row.get("bound"):
+        lines += [f"**{row['model']}** is {row['bound']}.", ""]
+    if row.get("speed_changes"):
+        lines += [
+            f"Speed choices on {row['model']}, each measured against its alternative in this run:",
+            "",
+            "| change | metric | without | with | speedup |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {c['change']} | {c['metric']} | {c['before']} | {c['after']} | "
+                f"{c['speedup']:.3f}x |"
+                for c in row["speed_changes"]
+            ),
+            "",
+        ]
+    return lines
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -214,11 +265,14 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Decode tok/s is the pipeline's (child-process host, streaming); pipeline ÷ bare divides "
         "it by an in-process `create_chat_completion(stream=True)` loop on the same model in the "
-        "same run. The bound is memory bandwidth ÷ model bytes: decoding reads every weight "
-        "once per token. Far below the bound means compute-bound (few cores) rather than "
-        "memory-bound.",
+        "same run. Native is llama.cpp's own `llama-bench` tg128 from the source llama-cpp-python "
+        "vendors, same threads, started as deep into the context as the pipeline's prompt "
+        "(`-d`); the figure on an empty context is in the JSON. The bound is memory "
+        "bandwidth ÷ model bytes: decoding reads every weight once per token.",
         "",
     ]
+    for row in report["models"]:
+        lines += _speed_section(row)
     if not info["gpu_offload_build"]:
         lines.append(
             "No GPU was available where these figures were taken: they are CPU figures. "

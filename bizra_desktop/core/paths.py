@@ -13,6 +13,10 @@ APP_AUTHOR = "BIZRA"
 HOME_ENV = "BIZRA_HOME"
 
 
+class DataFolderError(OSError):
+    """The data folder cannot be made or used; str() is one line naming it."""
+
+
 @dataclass(frozen=True)
 class DataPaths:
     root: Path
@@ -38,7 +42,11 @@ class DataPaths:
         return self.root / "keys"
 
     def ensure(self) -> DataPaths:
-        self.models.mkdir(parents=True, exist_ok=True)
+        """Make the data folder and its models folder; DataFolderError if they cannot be made."""
+        try:
+            self.models.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataFolderError(f"cannot create the data folder {self.root}: {error}") from None
         return self
 
 

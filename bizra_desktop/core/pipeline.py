@@ -30,9 +30,22 @@ from bizra_desktop.core.engine.protocol import (
     TokenText,
 )
 from bizra_desktop.core.feedback import EscalationMemory
-from bizra_desktop.core.hardware import MemoryBudget, memory_budget, physical_cores
+from bizra_desktop.core.hardware import (
+    MemoryBudget,
+    gpu_choice,
+    memory_budget,
+    physical_cores,
+)
 from bizra_desktop.core.impact import impact_score
-from bizra_desktop.core.models.store import ModelFile, ModelHashCache, ModelStore, open_model
+from bizra_desktop.core.models.store import (
+    FileStamps,
+    ModelChangedError,
+    ModelFile,
+    ModelHashCache,
+    ModelStore,
+    model_stamps,
+    open_model,
+)
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain, ReceiptStoreError
 from bizra_desktop.core.receipts.commitments import commit, new_salt
@@ -65,6 +78,8 @@ class RunOptions:
     system_prompt: str = ""  # empty: the model's own default
     n_threads: int = 0  # 0: one per physical core
     n_gpu_layers: int | None = None  # None: everything when it fits in VRAM, else CPU
+    gpu_device: int | None = None  # None: every GPU; an index as nvidia-smi numbers them
+    flash_attn: bool = True
 
 
 # --- events -------------------------------------------------------------------------------
@@ -81,6 +96,16 @@ class Loading:
     model_name: str
 
 
+def describe_runtime(
+    backend: str, n_gpu_layers: int, gpu_device: int | None, gpu_fallback: str | None
+) -> str:
+    """Where a model runs, for its badge: "CPU", "CUDA · all layers · GPU 1", ..."""
+    if not n_gpu_layers:
+        return f"{backend} (GPU load failed)" if gpu_fallback else backend
+    layers = "all layers" if n_gpu_layers < 0 else f"{n_gpu_layers} layers, the rest on the CPU"
+    return " · ".join([backend, layers, *([f"GPU {gpu_device}"] if gpu_device is not None else [])])
+
+
 @dataclass(frozen=True)
 class Loaded:
     backend: str
@@ -88,6 +113,11 @@ class Loaded:
     load_ms: float
     reused: bool
     gpu_fallback: str | None  # why the model runs on the CPU after a failed GPU load
+    gpu_device: int | None = None  # the one GPU it runs on; None: every GPU, or the CPU
+
+    @property
+    def runtime(self) -> str:
+        return describe_runtime(self.backend, self.n_gpu_layers, self.gpu_device, self.gpu_fallback)
 
 
 @dataclass(frozen=True)
@@ -108,6 +138,11 @@ class InferenceStats:
     n_gpu_layers: int
     finish_reason: FinishReason
     gpu_fallback: str | None
+    gpu_device: int | None = None
+
+    @property
+    def runtime(self) -> str:
+        return describe_runtime(self.backend, self.n_gpu_layers, self.gpu_device, self.gpu_fallback)
 
 
 @dataclass(frozen=True)
@@ -133,6 +168,7 @@ class Finished:
             "ttft_ms": stats.ttft_ms,
             "tokens_per_s": stats.tokens_per_s,
             "backend": stats.backend,
+            "runtime": stats.runtime,
             "finish_reason": stats.finish_reason.value,
             "note": self.note,
         }
@@ -206,12 +242,20 @@ class _Turn:
     loaded: ModelLoaded | None = None
     notes: list[str] = field(default_factory=list)
     server_model: str | None = None  # a remote tier's model, as its server names it
+    model_stamps: FileStamps | None = None  # a local model's files as the host was given them
+    gpu_device: int | None = None
 
     def start(self, loaded: ModelLoaded) -> Loaded:
         self.loaded = loaded
         self.clock.restart()
+        on_one_gpu = self.gpu_device if loaded.n_gpu_layers else None
         return Loaded(
-            loaded.backend, loaded.n_gpu_layers, loaded.load_ms, loaded.reused, loaded.gpu_fallback
+            loaded.backend,
+            loaded.n_gpu_layers,
+            loaded.load_ms,
+            loaded.reused,
+            loaded.gpu_fallback,
+            on_one_gpu,
         )
 
     def token(self, text: str, tokens: int) -> Token:
@@ -242,6 +286,7 @@ class Pipeline:
         self.remote = RemoteClient()
         self._turn = threading.Lock()
         self._chain: ReceiptChain | None = None
+        self._host_model: tuple[Path, FileStamps] | None = None  # the file the host last loaded
 
     @property
     def chain(self) -> ReceiptChain:
@@ -256,7 +301,10 @@ class Pipeline:
         if include_remote:  # a tier pointed at a server is answered there
             installed.update(load_remote_tiers(self.paths.remote_tiers))
         return AdaptiveSelector(
-            installed, self.store.starter(), budget or memory_budget(), options.n_ctx
+            installed,
+            self.store.starter(),
+            budget or memory_budget(options.gpu_device),
+            options.n_ctx,
         )
 
     def route(
@@ -325,14 +373,27 @@ class Pipeline:
         self, turn: _Turn, model: ModelFile, messages: Sequence[dict[str, str]]
     ) -> Iterator[PipelineEvent | GenerationDone]:
         options = turn.options
+        try:
+            turn.model_stamps = model_stamps(model)
+        except ModelChangedError as error:
+            yield Failed("bad_input", str(error))
+            return
+        before, self._host_model = self._host_model, (model.path, turn.model_stamps)
+        if before is not None and before[0] == model.path and before != self._host_model:
+            # The file was replaced since the host loaded it: with the same LoadSpec the host
+            # would go on answering from the old weights; a new host loads the new ones.
+            self.host.close()
+        turn.gpu_device, vram_free = gpu_choice(options.gpu_device)
         load = LoadSpec(
             str(model.path),
             options.n_ctx,
             options.n_threads or physical_cores(),
             options.n_gpu_layers,
-            memory_budget().vram_free,
+            vram_free,
             model.memory_needed(options.n_ctx),
             model.header.arch_int("block_count"),
+            turn.gpu_device,
+            options.flash_attn,
         )
         request = GenerateRequest(0, load, tuple(messages), options.params)
         for event in self.host.generate(request):
@@ -387,6 +448,7 @@ class Pipeline:
             loaded.n_gpu_layers,
             done.finish_reason,
             loaded.gpu_fallback,
+            turn.gpu_device if loaded.n_gpu_layers else None,
         )
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
@@ -413,7 +475,7 @@ class Pipeline:
             identity = {
                 "name": model.name,
                 "file": model.path.name,
-                "sha256": self.hashes.sha256(model),
+                "sha256": self.hashes.sha256(model, turn.model_stamps),
                 "stand_in": model.is_starter,
             }
         return {
@@ -425,6 +487,8 @@ class Pipeline:
                 **turn.options.params.as_record(),
                 "n_ctx": turn.options.n_ctx,
                 "n_gpu_layers": stats.n_gpu_layers,
+                "gpu_device": stats.gpu_device,
+                "flash_attn": turn.options.flash_attn,
                 "backend": stats.backend,
                 "gpu_fallback": stats.gpu_fallback,
             },

@@ -48,6 +48,8 @@ class Settings:
     n_ctx: int = 4096
     n_threads: int = 0  # 0: one per physical core
     n_gpu_layers: int | None = None  # None: decided from the build and free VRAM; -1: all
+    gpu_device: int | None = None  # None: every GPU; else the index nvidia-smi shows
+    flash_attn: bool = True
     tier_pin: str = AUTO  # or a Tier name, lowercase
     api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)
     api_port: int = 8765
@@ -256,6 +258,8 @@ _RULES: dict[str, _Rule] = {
     "n_ctx": _Number(int, 256, 131072),
     "n_threads": _Number(int, 0, 256),
     "n_gpu_layers": _Number(int, -1, 999, optional=True),
+    "gpu_device": _Number(int, 0, 63, optional=True),
+    "flash_attn": _Flag(),
     "tier_pin": _TierPin(),
     "api_enabled": _Flag(),
     "api_port": _Number(int, 1, 65535),

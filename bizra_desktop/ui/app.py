@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     try:
         window = MainWindow(data_paths())
-    except (ReceiptStoreError, OSError) as error:
+    except (ReceiptStoreError, OSError, sqlite3.Error) as error:  # e.g. a read-only data folder
         QMessageBox.critical(None, "BIZRA Desktop cannot start", str(error))
         return 1
     window.show()

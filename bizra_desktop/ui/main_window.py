@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from bizra_desktop.core.api import ApiServer, run_defaults, start_api_server
 from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
 from bizra_desktop.core.feedback import EscalationMemory
-from bizra_desktop.core.hardware import process_memory
+from bizra_desktop.core.hardware import list_gpus, process_memory
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Finished,
@@ -303,19 +303,10 @@ class MainWindow(QMainWindow):
         return tuple(turns)
 
     def _options(self, pin: Tier | None) -> RunOptions:
-        settings = self.settings
         chosen = self.tier_picker.currentData()
         if pin is None and chosen != "auto":
             pin = Tier.parse(chosen)
-        return RunOptions(
-            pin=pin,
-            params=settings.sampling(),
-            n_ctx=settings.n_ctx,
-            n_threads=settings.n_threads,
-            n_gpu_layers=settings.n_gpu_layers,
-            history=self._history(),
-            system_prompt=settings.system_prompt,
-        )
+        return replace(run_defaults(self.settings), pin=pin, history=self._history())
 
     def _start(self, prompt: str, pin: Tier | None = None) -> None:
         self._request_ids += 1
@@ -355,9 +346,8 @@ class MainWindow(QMainWindow):
             return
         self._show_loading(None)
         answer.loaded_at = time.perf_counter()
-        layers = "all" if loaded.n_gpu_layers < 0 else str(loaded.n_gpu_layers)
-        gpu = f" · {layers} layers offloaded" if loaded.n_gpu_layers else ""
-        self.backend_label.setText(f"backend: {loaded.backend}{gpu}")
+        self.backend_label.setText(f"backend: {loaded.runtime}")
+        answer.view.set_runtime(loaded.runtime, loaded.gpu_fallback or "")
         if answer.routed is not None:
             self.model_label.setText(f"model: {answer.routed.decision.model.name}")
 
@@ -513,7 +503,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Receipt chain broken", report.message)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, str(self.paths.root), self)
+        dialog = SettingsDialog(self.settings, str(self.paths.root), list_gpus(), self)
         while dialog.exec():
             try:
                 self.apply_settings(dialog.result_settings())
@@ -593,6 +583,7 @@ class MainWindow(QMainWindow):
                 meta.get("model", "?"),
                 "\n".join(f"• {reason}" for reason in meta.get("reasons", [])),
             )
+            view.set_runtime(meta.get("runtime", meta.get("backend", "")))
             view.set_figures(meta.get("figures", ""))
             view.setProperty("meta", meta)
         elif message.role == "error":

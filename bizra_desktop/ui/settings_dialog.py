@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -19,11 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bizra_desktop.core.hardware import Gpu
 from bizra_desktop.core.settings import Settings
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, data_folder: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        data_folder: str,
+        gpus: Sequence[Gpu] = (),
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
@@ -46,6 +55,12 @@ class SettingsDialog(QDialog):
         gpu = QHBoxLayout()
         gpu.addWidget(self.gpu_auto)
         gpu.addWidget(self.gpu_layers)
+        self.gpu_device = self._device_choice(gpus, settings.gpu_device)
+        self.flash_attn = QCheckBox("flash attention")
+        self.flash_attn.setChecked(settings.flash_attn)
+        self.flash_attn.setToolTip(
+            "Faster decoding on the CPU and on most GPUs; turn it off if a model misbehaves."
+        )
         self.api_enabled = QCheckBox("serve an OpenAI-compatible API on 127.0.0.1")
         self.api_enabled.setChecked(settings.api_enabled)
         self.api_port = self._integer(1, 65535, settings.api_port)
@@ -62,6 +77,8 @@ class SettingsDialog(QDialog):
         form.addRow("Context length", self.n_ctx)
         form.addRow("Threads", self.n_threads)
         form.addRow("GPU layers", gpu)
+        form.addRow("GPU", self.gpu_device)
+        form.addRow("Attention", self.flash_attn)
         form.addRow("Local API", self.api_enabled)
         form.addRow("API port", self.api_port)
         form.addRow("API key", self.api_key)
@@ -85,6 +102,22 @@ class SettingsDialog(QDialog):
         return box
 
     @staticmethod
+    def _device_choice(gpus: Sequence[Gpu], chosen: int | None) -> QComboBox:
+        box = QComboBox()
+        if not gpus and chosen is None:
+            box.addItem("every GPU llama.cpp finds (nvidia-smi lists none)", None)
+            box.setEnabled(False)
+            return box
+        box.addItem("every GPU (llama.cpp splits the layers)", None)
+        for gpu in gpus:
+            box.addItem(gpu.describe(), gpu.index)
+        if chosen is not None and all(gpu.index != chosen for gpu in gpus):
+            # Kept, not dropped: the GPU may be back next time (an eGPU, a driver reinstall).
+            box.addItem(f"GPU {chosen} (not found now: every GPU is used meanwhile)", chosen)
+        box.setCurrentIndex(box.findData(chosen) if chosen is not None else 0)
+        return box
+
+    @staticmethod
     def _integer(low: int, high: int, value: int) -> QSpinBox:
         box = QSpinBox()
         box.setRange(low, high)
@@ -101,6 +134,8 @@ class SettingsDialog(QDialog):
             n_ctx=self.n_ctx.value(),
             n_threads=self.n_threads.value(),
             n_gpu_layers=None if self.gpu_auto.isChecked() else self.gpu_layers.value(),
+            gpu_device=self.gpu_device.currentData(),
+            flash_attn=self.flash_attn.isChecked(),
             api_enabled=self.api_enabled.isChecked(),
             api_port=self.api_port.value(),
             api_key=self.api_key.text().strip(),

@@ -42,6 +42,11 @@ def key() -> SigningKey:
 # --- the key -------------------------------------------------------------------------------------
 
 
+@pytest.mark.reliability(
+    area="Secrets and privacy",
+    case="the signing key file is owner-only",
+    done="the key made as on a first append: file mode and folder mode",
+)
 @pytest.mark.skipif(sys.platform == "win32", reason="Windows has no owner-only mode bits")
 def test_the_key_file_is_owner_only(tmp_path: Path) -> None:
     keys = tmp_path / "keys"

@@ -45,6 +45,11 @@ def test_a_minimal_valid_header_parses() -> None:
     assert (header.architecture, header.name) == ("qwen2", "x")
 
 
+@pytest.mark.reliability(
+    area="Hostile model files",
+    case="broken GGUF headers",
+    done="11 crafted headers: bad magic and versions, cut counts, absurd counts and lengths",
+)
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -72,6 +77,23 @@ def test_broken_headers_are_refused_with_a_reason(data: bytes, reason: str) -> N
         parse_header(data)
 
 
+@pytest.mark.reliability(
+    area="Hostile model files",
+    case="a metadata key with a newline and a terminal escape",
+    done="a key 'k\\n\\x1b[31m' whose value is cut off, and one of an unknown type",
+)
+@pytest.mark.parametrize("value", [struct.pack("<I", 8), struct.pack("<I", 77)])
+def test_names_from_the_file_are_escaped_in_the_one_line_reason(value: bytes) -> None:
+    with pytest.raises(GGUFError) as caught:
+        parse_header(_header(kvs=[_string("k\n\x1b[31m") + value]))
+    assert "k\\n\\x1b[31m" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.reliability(
+    area="Hostile model files",
+    case="a real model file cut short",
+    done="the starter model cut at 9 points from 3 bytes to 1 byte short of its end",
+)
 @pytest.mark.parametrize("cut", [3, 4, 8, 24, 1000, 100_000, 2_000_000, 50_000_000, -1])
 def test_truncated_copies_of_the_real_model_are_refused(tmp_path: Path, cut: int) -> None:
     truncated = tmp_path / "cut.gguf"

@@ -1,51 +1,46 @@
 """Fuzzing the GGUF header check: whatever bytes a file holds, the check ends quickly with a
-parsed header or a GGUFError — never another exception, never a hang."""
+parsed header or a GGUFError — never another exception, never a hang. The properties live in
+tests/fuzzing.py; `scripts/fuzz.py --target gguf` runs them for minutes."""
 
 from __future__ import annotations
 
-import time
-from functools import cache
-
+import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from bizra_desktop.core.models.gguf import GGUFError, parse_header
-from tests.helpers import starter_path
+from tests.fuzzing import GGUF_CUT, GGUF_FLIPS, GGUF_MAGIC
 
-HEADER_BYTES = 2_000_000  # the starter's metadata and tensor infos, and some tensor data
-
-
-@cache
-def _real_header() -> bytes:
-    with starter_path().open("rb") as handle:
-        return handle.read(HEADER_BYTES)
+FLIPS, CUTS, MAGIC = 150, 100, 150
+_AREA = "Fuzzing and properties"
 
 
-def _check(data: bytes) -> None:
-    started = time.perf_counter()
-    try:
-        parse_header(data)
-    except GGUFError as error:
-        assert "\n" not in str(error)  # a one-line reason
-    assert time.perf_counter() - started < 2.0
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4_000), st.integers(0, 255)), min_size=1, max_size=8))
+@pytest.mark.reliability(
+    area=_AREA,
+    case="byte flips in a real GGUF header",
+    done=f"{FLIPS} hypothesis examples of 1 to 8 flipped bytes in the starter's first 4 kB",
+)
+@settings(max_examples=FLIPS, deadline=None)
+@given(GGUF_FLIPS.strategy)
 def test_byte_flips_in_a_real_header(flips: list[tuple[int, int]]) -> None:
-    data = bytearray(_real_header())
-    for position, value in flips:
-        data[position] = value
-    _check(bytes(data))
+    GGUF_FLIPS.check(flips)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.integers(0, 200_000), st.binary(max_size=64))
-def test_a_real_header_cut_and_followed_by_garbage(cut: int, garbage: bytes) -> None:
-    _check(_real_header()[:cut] + garbage)
+@pytest.mark.reliability(
+    area=_AREA,
+    case="a real GGUF header cut and followed by garbage",
+    done=f"{CUTS} hypothesis examples: cut anywhere in 200 kB, up to 64 bytes of garbage",
+)
+@settings(max_examples=CUTS, deadline=None)
+@given(GGUF_CUT.strategy)
+def test_a_real_header_cut_and_followed_by_garbage(cut_and_garbage: tuple[int, bytes]) -> None:
+    GGUF_CUT.check(cut_and_garbage)
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=256))
+@pytest.mark.reliability(
+    area=_AREA,
+    case="arbitrary bytes behind the GGUF magic",
+    done=f"{MAGIC} hypothesis examples of up to 256 bytes",
+)
+@settings(max_examples=MAGIC, deadline=None)
+@given(GGUF_MAGIC.strategy)
 def test_arbitrary_bytes_behind_the_magic(tail: bytes) -> None:
-    _check(b"GGUF" + tail)
+    GGUF_MAGIC.check(tail)

@@ -11,9 +11,9 @@ import pytest
 from bizra_desktop.core.engine.host import TEMPLATE_LIMIT_S
 from bizra_desktop.core.engine.protocol import FailureKind, SamplingParams
 from bizra_desktop.core.paths import DataPaths
-from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, RunOptions
+from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, PipelineEvent, RunOptions
 from tests.gguf_tools import with_strings
-from tests.helpers import starter_path
+from tests.helpers import RecordProperty, starter_path
 
 pytestmark = pytest.mark.model
 
@@ -31,7 +31,7 @@ RUNAWAY = (
 )
 
 
-def _run(tmp_path: Path, template: str) -> tuple[list[object], float, Pipeline]:
+def _run(tmp_path: Path, template: str) -> tuple[list[PipelineEvent], float, Pipeline]:
     model = with_strings(
         starter_path(), tmp_path / "hostile.gguf", {"tokenizer.chat_template": template}
     )
@@ -42,6 +42,11 @@ def _run(tmp_path: Path, template: str) -> tuple[list[object], float, Pipeline]:
     return events, time.monotonic() - started, pipeline
 
 
+@pytest.mark.reliability(
+    area="Hostile model files",
+    case="a chat template that reaches for Python's builtins",
+    done="the CVE-2024-34359 payload class as tokenizer.chat_template of the real starter model",
+)
 def test_a_template_injection_payload_executes_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     events, _, pipeline = _run(tmp_path, INJECTION.replace("{marker}", str(marker)))
@@ -60,8 +65,16 @@ def test_a_template_injection_payload_executes_nothing(tmp_path: Path) -> None:
         pipeline.close()
 
 
-def test_a_runaway_template_is_stopped_in_bounded_time(tmp_path: Path) -> None:
+@pytest.mark.reliability(
+    area="Hostile model files",
+    case="a chat template that never finishes",
+    done="two nested 99,999-step loops as tokenizer.chat_template",
+)
+def test_a_runaway_template_is_stopped_in_bounded_time(
+    tmp_path: Path, record_property: RecordProperty
+) -> None:
     events, elapsed, pipeline = _run(tmp_path, RUNAWAY)
+    record_property("result", f"stopped after {elapsed:.1f} s, the next prompt answered")
     try:
         failure = events[-1]
         assert isinstance(failure, Failed), failure

@@ -178,18 +178,6 @@ def test_a_model_load_can_be_cancelled(tmp_path: Path) -> None:
         fresh.close()
 
 
-@pytest.mark.parametrize("prompt", ["", "   \n\t ", "\x00\x00"])
-def test_empty_prompts_are_refused(pipeline: Pipeline, prompt: str) -> None:
-    events = list(pipeline.run(prompt, SHORT))
-    assert events == [Failed("bad_input", "the prompt is empty")]
-
-
-def test_awkward_text_is_answered(pipeline: Pipeline) -> None:
-    prompt = "Say hi to \ud800 مرحبا 👋 <b>bold</b>\x00!"
-    result = _finished(list(pipeline.run(prompt, SHORT)))
-    assert result.stats.completion_tokens > 0
-
-
 def test_a_long_conversation_leaves_out_its_oldest_turns_with_a_note(pipeline: Pipeline) -> None:
     turn = "Tell me about the history of bread in great detail. " * 12
     history = tuple(

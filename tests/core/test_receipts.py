@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
+import re
 import sqlite3
 import tempfile
 import threading
@@ -772,6 +773,39 @@ def test_appending_after_a_forged_tail_is_refused(db_path: Path) -> None:
         pytest.raises(ReceiptStoreError, match="Merkle state does not match the 6 receipts"),
     ):
         receipt_chain.append(inference_fields(7))
+
+
+def _forge_with_a_recomputed_merkle_state(db_path: Path) -> None:
+    """Receipts rewritten and relinked, and the Merkle state recomputed to match: everything
+    but the signature, which needs the key."""
+    _rewrite_and_relink_tail(db_path)
+    with closing(sqlite3.connect(db_path)) as conn:
+        digests = [bytes.fromhex(row[0]) for row in conn.execute("SELECT hash FROM receipts")]
+    frontier = MerkleTree([leaf_hash(digest) for digest in digests]).frontier().to_bytes()
+    execute_sql(db_path, ("UPDATE merkle_state SET frontier = ?", (frontier,)))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "refusal"),
+    [
+        (_forge_with_a_recomputed_merkle_state, "the latest signed checkpoint does not hold"),
+        (_flip_checkpoint_byte, "the latest signed checkpoint does not hold"),
+        (_empty_checkpoints, "the latest signed checkpoint does not hold (there is none)"),
+        (_alter_frontier, "the latest signed checkpoint does not hold"),
+        (_checkpoint_by_another_key, "restore the key file (keys/receipts.key) from a backup"),
+        (_delete_the_key, "restore the key file (keys/receipts.key) from a backup"),
+    ],
+)
+def test_an_append_never_signs_a_state_it_did_not_sign_itself(
+    db_path: Path, tamper: Callable[[Path], None], refusal: str
+) -> None:
+    fill(db_path, 5)
+    tamper(db_path)
+    with ReceiptChain(db_path) as receipt_chain:
+        with pytest.raises(ReceiptStoreError, match=re.escape(refusal)) as refused:
+            receipt_chain.append(inference_fields(6))
+        assert len(receipt_chain) == 5 and "\n" not in str(refused.value)
+    assert not verify(db_path).ok  # nothing was signed over the damage
 
 
 def test_verify_reports_progress(

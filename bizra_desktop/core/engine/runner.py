@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, cast
 
 from bizra_desktop.core.engine.protocol import (
@@ -44,10 +46,18 @@ class ModelLoadError(RuntimeError):
     pass
 
 
+def _llama_cpp() -> Any:
+    """llama_cpp (only the host process loads it), with CUDA numbering the GPUs in the order
+    nvidia-smi and NVML list them, so a device chosen in Settings is the one that is used."""
+    os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    import llama_cpp  # noqa: PLC0415
+
+    return llama_cpp
+
+
 def gpu_backend() -> str | None:
     """The GPU backend this llama.cpp build offloads to, or None for a CPU-only build."""
-    import llama_cpp  # noqa: PLC0415 - only the host process loads llama.cpp
-
+    llama_cpp = _llama_cpp()
     if not llama_cpp.llama_supports_gpu_offload():
         return None
     if sys.platform == "darwin":
@@ -57,6 +67,67 @@ def gpu_backend() -> str | None:
         if name in info:
             return name.title() if name in ("VULKAN", "METAL") else name
     return "GPU"
+
+
+# ggml_backend_dev_type: a discrete GPU with its own memory (integrated ones share the RAM).
+_GGML_DEVICE_GPU = 1
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device as llama.cpp's ggml backend registry sees it."""
+
+    name: str  # "CPU", "CUDA0", "Vulkan0", ...
+    description: str
+    is_gpu: bool
+    free: int
+    total: int
+
+
+def _shared_library(folder: Path, name: str) -> ctypes.CDLL:
+    if sys.platform == "win32":
+        return ctypes.CDLL(str(folder / f"{name}.dll"))
+    suffix = ".dylib" if sys.platform == "darwin" else ".so"
+    return ctypes.CDLL(str(folder / f"lib{name}{suffix}"))
+
+
+def llama_devices() -> list[Device]:
+    """Every device this llama.cpp build can run on, with its free memory as the driver reports
+    it: the VRAM reading for GPUs that NVML does not know (Vulkan, ROCm, SYCL)."""
+    folder = Path(_llama_cpp().__file__).parent / "lib"
+    registry, base = _shared_library(folder, "ggml"), _shared_library(folder, "ggml-base")
+    registry.ggml_backend_dev_get.restype = ctypes.c_void_p
+    registry.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+    registry.ggml_backend_dev_count.restype = ctypes.c_size_t
+    for function in (base.ggml_backend_dev_name, base.ggml_backend_dev_description):
+        function.restype, function.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+    base.ggml_backend_dev_type.restype = ctypes.c_int
+    base.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+    memory = base.ggml_backend_dev_memory
+    memory.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    devices = []
+    for index in range(registry.ggml_backend_dev_count()):
+        device = registry.ggml_backend_dev_get(index)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        memory(device, ctypes.byref(free), ctypes.byref(total))
+        devices.append(
+            Device(
+                base.ggml_backend_dev_name(device).decode("utf-8", "replace"),
+                base.ggml_backend_dev_description(device).decode("utf-8", "replace"),
+                base.ggml_backend_dev_type(device) == _GGML_DEVICE_GPU,
+                free.value,
+                total.value,
+            )
+        )
+    return devices
+
+
+def gpu_free_memory(devices: Sequence[Device], gpu_device: int | None) -> int | None:
+    """Free memory of the chosen GPU (its place among the GPUs) or of all GPUs together."""
+    gpus = [device for device in devices if device.is_gpu]
+    if gpu_device is not None:
+        gpus = gpus[gpu_device : gpu_device + 1]
+    return sum(gpu.free for gpu in gpus) if gpus else None
 
 
 def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
@@ -93,19 +164,48 @@ class _Loaded:
 
 
 def _load(spec: LoadSpec, n_gpu_layers: int) -> Any:
-    import llama_cpp  # noqa: PLC0415
-
+    llama_cpp = _llama_cpp()
+    one_device = spec.gpu_device is not None and n_gpu_layers != 0
     try:
-        return llama_cpp.Llama(
+        llama = llama_cpp.Llama(
             model_path=spec.model_path,
             n_ctx=spec.n_ctx,
             n_threads=spec.n_threads,
             n_threads_batch=spec.n_threads,
             n_gpu_layers=n_gpu_layers,
+            split_mode=(
+                llama_cpp.LLAMA_SPLIT_MODE_NONE if one_device else llama_cpp.LLAMA_SPLIT_MODE_LAYER
+            ),
+            main_gpu=spec.gpu_device if one_device else 0,
+            # llama.cpp's own default (and llama-bench's); llama-cpp-python turns it off.
+            flash_attn=spec.flash_attn,
             verbose=False,
         )
     except (ValueError, RuntimeError, OSError) as error:
         raise ModelLoadError(f"llama.cpp could not load {spec.model_path}: {error}") from None
+    try:
+        _check_scores(llama, spec.model_path)
+    except ModelLoadError:
+        llama.close()
+        raise
+    return llama
+
+
+def _check_scores(llama: Any, model_path: str) -> None:
+    """One token through the model: damaged weights give NaN scores, over which sampling
+    crawls (seconds a token) instead of failing. Costs one decode per load."""
+    import numpy as np  # noqa: PLC0415 - comes with llama-cpp-python
+
+    bos = llama.token_bos()
+    llama.eval([bos if bos >= 0 else 0])
+    scores = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+    finite = bool(np.isfinite(scores).all())
+    llama.reset()
+    if not finite:
+        raise ModelLoadError(
+            f"{model_path} gives not-a-number scores: its weights are damaged "
+            "(download or convert it again)"
+        )
 
 
 def _chat_formatter(
@@ -155,7 +255,11 @@ class LlamaRunner:
         self.unload()
 
         backend = gpu_backend()
-        n_gpu_layers = choose_gpu_layers(spec, backend)
+        fit = spec
+        if backend not in (None, "Metal") and spec.vram_free is None:
+            # The app reads VRAM through NVML; other GPUs are measured here, by llama.cpp.
+            fit = replace(spec, vram_free=gpu_free_memory(llama_devices(), spec.gpu_device))
+        n_gpu_layers = choose_gpu_layers(fit, backend)
         started = time.perf_counter()
         fallback = None
         try:
@@ -286,8 +390,7 @@ class LlamaRunner:
 
 def _piece_reader(llama: Any) -> Callable[[int], bytes]:
     """The bytes of one token; llama-cpp-python's own helper pads them to 32 bytes."""
-    import llama_cpp  # noqa: PLC0415
-
+    llama_cpp = _llama_cpp()
     vocab = llama._model.vocab
     buffer = ctypes.create_string_buffer(64)
 
@@ -303,8 +406,7 @@ def _piece_reader(llama: Any) -> Callable[[int], bytes]:
 
 
 def _end_of_generation(llama: Any) -> Callable[[int], bool]:
-    import llama_cpp  # noqa: PLC0415
-
+    llama_cpp = _llama_cpp()
     vocab = llama._model.vocab
 
     def is_end(token: int) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bizra_desktop.core.text import printable
+
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 
@@ -144,12 +146,13 @@ class _Cursor:
 
 
 def _read_value(cursor: _Cursor, value_type: int, key: str) -> MetaValue:
+    """The value of metadata `key` (as messages show it); summarised for arrays."""
     if value_type in _SCALARS:
         return cursor.scalar(_SCALARS[value_type], f"value of {key}")
     if value_type == _STRING:
         return cursor.string(f"value of {key}")
     if value_type != _ARRAY:
-        raise GGUFError(f"metadata key {key!r} has unknown value type {value_type}")
+        raise GGUFError(f"metadata key '{key}' has unknown value type {value_type}")
     element_type = int(cursor.scalar("<I", f"element type of {key}"))
     length = cursor.count(f"length of array {key}")
     if element_type in _SCALARS:
@@ -161,7 +164,7 @@ def _read_value(cursor: _Cursor, value_type: int, key: str) -> MetaValue:
         for index in range(length):
             cursor.skip_string(f"{key}[{index}]")
     else:
-        raise GGUFError(f"array {key!r} has unsupported element type {element_type}")
+        raise GGUFError(f"array '{key}' has unsupported element type {element_type}")
     return ("array", length)
 
 
@@ -182,8 +185,9 @@ def parse_header(data: mmap.mmap | bytes) -> GGUFHeader:
     metadata: dict[str, MetaValue] = {}
     for index in range(kv_count):
         key = cursor.string(f"metadata key #{index}", limit=MAX_KEY_BYTES)
-        value_type = int(cursor.scalar("<I", f"type of {key}"))
-        metadata[key] = _read_value(cursor, value_type, key)
+        shown = printable(key)
+        value_type = int(cursor.scalar("<I", f"type of {shown}"))
+        metadata[key] = _read_value(cursor, value_type, shown)
     _check_tensor_offsets(cursor, tensor_count, metadata)
     return GGUFHeader(version, tensor_count, metadata)
 
@@ -194,10 +198,10 @@ def _check_tensor_offsets(
     """Every tensor must start inside the file: a cut-off download fails here, not in C."""
     last_offset = 0  # end of the furthest tensor, relative to the data section
     for index in range(tensor_count):
-        name = cursor.string(f"name of tensor #{index}", limit=MAX_KEY_BYTES)
+        name = printable(cursor.string(f"name of tensor #{index}", limit=MAX_KEY_BYTES))
         dims = int(cursor.scalar("<I", f"dimensions of {name}"))
         if dims > MAX_DIMS:
-            raise GGUFError(f"tensor {name!r} claims {dims} dimensions (at most {MAX_DIMS})")
+            raise GGUFError(f"tensor '{name}' claims {dims} dimensions (at most {MAX_DIMS})")
         shape_at = cursor.take(8 * dims, f"shape of {name}")
         elements = 1
         for dim in struct.unpack_from(f"<{dims}Q", cursor.data, shape_at):

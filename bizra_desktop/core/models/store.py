@@ -158,8 +158,27 @@ class ModelStore:
         return open_model(path, is_starter=True) if path is not None else None
 
 
+class ModelChangedError(OSError):
+    """A model's file is no longer the one that was loaded; str() is one line naming it."""
+
+
+# What identifies a file's content without reading it: size, mtime, inode and ctime, per part.
+# Size and mtime alone miss a file replaced by one of the same size with its mtime kept
+# (`cp -p`, rsync, an unpacked archive); the inode and ctime change even then.
+FileStamps = tuple[tuple[int, int, int, int], ...]
+
+
+def model_stamps(model: ModelFile) -> FileStamps:
+    """The stamps of the model's files now; ModelChangedError if one is gone."""
+    try:
+        stats = [part.stat() for part in model.parts]
+    except FileNotFoundError:
+        raise ModelChangedError(f"{model.path}: the model file was deleted") from None
+    return tuple((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) for st in stats)
+
+
 class ModelHashCache:
-    """SHA-256 of model files, recomputed only when a file's size or mtime changes."""
+    """SHA-256 of model files, recomputed only when a file's stamps (see FileStamps) change."""
 
     def __init__(self, cache_file: Path) -> None:
         self.cache_file = cache_file
@@ -171,15 +190,29 @@ class ModelHashCache:
             return {}
         return loaded if isinstance(loaded, dict) else {}
 
-    def sha256(self, model: ModelFile) -> str:
-        stamps = [[part.stat().st_size, part.stat().st_mtime_ns] for part in model.parts]
+    def sha256(self, model: ModelFile, stamps: FileStamps | None = None) -> str:
+        """The SHA-256 of the model's files as they were when `stamps` were taken (default: now).
+
+        A hash known for those stamps is the answer even if the file has since been replaced or
+        deleted (a loaded model keeps answering from the old file). Otherwise the file is read,
+        and ModelChangedError says that it is no longer the one the stamps describe.
+        """
+        stamps = stamps or model_stamps(model)
         key = str(model.path.resolve())
         entries = self._load()
         entry = entries.get(key)
-        if isinstance(entry, dict) and entry.get("stamps") == stamps:
+        if isinstance(entry, dict) and entry.get("stamps") == [list(s) for s in stamps]:
             return str(entry["sha256"])
+        changed = ModelChangedError(
+            f"{model.path}: the model file was replaced while it was in use, so the model that "
+            "answered cannot be identified"
+        )
+        if model_stamps(model) != stamps:
+            raise changed
         digest = sha256_files(model.parts)
-        entries[key] = {"stamps": stamps, "sha256": digest}
+        if model_stamps(model) != stamps:  # replaced while it was being read
+            raise changed
+        entries[key] = {"stamps": [list(s) for s in stamps], "sha256": digest}
         self._save(entries)
         return digest
 

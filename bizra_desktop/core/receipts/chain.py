@@ -21,10 +21,22 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bizra_desktop.core.db import Migration, SchemaTooNewError, SqliteStore, connect, utc_now
+from bizra_desktop.core.db import (
+    DatabaseUnavailableError,
+    Migration,
+    SchemaTooNewError,
+    SqliteStore,
+    connect,
+    utc_now,
+)
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts import canonical
-from bizra_desktop.core.receipts.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from bizra_desktop.core.receipts.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    ForeignKeyError,
+    open_checkpoint,
+)
 from bizra_desktop.core.receipts.keys import (
     BadKeyError,
     SigningKey,
@@ -111,7 +123,8 @@ SCHEMA_VERSION = len(_MIGRATIONS)  # the receipts component's current schema
 
 # CAST AS BLOB hands back the stored bytes undecoded: a tampered byte that is not UTF-8 must be
 # reported against its receipt by verify(), not raise from the sqlite3 module's text decoding.
-_SELECT = "SELECT seq, CAST(hash AS BLOB), CAST(body AS BLOB) FROM receipts"
+# A damaged page can give a row NULLs despite NOT NULL; they read as empty, which never verifies.
+_SELECT = "SELECT seq, CAST(ifnull(hash, '') AS BLOB), CAST(ifnull(body, '') AS BLOB) FROM receipts"
 
 _Row = tuple[int, bytes, bytes]
 
@@ -198,6 +211,7 @@ class ReceiptChain(SqliteStore):
             seq = tip[0] + 1 if tip else 1
             prev_hash = tip[1].decode("utf-8", "replace") if tip else GENESIS
             frontier = _frontier_before_append(conn, seq - 1)
+            _check_signed_state(conn, frontier, key)
             body = {**_rounded(fields), "prev_hash": prev_hash, "timestamp": utc_now()}
             try:
                 text = canonical.dumps(body)
@@ -445,6 +459,30 @@ def _frontier_before_append(conn: sqlite3.Connection, chain_size: int) -> Compac
         ) from None
 
 
+def _check_signed_state(conn: sqlite3.Connection, frontier: CompactRange, key: SigningKey) -> None:
+    """The stored Merkle state must be what the latest checkpoint signed with this key: else the
+    next checkpoint would sign whatever someone wrote into the file without the key."""
+    if not frontier.size:
+        return
+    row = conn.execute("SELECT note FROM checkpoints WHERE id = 1").fetchone()
+    try:
+        if row is None:
+            raise CheckpointError("there is none")
+        signed = open_checkpoint(str(row[0]), key.verifier)
+        if (signed.size, signed.root) != (frontier.size, frontier.root()):
+            raise CheckpointError("it vouches for other receipts than the stored Merkle state")
+    except ForeignKeyError as exc:
+        raise ReceiptStoreError(
+            f"the latest checkpoint is not this installation's: {exc}; restore the key file "
+            "(keys/receipts.key) from a backup; no receipt can be added until then"
+        ) from None
+    except CheckpointError as exc:
+        raise ReceiptStoreError(
+            f"the latest signed checkpoint does not hold ({exc}), so no receipt can be added; run "
+            "`bizra receipts verify` to see what was changed"
+        ) from None
+
+
 def _store_log(conn: sqlite3.Connection, frontier: CompactRange, key: SigningKey) -> None:
     conn.execute(
         "UPDATE merkle_state SET size = ?, frontier = ?", (frontier.size, frontier.to_bytes())
@@ -509,6 +547,8 @@ def _rounded(fields: Mapping[str, Any]) -> dict[str, Any]:
 def _open_error(db_path: Path, exc: sqlite3.DatabaseError) -> str:
     if isinstance(exc, SchemaTooNewError):
         return str(exc)
+    if isinstance(exc, DatabaseUnavailableError):
+        return f"cannot open the receipt store {db_path}: {exc.reason}"
     if isinstance(exc, sqlite3.OperationalError):
         return f"cannot open the receipt store {db_path}: {exc}"
     return f"{db_path} is not a SQLite receipt database, or it is damaged ({exc})"

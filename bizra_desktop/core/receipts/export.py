@@ -16,7 +16,8 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -82,6 +83,17 @@ def encode_line(value: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
+@contextmanager
+def _readable_database() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:  # a damaged file: pages SQLite cannot read
+        raise ExportError(
+            f"the database cannot be read ({exc}); nothing was exported; run "
+            "`bizra receipts verify`"
+        ) from None
+
+
 def export_receipts(
     chain: ReceiptChain,
     out: Path,
@@ -100,7 +112,7 @@ def export_receipts(
     if sum(choice is not None for choice in choices) > 1:
         raise ValueError("choose a conversation, a receipt or a set of receipts, not several")
     key = chain.verifier_key()
-    with chain.snapshot() as conn:
+    with _readable_database(), chain.snapshot() as conn:
         note = read_log_state(conn).note
         if note is None or key is None:
             raise ExportError("there are no signed receipts to export yet")

@@ -53,6 +53,7 @@ from bizra_desktop.core.receipts.verification import (
     root_problem,
     span,
 )
+from bizra_desktop.core.text import printable
 
 _FORMAT_FAMILY = FORMAT.rpartition("/")[0] + "/"
 
@@ -85,8 +86,8 @@ def verify_export_file(file: BinaryIO, kept_checkpoint: str | None = None) -> Ex
     """Check an export read from `file` (binary, read to its end); OSError if reading fails."""
     try:
         return _ExportCheck(file, kept_checkpoint).run()
-    except _Failure as failure:
-        return ExportReport(False, failure.code, str(failure))
+    except _Failure as failure:  # it may quote the file: a field name with a newline, say
+        return ExportReport(False, failure.code, printable(str(failure)))
 
 
 class _ExportCheck:

@@ -136,7 +136,18 @@ class MessageView(QFrame):
         self.badge = QLabel()
         self.badge.setVisible(False)
         self.badge.setTextFormat(Qt.TextFormat.PlainText)
-        layout.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignLeft)
+        self.runtime = QLabel()  # where the model runs: backend and offloaded layers
+        self.runtime.setObjectName("runtime")
+        self.runtime.setVisible(False)
+        self.runtime.setTextFormat(Qt.TextFormat.PlainText)
+        self.runtime.setStyleSheet(
+            "background:#eceff1; color:#37474f; border-radius:8px; padding:2px 8px;"
+        )
+        header = QHBoxLayout()
+        header.addWidget(self.badge)
+        header.addWidget(self.runtime)
+        header.addStretch(1)
+        layout.addLayout(header)
         self.body = MessageBody()
         self.body.copy_requested.connect(self._copy)
         layout.addWidget(self.body)
@@ -172,6 +183,11 @@ class MessageView(QFrame):
             f"background:{colour}; color:white; border-radius:8px; padding:2px 8px;"
         )
         self.badge.setVisible(True)
+
+    def set_runtime(self, text: str, details: str = "") -> None:
+        self.runtime.setText(text)
+        self.runtime.setToolTip(details)
+        self.runtime.setVisible(bool(text))
 
     def set_figures(self, html: str) -> None:
         self.figures.setText(html)
