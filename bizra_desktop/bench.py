@@ -226,6 +226,12 @@ class ModelBench:
     def multi_turn(self) -> dict[str, float]:
         return multi_turn_ttft(self.pipeline, self.options)
 
+    def pipeline_rate(self, round_number: int) -> float:
+        """Decode tok/s of one pipeline answer to the benchmark task, on a fresh prompt."""
+        time.sleep(SETTLE_S)
+        prompt = f"({round_number}) {TASK}"
+        return _measure(_pipeline(self.pipeline, prompt, self.options)).tokens_per_s
+
     def prompt_tokens(self) -> int:
         """How many tokens the pipeline's benchmark prompt is: the depth decoding starts at."""
         one = replace(self.options, params=replace(self.params, max_tokens=1))

@@ -32,6 +32,7 @@ from bizra_desktop.core.pipeline import (
 )
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
 from bizra_desktop.core.selector import NoModelError, RoutingDecision
+from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -71,7 +72,17 @@ def _options(args: argparse.Namespace) -> RunOptions:
         temperature=getattr(args, "temperature", defaults.temperature),
         seed=getattr(args, "seed", defaults.seed),
     )
-    return RunOptions(pin=pin, model_path=args.model, params=params)
+    # Where and how models run is the machine's, set once in the window's Settings.
+    machine = load_settings(data_paths().settings)
+    return RunOptions(
+        pin=pin,
+        model_path=args.model,
+        params=params,
+        n_threads=machine.n_threads,
+        n_gpu_layers=machine.n_gpu_layers,
+        gpu_device=machine.gpu_device,
+        flash_attn=machine.flash_attn,
+    )
 
 
 def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import statistics
 import subprocess
 import time
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop import __version__
-from bizra_desktop.bench import ModelBench
+from bizra_desktop.bench import SETTLE_S, ModelBench
 from bizra_desktop.core.engine.protocol import SamplingParams, TokenText
 from bizra_desktop.core.hardware import list_gpus, memory_budget, peak_memory, physical_cores
 from bizra_desktop.core.models.store import ModelFile, ModelStore
@@ -49,7 +50,7 @@ def memory_bandwidth() -> float:
 
 
 def native_decode_rate(
-    llama_bench: Path, model: ModelFile, threads: int, depth: int = 0
+    llama_bench: Path, model: ModelFile, threads: int, depth: int = 0, repetitions: int = 3
 ) -> float | None:
     """tg128 tokens/s from llama.cpp's own llama-bench, `depth` tokens into the context (the
     pipeline decodes after its prompt), or None if it cannot run."""
@@ -68,7 +69,7 @@ def native_decode_rate(
                 "-d",
                 str(depth),
                 "-r",
-                "3",
+                str(repetitions),
                 "-o",
                 "json",
             ],
@@ -132,16 +133,39 @@ def measure(
     row["bandwidth_bound_tokens_per_s"] = round(bound, 1)
     row["fraction_of_bound"] = round(row["pipeline_tokens_per_s"] / bound, 3)
     row["bound"] = _bound_kind(row.get("speed_changes", []), row["threads"])
-    rate = row["pipeline_tokens_per_s"]
-    for key, depth in (("native", row["prompt_tokens"]), ("native_empty_context", 0)):
-        native = (
-            native_decode_rate(config.llama_bench, model, bench.threads, depth)
-            if config.llama_bench
-            else None
+    if config.llama_bench:
+        row.update(
+            native_comparison(bench, config.llama_bench, row["prompt_tokens"], config.rounds)
         )
-        row[f"{key}_tokens_per_s"] = round(native, 2) if native else None
-        row[f"ratio_vs_{key}"] = round(rate / native, 4) if native else None
     return row
+
+
+def native_comparison(
+    bench: ModelBench, llama_bench: Path, depth: int, rounds: int
+) -> dict[str, float]:
+    """The pipeline against llama.cpp's own llama-bench, one run of each per round, in turn:
+    decoding after a prompt as long as the pipeline's, and on an empty context."""
+    rates: dict[str, list[float]] = {"pipeline": [], "native": [], "native_empty_context": []}
+    for round_number in range(1, rounds + 1):
+        rates["pipeline"].append(bench.pipeline_rate(round_number))
+        for key, at in (("native", depth), ("native_empty_context", 0)):
+            time.sleep(SETTLE_S)
+            rate = native_decode_rate(llama_bench, bench.model, bench.threads, at, repetitions=1)
+            if rate is None:
+                return {}
+            rates[key].append(rate)
+    medians = {key: statistics.median(values) for key, values in rates.items()}
+    return {
+        "paired_pipeline_tokens_per_s": round(medians["pipeline"], 2),
+        **{
+            f"{key}_tokens_per_s": round(medians[key], 2)
+            for key in ("native", "native_empty_context")
+        },
+        **{
+            f"ratio_vs_{key}": round(medians["pipeline"] / medians[key], 4)
+            for key in ("native", "native_empty_context")
+        },
+    }
 
 
 def _bound_kind(changes: list[dict[str, Any]], threads: int) -> str | None:
@@ -257,7 +281,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{row['pipeline_tokens_per_s']} | {row['prompt_tokens_per_s']} | "
             f"{row['peak_memory_mb']} | {row['decode_ratio']} | "
             f"{row['bandwidth_bound_tokens_per_s']} | {row['fraction_of_bound']:.0%} | "
-            f"{row['native_tokens_per_s'] or '—'} | {row['ratio_vs_native'] or '—'} |"
+            f"{row.get('native_tokens_per_s') or '—'} | {row.get('ratio_vs_native') or '—'} |"
         )
     lines += [
         "",
@@ -267,8 +291,9 @@ def markdown(report: dict[str, Any]) -> str:
         "it by an in-process `create_chat_completion(stream=True)` loop on the same model in the "
         "same run. Native is llama.cpp's own `llama-bench` tg128 from the source llama-cpp-python "
         "vendors, same threads, started as deep into the context as the pipeline's prompt "
-        "(`-d`); the figure on an empty context is in the JSON. The bound is memory "
-        "bandwidth ÷ model bytes: decoding reads every weight once per token.",
+        "(`-d`); one native run and one pipeline answer take turns each round, and ÷ native "
+        "divides their medians (the figure on an empty context is in the JSON). The bound is "
+        "memory bandwidth ÷ model bytes: decoding reads every weight once per token.",
         "",
     ]
     for row in report["models"]:

@@ -5,8 +5,9 @@
     python scripts/reliability_report.py --fuzz-minutes 10  # and a long fuzz run first
     python scripts/reliability_report.py --out /tmp/r.md -k gguf   # a subset, elsewhere
 
-A case is a test marked `@pytest.mark.reliability(area=..., case=..., done=...)`; a test may
-add `record_property("runs", n)` (how often it exercised the case) and
+A case is a test marked `@pytest.mark.reliability(area=..., case=..., done=..., runs=n)`
+(runs: how often one test exercises the case, such as a hypothesis test's examples; 1 if not
+given); a test may instead add `record_property("runs", n)` once it knows, and
 `record_property("result", "...")` (the measured outcome). Tests of one case are one row.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -62,6 +64,7 @@ class CaseCollector:
     def __init__(self) -> None:
         self.cases: dict[tuple[str, str], Case] = {}
         self._case_of: dict[str, Case] = {}
+        self._runs: dict[str, int] = {}  # a marker's runs=: a hypothesis test's examples
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -69,6 +72,7 @@ class CaseCollector:
             if marker is None:
                 continue
             area, case, done = (marker.kwargs[key] for key in ("area", "case", "done"))
+            self._runs[item.nodeid] = int(marker.kwargs.get("runs", 1))
             if area not in AREAS:
                 raise pytest.UsageError(f"{item.nodeid}: unknown reliability area {area!r}")
             row = self.cases.setdefault((area, case), Case(area, case, done))
@@ -88,7 +92,7 @@ class CaseCollector:
         elif report.when == "call":
             row.passed += 1
             properties = dict(report.user_properties)
-            row.runs += int(str(properties.get("runs", 1)))
+            row.runs += int(str(properties.get("runs", self._runs[report.nodeid])))
             if "result" in properties:
                 row.results.append(str(properties["result"]))
 
@@ -103,8 +107,12 @@ def run_cases(pytest_args: list[str]) -> tuple[int, list[Case], float]:
     return int(code), cases, time.perf_counter() - started
 
 
+# pytest's temporary folders, which results quote: /tmp/pytest-of-USER/pytest-N/TEST/
+_TEMP_FOLDER = re.compile(r"/\S*?/pytest-\d+/[^/\s]+/")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _TEMP_FOLDER.sub("…/", text).replace("|", "\\|").replace("\n", " ")
 
 
 def render(cases: list[Case], seconds: float, fuzz: str | None) -> str:

@@ -14,6 +14,12 @@ from bizra_desktop.core.receipts.chain import ReceiptChain
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="SIGKILL of a process appending receipts (the chain alone)",
+    done="5 runs of 40 appends, killed at random moments; `python benchmarks/durability.py` "
+    "runs 50 x 1,000",
+)
 def test_sigkill_at_random_moments_loses_no_acknowledged_receipt(tmp_path: Path) -> None:
     rng = random.Random(20250101)
     results = [

@@ -17,6 +17,7 @@ _AREA = "Fuzzing and properties"
     area=_AREA,
     case="byte flips in a real GGUF header",
     done=f"{FLIPS} hypothesis examples of 1 to 8 flipped bytes in the starter's first 4 kB",
+    runs=FLIPS,
 )
 @settings(max_examples=FLIPS, deadline=None)
 @given(GGUF_FLIPS.strategy)
@@ -28,6 +29,7 @@ def test_byte_flips_in_a_real_header(flips: list[tuple[int, int]]) -> None:
     area=_AREA,
     case="a real GGUF header cut and followed by garbage",
     done=f"{CUTS} hypothesis examples: cut anywhere in 200 kB, up to 64 bytes of garbage",
+    runs=CUTS,
 )
 @settings(max_examples=CUTS, deadline=None)
 @given(GGUF_CUT.strategy)
@@ -39,6 +41,7 @@ def test_a_real_header_cut_and_followed_by_garbage(cut_and_garbage: tuple[int, b
     area=_AREA,
     case="arbitrary bytes behind the GGUF magic",
     done=f"{MAGIC} hypothesis examples of up to 256 bytes",
+    runs=MAGIC,
 )
 @settings(max_examples=MAGIC, deadline=None)
 @given(GGUF_MAGIC.strategy)

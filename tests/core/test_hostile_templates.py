@@ -43,7 +43,7 @@ def _run(tmp_path: Path, template: str) -> tuple[list[PipelineEvent], float, Pip
 
 
 @pytest.mark.reliability(
-    area="Hostile model files",
+    area="Hostile chat templates",
     case="a chat template that reaches for Python's builtins",
     done="the CVE-2024-34359 payload class as tokenizer.chat_template of the real starter model",
 )
@@ -66,7 +66,7 @@ def test_a_template_injection_payload_executes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.reliability(
-    area="Hostile model files",
+    area="Hostile chat templates",
     case="a chat template that never finishes",
     done="two nested 99,999-step loops as tokenizer.chat_template",
 )

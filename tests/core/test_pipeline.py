@@ -121,6 +121,11 @@ def test_stop_mid_stream_takes_effect_at_once(pipeline: Pipeline) -> None:
     assert pipeline.chain.verify().ok
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="the inference host killed mid-stream",
+    done="SIGKILL of the host while tokens stream; the error, then the next prompt",
+)
 def test_a_killed_host_is_reported_and_the_next_prompt_works(pipeline: Pipeline) -> None:
     receipts_before = len(pipeline.chain)
     events = []

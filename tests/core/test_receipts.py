@@ -336,6 +336,11 @@ def _renumber_from_zero(db_path: Path) -> None:
     execute_sql(db_path, ("UPDATE receipts SET seq = seq - 1", ()))
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="a receipt database tampered with by SQL",
+    done="bodies, hashes, rows deleted, inserted, swapped and renumbered; then verify",
+)
 @pytest.mark.parametrize(
     ("tamper", "bad_seq", "problem"),
     [
@@ -716,6 +721,12 @@ def _delete_the_key(db_path: Path) -> None:
     (db_path.parent / "keys" / "receipts.key").unlink()
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="the Merkle log and its checkpoints tampered with by SQL",
+    done="forged tails, rewritten and relinked receipts, checkpoints altered, emptied or "
+    "foreign, the Merkle state altered, the key deleted",
+)
 @pytest.mark.parametrize(
     ("tamper", "bad_seq", "problem"),
     [
@@ -785,6 +796,12 @@ def _forge_with_a_recomputed_merkle_state(db_path: Path) -> None:
     execute_sql(db_path, ("UPDATE merkle_state SET frontier = ?", (frontier,)))
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="an append after tampering signs nothing",
+    done="a forged rewrite with a recomputed Merkle state; an altered, emptied or foreign "
+    "checkpoint; a deleted key: then an append",
+)
 @pytest.mark.parametrize(
     ("tamper", "refusal"),
     [

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.settings import Settings, save_settings
 from tests.helpers import starter_path
 
 TABLE = [
@@ -96,6 +99,19 @@ def test_ask_json_answers_and_the_receipt_verifies(bizra_home: Path) -> None:
 
 
 @pytest.mark.model
+def test_ask_runs_models_as_the_settings_say(bizra_home: Path) -> None:
+    paths = DataPaths(bizra_home).ensure()
+    save_settings(paths.settings, Settings(flash_attn=False, n_threads=1, n_gpu_layers=0))
+    result = bizra(bizra_home, "ask", "Hello!", "--max-tokens", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    with ReceiptChain(paths.database) as chain:
+        receipt = chain.get(json.loads(result.stdout)["receipt_hash"])
+    assert receipt is not None
+    params = receipt.body["params"]
+    assert (params["flash_attn"], params["n_gpu_layers"], params["backend"]) == (False, 0, "CPU")
+
+
+@pytest.mark.model
 def test_ask_streams_to_stdout_and_reports_on_stderr(bizra_home: Path) -> None:
     result = bizra(bizra_home, "ask", "Hello!", "--max-tokens", "12", "--tier", "micro")
     assert result.returncode == 0, result.stderr
@@ -138,6 +154,11 @@ def test_bad_input_gets_one_line_and_no_traceback(bizra_home: Path, tmp_path: Pa
     )
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="a data file that is not a database",
+    done="`bizra receipts verify` on a file of text where the database should be",
+)
 def test_a_corrupt_receipt_database_is_reported(bizra_home: Path) -> None:
     bizra_home.mkdir(parents=True)
     (bizra_home / "bizra.sqlite3").write_bytes(b"this is not a database" * 100)

@@ -26,6 +26,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> ExportSamples:
     area="Fuzzing and properties",
     case="a byte of an export changed, inserted or deleted",
     done=f"{EXAMPLES} hypothesis examples on a whole-chain and on a one-receipt export",
+    runs=EXAMPLES,
 )
 @pytest.mark.parametrize("which", [0, 1], ids=["whole chain", "one receipt"])
 @settings(max_examples=EXAMPLES, deadline=None)
