@@ -127,15 +127,29 @@ def test_offline_each_command_says_so_in_one_line(bizra_home: Path) -> None:
     assert listed.stderr.count("\n") == 1 and OFFLINE in listed.stderr
 
 
+@pytest.mark.reliability(
+    area="Faults",
+    case="the disk filling up during a download",
+    done="`bizra models download nano` with a file-size limit 40 MB into the 98 MB file "
+    "(EFBIG, as on a full disk), then the same command with room again",
+)
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
-def test_a_write_fault_mid_download_fails_cleanly(bizra_home: Path, hub: HubServer) -> None:
+def test_a_write_fault_mid_download_fails_cleanly_and_resumes(
+    bizra_home: Path, hub: HubServer
+) -> None:
     limit = 4 * TEN_MIB + 12345
     result = bizra(bizra_home, hub.url, "download", "nano", size_limit=limit)
     line = _error_line(result, 1)
     assert "cannot write" in line and "File too large" in line and "partial file is kept" in line
     models = bizra_home / "models"
     assert not (models / NANO.filename).exists()
-    assert (models / f"{NANO.filename}.part").stat().st_size <= limit
+    kept = (models / f"{NANO.filename}.part").stat().st_size
+    assert kept <= limit
+
+    resumed = bizra(bizra_home, hub.url, "download", "nano")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (models / NANO.filename).read_bytes() == starter_path().read_bytes()
+    assert hub.downloads(NANO.filename)[-1].range_start == kept  # nothing fetched twice
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
