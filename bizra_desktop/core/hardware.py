@@ -18,6 +18,7 @@ SMI_FIELDS = "index,name,memory.free,memory.total"
 class MemoryBudget:
     ram_available: int
     vram_free: int | None  # None: no NVIDIA GPU visible (or no way to ask)
+    gpu_device: int | None = None  # the one GPU the VRAM is on; None: every GPU together
 
     def describe(self) -> str:
         text = f"{self.ram_available / 1e9:.1f} GB RAM free"
@@ -139,17 +140,13 @@ def free_vram(gpus: list[Gpu], device: int | None = None) -> int | None:
     return sum(gpu.free for gpu in chosen) if chosen else None
 
 
-def gpu_choice(device: int | None) -> tuple[int | None, int | None]:
-    """(the GPU to use, the free VRAM a model gets): the chosen GPU while it is present, else
-    every GPU together (device None)."""
+def memory_budget(device: int | None = None) -> MemoryBudget:
+    """Free RAM and the free VRAM a model gets: on GPU `device` while it is present, else on
+    every GPU together."""
     gpus = list_gpus()
     if device is not None and not any(gpu.index == device for gpu in gpus):
         device = None
-    return device, free_vram(gpus, device)
-
-
-def memory_budget(device: int | None = None) -> MemoryBudget:
-    return MemoryBudget(available_ram(), gpu_choice(device)[1])
+    return MemoryBudget(available_ram(), free_vram(gpus, device), device)
 
 
 def process_memory(pid: int | None) -> int | None:

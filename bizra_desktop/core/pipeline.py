@@ -32,7 +32,6 @@ from bizra_desktop.core.engine.protocol import (
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import (
     MemoryBudget,
-    gpu_choice,
     memory_budget,
     physical_cores,
 )
@@ -237,18 +236,18 @@ class _Turn:
     options: RunOptions
     analysis: Analysis
     decision: RoutingDecision  # may change: a remote tier that is down falls back locally
+    budget: MemoryBudget  # free memory when the prompt came, and the GPU the model may use
     clock: _Clock = field(default_factory=_Clock)
     pieces: list[str] = field(default_factory=list)
     loaded: ModelLoaded | None = None
     notes: list[str] = field(default_factory=list)
     server_model: str | None = None  # a remote tier's model, as its server names it
     model_stamps: FileStamps | None = None  # a local model's files as the host was given them
-    gpu_device: int | None = None
 
     def start(self, loaded: ModelLoaded) -> Loaded:
         self.loaded = loaded
         self.clock.restart()
-        on_one_gpu = self.gpu_device if loaded.n_gpu_layers else None
+        on_one_gpu = self.budget.gpu_device if loaded.n_gpu_layers else None
         return Loaded(
             loaded.backend,
             loaded.n_gpu_layers,
@@ -336,23 +335,30 @@ class Pipeline:
             yield from self._run(prompt, options or RunOptions())
 
     def _run(self, prompt: str, options: RunOptions) -> Iterator[PipelineEvent]:
+        # Read once a prompt, for routing and loading alike: nvidia-smi is a process start.
+        budget = memory_budget(options.gpu_device)
         try:
             text = clean_prompt(prompt)
-            analysis, decision = self.route(text, options)
+            analysis, decision = self.route(text, options, self.selector(options, budget))
         except ValueError as error:  # PromptError, ModelFileError, GGUFError
             yield Failed("bad_input", str(error))
             return
         yield Routed(analysis, decision)
-        yield from self._generate(text, options, analysis, decision)
+        yield from self._generate(text, options, analysis, decision, budget)
 
     def _generate(
-        self, prompt: str, options: RunOptions, analysis: Analysis, decision: RoutingDecision
+        self,
+        prompt: str,
+        options: RunOptions,
+        analysis: Analysis,
+        decision: RoutingDecision,
+        budget: MemoryBudget,
     ) -> Iterator[PipelineEvent]:
         system = (
             [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
         )
         messages = (*system, *options.history, {"role": "user", "content": prompt})
-        turn = _Turn(prompt, options, analysis, decision)
+        turn = _Turn(prompt, options, analysis, decision, budget)
         if isinstance(decision.model, RemoteEndpoint):
             events = self._remote_events(turn, decision.model, messages)
         else:
@@ -383,16 +389,15 @@ class Pipeline:
             # The file was replaced since the host loaded it: with the same LoadSpec the host
             # would go on answering from the old weights; a new host loads the new ones.
             self.host.close()
-        turn.gpu_device, vram_free = gpu_choice(options.gpu_device)
         load = LoadSpec(
             str(model.path),
             options.n_ctx,
             options.n_threads or physical_cores(),
             options.n_gpu_layers,
-            vram_free,
+            turn.budget.vram_free,
             model.memory_needed(options.n_ctx),
             model.header.arch_int("block_count"),
-            turn.gpu_device,
+            turn.budget.gpu_device,
             options.flash_attn,
         )
         request = GenerateRequest(0, load, tuple(messages), options.params)
@@ -448,7 +453,7 @@ class Pipeline:
             loaded.n_gpu_layers,
             done.finish_reason,
             loaded.gpu_fallback,
-            turn.gpu_device if loaded.n_gpu_layers else None,
+            turn.budget.gpu_device if loaded.n_gpu_layers else None,
         )
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
