@@ -13,6 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from bizra_desktop.core.api import server as api_server
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain
@@ -206,6 +207,28 @@ def test_a_full_queue_answers_429_at_once_and_frees_up(
             {"Content-Type": "application/json"},
         )
         assert status == 200 and body["bizra"]["tier"] == "NANO"
+    finally:
+        api.close()
+
+
+def test_a_request_whose_client_left_while_it_waited_never_runs(
+    pipeline: Pipeline, paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watchers that notice closed connections poll; slowed down this much they notice
+    # nothing here, so the waiting request's turn comes before its watcher would cancel it.
+    monkeypatch.setattr(api_server, "_WATCH_INTERVAL_S", 600.0)
+    api = ServerThread(pipeline, max_waiting=1)
+    before = len(receipts(paths.database))
+    try:
+        with closing(open_stream(api)) as running:
+            assert running.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            with closing(open_stream(api)):
+                wait_for(lambda: api.server.queue.admitted == 2, "the second request to wait")
+        # The running answer stops when its next token cannot be written; the waiting one
+        # gets its turn with its client long gone.
+        wait_for(lambda: api.server.queue.admitted == 0, "the queue to empty")
+        (stopped,) = receipts(paths.database)[before:]
+        assert stopped.body["stopped"] is True
     finally:
         api.close()
 

@@ -48,7 +48,7 @@ class ChatCompletions:
         )
         job = PipelineJob(self.pipeline, chat.prompt, chat.options, asyncio.get_running_loop())
         try:
-            await self.queue.submit(job)
+            await self.queue.submit(job, request.client_closed)
         except QueueFull:
             raise ApiError(
                 HTTPStatus.TOO_MANY_REQUESTS,

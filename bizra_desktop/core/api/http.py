@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,9 @@ class Request:
     version: str  # "HTTP/1.1" or "HTTP/1.0"
     headers: dict[str, str]  # names in lower case; repeated headers joined with ", "
     body: bytes
+    # Whether the client has closed its side; checked when a waiting request's turn comes, as
+    # the watcher that would cancel it only polls.
+    client_closed: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
 
     @property
     def keep_alive(self) -> bool:
@@ -89,7 +93,7 @@ async def read_request(
         raise HttpError(
             HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {limits.body_timeout_s} s"
         ) from None
-    return Request(method, path, version, headers, body)
+    return Request(method, path, version, headers, body, reader.at_eof)
 
 
 def _parse_head(head: bytes, limits: Limits) -> tuple[str, str, str, dict[str, str]]:

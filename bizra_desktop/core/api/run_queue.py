@@ -9,8 +9,10 @@ pipeline before its stopped generation has really ended.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bizra_desktop.core.api.http import ClientGone
 from bizra_desktop.core.api.job import PipelineJob
 
 
@@ -26,8 +28,12 @@ class RunQueue:
         self._current: asyncio.Future[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bizra-api")
 
-    async def submit(self, job: PipelineJob) -> None:
-        """Wait for the job's turn and start it; QueueFull at once when no place is free."""
+    async def submit(self, job: PipelineJob, client_closed: Callable[[], bool]) -> None:
+        """Wait for the job's turn and start it; QueueFull at once when no place is free.
+
+        ClientGone when the client left while the job waited: the handler's watcher cancels
+        such a job, but only at its next poll, and the turn may come sooner.
+        """
         if self.admitted > self.max_waiting:
             raise QueueFull
         self.admitted += 1
@@ -36,6 +42,10 @@ class RunQueue:
         except BaseException:  # cancelled while waiting: the place is free again
             self.admitted -= 1
             raise
+        if client_closed():
+            self.admitted -= 1
+            self._turn.release()
+            raise ClientGone("the client left while its request waited")
         loop = asyncio.get_running_loop()
         self._current = loop.run_in_executor(self._executor, job.run)
         self._current.add_done_callback(self._finished)
