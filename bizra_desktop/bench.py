@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop.core.analyzer import TaskAnalyzer
+from bizra_desktop.core.engine.host import STREAM_INTERVAL_S, InferenceHost
 from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
 from bizra_desktop.core.engine.runner import LlamaRunner
 from bizra_desktop.core.hardware import physical_cores
@@ -239,15 +240,36 @@ class ModelBench:
 
     def speed_changes(self, rounds: int, conversation: dict[str, float]) -> list[dict[str, Any]]:
         """Each speed choice the host makes, measured against its alternative in this run:
-        flash attention, one thread per physical core, the KV cache kept between turns."""
+        flash attention, one thread per physical core, the KV cache kept between turns, answer
+        text sent in batches."""
         base = LoadSpec(str(self.model.path), N_CTX, self.threads, 0)
         variants = {"flash attention off": replace(base, flash_attn=False), "chosen": base}
         if self.threads > 1:
             variants["one thread"] = replace(base, n_threads=1)
         rates = _lean_rates(variants, self.params, self.say, rounds)
+        per_token, batched = self._stream_batching_rates(rounds)
+        samplers = _lean_rates(
+            {"llama-cpp-python's sampler": base, "ours": base},
+            self.params,
+            self.say,
+            rounds,
+            own_sampler={"llama-cpp-python's sampler": False, "ours": True},
+        )
         changes = [
             _change(
                 "flash_attn", "flash attention on", rates["flash attention off"], rates["chosen"]
+            ),
+            _change(
+                "sampler",
+                "repetition penalty on the recent tokens only, not the whole vocabulary",
+                samplers["llama-cpp-python's sampler"],
+                samplers["ours"],
+            ),
+            _change(
+                "stream_batching",
+                f"answer text sent every {STREAM_INTERVAL_S * 1000:.0f} ms, not per token",
+                per_token,
+                batched,
             ),
             {
                 "key": "kv_cache",
@@ -271,15 +293,36 @@ class ModelBench:
             )
         return changes
 
+    def _stream_batching_rates(self, rounds: int) -> tuple[list[float], list[float]]:
+        """Pipeline decode tok/s per round, with a message from the host per token and
+        batched."""
+        per_token = Pipeline(
+            DataPaths(Path(self._scratch.name) / "per-token"),
+            host=InferenceHost(stream_interval_s=0),
+        )
+        try:
+            contenders: dict[str, Callable[[str], Iterator[int]]] = {
+                "per token": partial(_pipeline, per_token, options=self.options),
+                "batched": partial(_pipeline, self.pipeline, options=self.options),
+            }
+            rates = _rates(_alternate(contenders, rounds, self.say))
+        finally:
+            per_token.close()
+        return rates["per token"], rates["batched"]
 
-def _change(key: str, change: str, before: float, after: float) -> dict[str, Any]:
+
+def _change(key: str, change: str, before: list[float], after: list[float]) -> dict[str, Any]:
+    """Medians of decode tok/s without and with a change, and the speedup: the median of the
+    rounds' own ratios, as each round's two runs share that minute's machine speed."""
     return {
         "key": key,
         "change": change,
         "metric": "decode tok/s",
-        "before": round(before, 2),
-        "after": round(after, 2),
-        "speedup": round(after / before, 3),
+        "before": round(statistics.median(before), 2),
+        "after": round(statistics.median(after), 2),
+        "speedup": round(
+            statistics.median(new / old for old, new in zip(before, after, strict=True)), 3
+        ),
     }
 
 
@@ -310,24 +353,30 @@ def _alternate(
 
 
 def _lean_rates(
-    specs: dict[str, LoadSpec], params: SamplingParams, say: Callable[[str], None], rounds: int
-) -> dict[str, float]:
-    """Median decode tok/s of the host's token loop under each load spec, alternating."""
-    runners = {name: LlamaRunner() for name in specs}
+    specs: dict[str, LoadSpec],
+    params: SamplingParams,
+    say: Callable[[str], None],
+    rounds: int,
+    own_sampler: dict[str, bool] | None = None,
+) -> dict[str, list[float]]:
+    """Decode tok/s of the host's token loop under each load spec (and sampler), per round,
+    alternating."""
+    runners = {name: LlamaRunner((own_sampler or {}).get(name, True)) for name in specs}
     try:
         for name, runner in runners.items():
             runner.ensure_loaded(specs[name])
         contenders: dict[str, Callable[[str], Iterator[int]]] = {
             name: partial(_lean_loop, runner, params=params) for name, runner in runners.items()
         }
-        samples = _alternate(contenders, rounds, say)
-        return {
-            name: float(statistics.median(sample.tokens_per_s for sample in runs))
-            for name, runs in samples.items()
-        }
+        return _rates(_alternate(contenders, rounds, say))
     finally:
         for runner in runners.values():
             runner.unload()
+
+
+def _rates(samples: dict[str, list[Sample]]) -> dict[str, list[float]]:
+    """Each contender's decode tok/s, round by round."""
+    return {name: [sample.tokens_per_s for sample in runs] for name, runs in samples.items()}
 
 
 def run_benchmark(

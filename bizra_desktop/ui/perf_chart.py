@@ -10,7 +10,8 @@ from typing import Any
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
 
-WIDTH, HEIGHT, MARGIN = 900, 420, 60
+WIDTH, HEIGHT, MARGIN = 900, 440, 60
+BOTTOM = 80  # room for a tier and a model name wrapped over three lines
 
 
 def render_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
@@ -28,14 +29,14 @@ def render_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
         "native llama-bench (blue tick)",
     )
     top = max([1.0, *(_marks(row) for row in rows)]) * 1.1
-    plot_height = HEIGHT - 2 * MARGIN
+    plot_height = HEIGHT - MARGIN - BOTTOM
     slot = (WIDTH - 2 * MARGIN) / max(1, len(rows))
 
     def y_of(value: float) -> float:
-        return HEIGHT - MARGIN - value / top * plot_height
+        return HEIGHT - BOTTOM - value / top * plot_height
 
-    painter.drawLine(MARGIN, HEIGHT - MARGIN, WIDTH - MARGIN, HEIGHT - MARGIN)
-    painter.drawLine(MARGIN, MARGIN, MARGIN, HEIGHT - MARGIN)
+    painter.drawLine(MARGIN, HEIGHT - BOTTOM, WIDTH - MARGIN, HEIGHT - BOTTOM)
+    painter.drawLine(MARGIN, MARGIN, MARGIN, HEIGHT - BOTTOM)
     painter.drawText(QRectF(4, MARGIN - 24, 120, 16), Qt.AlignmentFlag.AlignLeft, "tokens/s")
     for fraction in (0.0, 0.5, 1.0):
         value = top / 1.1 * fraction
@@ -43,28 +44,36 @@ def render_chart(rows: Sequence[dict[str, Any]], path: Path) -> None:
             QRectF(4, y_of(value) - 8, MARGIN - 8, 16), Qt.AlignmentFlag.AlignRight, f"{value:.0f}"
         )
     for index, row in enumerate(rows):
-        bar = min(slot * 0.6, 120.0)
+        bar = min(slot * 0.5, 120.0)
         left = MARGIN + index * slot + (slot - bar) / 2
         rate = float(row["pipeline_tokens_per_s"])
         painter.fillRect(
-            QRectF(left, y_of(rate), bar, HEIGHT - MARGIN - y_of(rate)), QColor("#00838f")
+            QRectF(left, y_of(rate), bar, HEIGHT - BOTTOM - y_of(rate)), QColor("#00838f")
         )
-        painter.drawText(
-            QRectF(left - 20, y_of(rate) - 18, bar + 40, 16),
-            Qt.AlignmentFlag.AlignCenter,
-            f"{rate:.0f}",
-        )
+        # Inside the bar's top (the ticks often sit just above it), or left of a short bar.
+        if HEIGHT - BOTTOM - y_of(rate) >= 20:
+            painter.setPen(QPen(QColor("white")))
+            label, align = QRectF(left, y_of(rate) + 2, bar, 16), Qt.AlignmentFlag.AlignCenter
+        else:
+            label, align = QRectF(left - 50, y_of(rate) - 12, 40, 16), Qt.AlignmentFlag.AlignRight
+        painter.drawText(label, align, f"{rate:.0f}")
         for key, colour in (
             ("bandwidth_bound_tokens_per_s", "#c62828"),
             ("native_tokens_per_s", "#1565c0"),
         ):
             if row.get(key):
+                value = float(row[key])
                 painter.setPen(QPen(QColor(colour), 3))
-                mark = y_of(float(row[key]))
+                mark = y_of(value)
                 painter.drawLine(int(left - 6), int(mark), int(left + bar + 6), int(mark))
-                painter.setPen(QPen(QColor("black")))
+                painter.drawText(
+                    QRectF(left + bar + 10, mark - 8, 40, 16),
+                    Qt.AlignmentFlag.AlignLeft,
+                    f"{value:.0f}",
+                )
+        painter.setPen(QPen(QColor("black")))
         painter.drawText(
-            QRectF(left - 30, HEIGHT - MARGIN + 6, bar + 60, 32),
+            QRectF(left - 30, HEIGHT - BOTTOM + 6, bar + 60, BOTTOM - 8),
             Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap,
             f"{row['tier']}\n{row['model']}",
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import FailureKind, FinishReason, LoadSpec, SamplingParams
 from bizra_desktop.core.engine.runner import choose_gpu_layers
 from bizra_desktop.core.paths import DataPaths
@@ -105,20 +106,58 @@ def test_stop_before_the_first_token_yields_exactly_one_token(pipeline: Pipeline
     assert result.receipt.body["stopped"] is True  # a user-stopped answer still gets a receipt
 
 
-def test_stop_mid_stream_takes_effect_at_once(pipeline: Pipeline) -> None:
+@pytest.fixture(scope="module")
+def per_token_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """A host that sends every token as it comes, the way the app did before batching."""
+    instance = Pipeline(
+        DataPaths(tmp_path_factory.mktemp("per-token-home")),
+        host=InferenceHost(stream_interval_s=0),
+    )
+    yield instance
+    instance.close()
+
+
+def _stopped_after(pipeline: Pipeline, tokens: int) -> tuple[int, Finished]:
+    """Stop once `tokens` have arrived; how many had arrived, and the result."""
     seen = 0
     events = []
     for event in pipeline.run(STORY, LONG):
         events.append(event)
         if isinstance(event, Token):
             seen += event.tokens
-            if seen == 10:
+            if seen >= tokens and seen - event.tokens < tokens:
                 pipeline.stop()
-    result = _finished(events)
+                at_stop = seen
+    return at_stop, _finished(events)
+
+
+def test_stop_mid_stream_takes_effect_at_once(per_token_pipeline: Pipeline) -> None:
+    at_stop, result = _stopped_after(per_token_pipeline, 10)
     assert result.stats.finish_reason is FinishReason.STOPPED
     # One token may be in flight when the flag is set; more would mean the flag was ignored.
-    assert 10 <= result.stats.completion_tokens <= 11
-    assert pipeline.chain.verify().ok
+    assert at_stop == 10 and 10 <= result.stats.completion_tokens <= 11
+    assert per_token_pipeline.chain.verify().ok
+
+
+def test_batched_text_stops_as_soon_and_answers_the_same(
+    pipeline: Pipeline, per_token_pipeline: Pipeline
+) -> None:
+    at_stop, result = _stopped_after(pipeline, 10)
+    assert result.stats.finish_reason is FinishReason.STOPPED
+    # Besides the token in flight, only what came in one interval (30 ms: 5 tokens at 150
+    # tok/s) was still held; 20 is room for a slow test machine, far below the 200 asked for.
+    assert at_stop <= result.stats.completion_tokens <= at_stop + 20
+
+    batched = list(pipeline.run("Name three rivers in Europe.", LONG))
+    per_token = list(per_token_pipeline.run("Name three rivers in Europe.", LONG))
+    batched_tokens = [e.tokens for e in batched if isinstance(e, Token)]
+    per_token_tokens = [e.tokens for e in per_token if isinstance(e, Token)]
+    assert _finished(batched).text == _finished(per_token).text
+    assert (
+        sum(batched_tokens) == sum(per_token_tokens) == _finished(batched).stats.completion_tokens
+    )
+    assert batched_tokens[0] == 1  # the first token is not held back: TTFT is unchanged
+    assert len(batched_tokens) < len(per_token_tokens) / 2  # far fewer crossings
 
 
 @pytest.mark.reliability(

@@ -44,7 +44,9 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
     assert row["prompt_tokens"] > 10  # the depth the native figure is taken at
     changes = {change["key"]: change for change in row["speed_changes"]}
     threads = physical_cores()
-    assert set(changes) == {"flash_attn", "kv_cache"} | ({"threads"} if threads > 1 else set())
+    assert set(changes) == {"flash_attn", "kv_cache", "stream_batching", "sampler"} | (
+        {"threads"} if threads > 1 else set()
+    )
     for change in changes.values():
         assert change["before"] > 0 and change["after"] > 0 and change["speedup"] > 0
     assert changes["kv_cache"]["speedup"] > 1  # reusing the cache beats re-reading turns 1-4
