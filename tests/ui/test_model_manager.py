@@ -202,7 +202,10 @@ def test_a_download_shows_its_progress_and_the_next_prompt_uses_the_tier(
     _, after = pipeline.route("Hello!", RunOptions())
     assert after.tier is Tier.NANO and not after.model.is_starter
     assert after.model.path == paths.models / NANO.filename
-    assert _cell(window, Tier.NANO, Column.RUNS_ON) == "this computer"
+    # "installed" shows as the download ends; the file's row comes with the refresh after it.
+    qtbot.waitUntil(
+        lambda: _cell(window, Tier.NANO, Column.RUNS_ON) == "this computer", timeout=WAIT_MS
+    )
 
 
 def test_pause_keeps_the_partial_file_and_resume_fetches_only_the_rest(
@@ -426,7 +429,9 @@ def test_a_model_found_on_the_hub_is_downloaded_for_the_selected_tier(
     assert panel.assign_button.text() == "Download for MICRO"
     _click(qtbot, panel.assign_button)
     _wait_state(qtbot, window, Tier.MICRO, "installed")
-    assert _cell(window, Tier.MICRO, Column.MODEL) == "tiny-chat-q8_0"
+    qtbot.waitUntil(  # the refresh after the download names the file
+        lambda: _cell(window, Tier.MICRO, Column.MODEL) == "tiny-chat-q8_0", timeout=WAIT_MS
+    )
     _, decision = pipeline.route("Hello!", RunOptions(pin=Tier.MICRO))
     assert decision.model.path.name == "tiny-chat-q8_0.gguf"
 
