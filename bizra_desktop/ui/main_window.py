@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 from bizra_desktop.core.api import ApiServer, run_defaults, start_api_server
 from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
 from bizra_desktop.core.feedback import EscalationMemory
-from bizra_desktop.core.hardware import list_gpus, process_memory
+from bizra_desktop.core.hardware import process_memory
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Finished,
@@ -44,7 +45,7 @@ from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.chat.view import ChatView, PromptEdit
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
-from bizra_desktop.ui.settings_dialog import SettingsDialog
+from bizra_desktop.ui.settings_dialog import GpuSearch, SettingsDialog
 from bizra_desktop.ui.workers import WorkerThread
 
 RENDER_INTERVAL_MS = 16  # at most ~60 renders a second, however fast tokens come
@@ -68,6 +69,7 @@ class _Answer:
 class MainWindow(QMainWindow):
     def __init__(self, paths: DataPaths) -> None:
         super().__init__()
+        self._gpu_search: GpuSearch | None = None  # the Settings dialog's, while it looks
         self.paths = paths.ensure()
         self.setWindowTitle("BIZRA Desktop")
         self.resize(1100, 720)
@@ -503,7 +505,12 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Receipt chain broken", report.message)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, str(self.paths.root), list_gpus(), self)
+        dialog = SettingsDialog(self.settings, str(self.paths.root), None, self)
+        # Kept by the window: a search that outlives the dialog reports to nobody, and the
+        # object is let go on this thread, where it lives.
+        self._gpu_search = GpuSearch()
+        self._gpu_search.found.connect(dialog.show_gpus)
+        threading.Thread(target=self._gpu_search.run, name="bizra-gpu-search", daemon=True).start()
         while dialog.exec():
             try:
                 self.apply_settings(dialog.result_settings())

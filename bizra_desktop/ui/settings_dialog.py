@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,8 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bizra_desktop.core.hardware import Gpu
+from bizra_desktop.core.hardware import Gpu, list_gpus
 from bizra_desktop.core.settings import Settings
+
+
+class GpuSearch(QObject):
+    """Lists the GPUs on whatever thread calls `run` and reports them to the GUI thread: NVML
+    or nvidia-smi may take seconds, which the window must not freeze for."""
+
+    found = Signal(object)  # list[Gpu]
+
+    def run(self) -> None:
+        self.found.emit(list_gpus())
 
 
 class SettingsDialog(QDialog):
@@ -30,9 +41,11 @@ class SettingsDialog(QDialog):
         self,
         settings: Settings,
         data_folder: str,
-        gpus: Sequence[Gpu] = (),
+        gpus: Sequence[Gpu] | None = (),
         parent: QWidget | None = None,
     ) -> None:
+        """`gpus` None: still being looked for (nvidia-smi can take seconds); `show_gpus`
+        fills the choice in when they are known."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
@@ -55,7 +68,12 @@ class SettingsDialog(QDialog):
         gpu = QHBoxLayout()
         gpu.addWidget(self.gpu_auto)
         gpu.addWidget(self.gpu_layers)
-        self.gpu_device = self._device_choice(gpus, settings.gpu_device)
+        self.gpu_device = QComboBox()
+        if gpus is None:
+            self.gpu_device.addItem("looking for GPUs…", settings.gpu_device)
+            self.gpu_device.setEnabled(False)
+        else:
+            self.show_gpus(gpus)
         self.flash_attn = QCheckBox("flash attention")
         self.flash_attn.setChecked(settings.flash_attn)
         self.flash_attn.setToolTip(
@@ -101,13 +119,15 @@ class SettingsDialog(QDialog):
         box.setValue(value)
         return box
 
-    @staticmethod
-    def _device_choice(gpus: Sequence[Gpu], chosen: int | None) -> QComboBox:
-        box = QComboBox()
+    def show_gpus(self, gpus: Sequence[Gpu]) -> None:
+        """The GPU choice: every GPU, one of `gpus`, or the saved one if it is gone."""
+        box = self.gpu_device
+        chosen = self._settings.gpu_device
+        box.clear()
+        box.setEnabled(bool(gpus) or chosen is not None)
         if not gpus and chosen is None:
             box.addItem("every GPU llama.cpp finds (nvidia-smi lists none)", None)
-            box.setEnabled(False)
-            return box
+            return
         box.addItem("every GPU (llama.cpp splits the layers)", None)
         for gpu in gpus:
             box.addItem(gpu.describe(), gpu.index)
@@ -115,7 +135,6 @@ class SettingsDialog(QDialog):
             # Kept, not dropped: the GPU may be back next time (an eGPU, a driver reinstall).
             box.addItem(f"GPU {chosen} (not found now: every GPU is used meanwhile)", chosen)
         box.setCurrentIndex(box.findData(chosen) if chosen is not None else 0)
-        return box
 
     @staticmethod
     def _integer(low: int, high: int, value: int) -> QSpinBox:

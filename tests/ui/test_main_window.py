@@ -9,8 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -21,6 +22,7 @@ from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.conversation_list import ConversationListModel
 from bizra_desktop.ui.main_window import MainWindow
+from bizra_desktop.ui.settings_dialog import SettingsDialog
 from tests.helpers import RecordProperty
 
 pytestmark = pytest.mark.model
@@ -257,6 +259,39 @@ def test_new_rename_search_and_delete_conversations(qtbot: QtBot, window: MainWi
     assert window.conversations.index(0).data() == "Hello!"
     window.list_view.setCurrentIndex(window.conversations.index(0))
     assert [v.role for v in window.chat.messages()] == ["user", "assistant"]
+
+
+def test_settings_open_at_once_and_list_the_gpus_when_nvidia_smi_answers(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An nvidia-smi that answers only once the test lets it: the dialog must be open before.
+    release = tmp_path / "release"
+    smi = tmp_path / "bin" / "nvidia-smi"
+    smi.parent.mkdir()
+    smi.write_text(
+        f"#!/bin/sh\nwhile [ ! -e '{release}' ]; do sleep 0.05; done\n"
+        "echo '0, NVIDIA GeForce RTX 4090, 23782, 24564'\n"
+    )
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{smi.parent}{os.pathsep}{os.environ['PATH']}")
+    seen: dict[str, object] = {}
+
+    def look_at_the_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SettingsDialog)
+        try:
+            box = dialog.gpu_device
+            seen["while looking"] = (box.currentText(), box.isEnabled())
+            release.touch()
+            qtbot.waitUntil(lambda: box.count() == 2, timeout=10_000)
+            seen["found"] = box.itemText(1)
+        finally:
+            dialog.reject()  # a failed check must not leave the modal dialog waiting
+
+    QTimer.singleShot(0, look_at_the_dialog)
+    window.open_settings()
+    assert seen["while looking"] == ("looking for GPUs…", False)
+    assert seen["found"] == "GPU 0: NVIDIA GeForce RTX 4090 (24.9 of 25.8 GB free)"
 
 
 def test_settings_reach_the_model(qtbot: QtBot, window: MainWindow) -> None:

@@ -62,3 +62,13 @@ def test_a_chosen_gpu_that_is_missing_now_is_kept(qtbot: QtBot) -> None:
     assert _choices(dialog)[-1] == ("GPU 3 (not found now: every GPU is used meanwhile)", 3)
     assert dialog.result_settings().gpu_device == 3
     assert _dialog(qtbot, Settings(gpu_device=3), []).result_settings().gpu_device == 3
+
+
+def test_while_the_gpus_are_looked_for_the_saved_choice_stands(qtbot: QtBot) -> None:
+    dialog = SettingsDialog(Settings(gpu_device=1), "/data", None)
+    qtbot.addWidget(dialog)
+    assert _choices(dialog) == [("looking for GPUs…", 1)] and not dialog.gpu_device.isEnabled()
+    assert dialog.result_settings().gpu_device == 1  # OK before they are found changes nothing
+    dialog.show_gpus(TWO_GPUS)
+    assert dialog.gpu_device.isEnabled() and dialog.gpu_device.currentData() == 1
+    assert len(_choices(dialog)) == 3
