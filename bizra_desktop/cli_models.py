@@ -52,8 +52,9 @@ def _manager() -> ModelManager:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    n_ctx = args.ctx or load_settings(data_paths().settings).n_ctx
-    overview = _manager().overview(memory_budget(), n_ctx)
+    settings = load_settings(data_paths().settings)
+    n_ctx = args.ctx or settings.n_ctx
+    overview = _manager().overview(memory_budget(settings.gpu_device), n_ctx)
     if args.json:
         record = {
             "n_ctx": n_ctx,

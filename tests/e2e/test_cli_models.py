@@ -10,13 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
-from tests.helpers import starter_path
+from tests.helpers import fake_nvidia_smi, starter_path
 from tests.hub_server import Blob, Fault, HubServer
 
 NANO = Tier.NANO.spec
@@ -182,3 +184,26 @@ def test_ctrl_c_pauses_and_the_next_run_resumes(bizra_home: Path, hub: HubServer
     assert resumed.returncode == 0, resumed.stderr
     last = hub.downloads(NANO.filename)[-1]
     assert (last.range_start, last.sent) == (kept, starter_path().stat().st_size - kept)
+
+
+def test_the_fit_counts_the_gpu_the_settings_pin(
+    bizra_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recorded from a machine with a big card and a small one.
+    smi = fake_nvidia_smi(
+        tmp_path / "bin",
+        "0, NVIDIA H100 80GB HBM3, 81003, 81559\n1, NVIDIA GeForce GTX 1650, 1021, 4096\n",
+    )
+    monkeypatch.setenv("PATH", f"{smi}{os.pathsep}{os.environ['PATH']}")
+
+    def nano_budget() -> int:
+        result = bizra(bizra_home, "http://127.0.0.1:9", "list", "--json")
+        assert result.returncode == 0, result.stderr
+        (nano,) = [t for t in json.loads(result.stdout)["tiers"] if t["tier"] == "NANO"]
+        return int(nano["memory_budget"])
+
+    every_gpu = nano_budget()
+    settings = bizra_home / "settings.json"
+    save_settings(settings, replace(load_settings(settings), gpu_device=1))
+    # 81 GB free on the two cards together against 1 GB on the pinned one, less headroom.
+    assert 70e9 < every_gpu - nano_budget() < 81e9

@@ -23,7 +23,7 @@ from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.conversation_list import ConversationListModel
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
-from tests.helpers import RecordProperty
+from tests.helpers import RecordProperty, fake_nvidia_smi
 
 pytestmark = pytest.mark.model
 ANSWER_TIMEOUT_MS = 120_000
@@ -266,14 +266,8 @@ def test_settings_open_at_once_and_list_the_gpus_when_nvidia_smi_answers(
 ) -> None:
     # An nvidia-smi that answers only once the test lets it: the dialog must be open before.
     release = tmp_path / "release"
-    smi = tmp_path / "bin" / "nvidia-smi"
-    smi.parent.mkdir()
-    smi.write_text(
-        f"#!/bin/sh\nwhile [ ! -e '{release}' ]; do sleep 0.05; done\n"
-        "echo '0, NVIDIA GeForce RTX 4090, 23782, 24564'\n"
-    )
-    smi.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{smi.parent}{os.pathsep}{os.environ['PATH']}")
+    smi = fake_nvidia_smi(tmp_path / "bin", "0, NVIDIA GeForce RTX 4090, 23782, 24564\n", release)
+    monkeypatch.setenv("PATH", f"{smi}{os.pathsep}{os.environ['PATH']}")
     seen: dict[str, object] = {}
 
     def look_at_the_dialog() -> None:

@@ -56,14 +56,14 @@ class LocalWorker(QObject):
     @Slot()
     def _refresh(self) -> None:
         try:
-            memory = memory_budget()
-            n_ctx = load_settings(self.paths.settings).n_ctx  # read each time: settings change
-            overview = self.manager.overview(memory, n_ctx, fetch=False)
+            settings = load_settings(self.paths.settings)  # read each time: settings change
+            memory = memory_budget(settings.gpu_device)  # as a prompt counts it
+            overview = self.manager.overview(memory, settings.n_ctx, fetch=False)
             remote = load_remote_tiers(self.paths.remote_tiers)
         except Exception as error:  # the window must say so, not wait for ever
             self.failed.emit(None, f"cannot read the model folder: {type(error).__name__}: {error}")
             return
-        self.refreshed.emit(Snapshot(overview, memory, n_ctx, remote))
+        self.refreshed.emit(Snapshot(overview, memory, settings.n_ctx, remote))
 
     @Slot(object)
     def _verify(self, tier: Tier) -> None:
