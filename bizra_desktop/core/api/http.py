@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,7 +53,7 @@ class Request:
     body: bytes
     # Whether the client has closed its side; checked when a waiting request's turn comes, as
     # the watcher that would cancel it only polls.
-    client_closed: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
+    client_closed: Callable[[], bool]
 
     @property
     def keep_alive(self) -> bool:

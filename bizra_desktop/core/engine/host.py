@@ -132,7 +132,7 @@ class _EventSender:
         self.conn.send(replace(event, job_id=self.job))
 
     def _send_held(self) -> None:
-        if self.held or self.held_tokens:
+        if self.held:  # an entry per TokenText, even one with no text yet (a split character)
             self.conn.send(TokenText(self.job, "".join(self.held), self.held_tokens))
             self.held.clear()
             self.held_tokens = 0
