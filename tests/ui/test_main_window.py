@@ -68,7 +68,8 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     assert window.answer is not None and not window.send_button.isEnabled()
     _wait_idle(qtbot, window)
 
-    assert len(tokens) > 3  # the answer arrived token by token
+    # Streamed: the first token at once, then what came every 30 ms (the host batches text).
+    assert len(tokens) > 1
     answer = _views(window, "assistant")[-1]
     assert answer.badge.text() == "simple · NANO · SmolLM2-135M-Instruct"
     assert "stands in for NANO" in answer.badge.toolTip()
