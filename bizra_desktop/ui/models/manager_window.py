@@ -352,7 +352,7 @@ class ModelManagerWindow(QWidget):
         job = self.threads.jobs.pop(tier, None)
         if job is not None:
             job.shutdown()  # its worker has returned: the thread ends at once
-        self.tiers.set_activity(tier, None)
+        self.tiers.finish(tier)
         if outcome != Outcome.INSTALLED and job is not None and job.discard:
             self._say(f"{tier.display}: download cancelled")
             self._delete(tier, unload=False)
@@ -414,14 +414,14 @@ class ModelManagerWindow(QWidget):
         self.threads.local.delete_requested.emit(tier, unload)
 
     def _on_task_done(self, tier: Tier, message: str) -> None:
-        self.tiers.set_activity(tier, None)
+        self.tiers.finish(tier)
         self._say(message)
         self.refresh()
 
     def _on_task_failed(self, tier: Tier | None, message: str) -> None:
         self._say(message, error=True)
         if tier is not None:  # None: the refresh itself failed, and asking again would loop
-            self.tiers.set_activity(tier, None)
+            self.tiers.finish(tier)
             self.refresh()
 
     # --- remote tiers ---------------------------------------------------------------------

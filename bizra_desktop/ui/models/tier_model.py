@@ -79,20 +79,37 @@ class TierTableModel(QAbstractTableModel):
         self._status: dict[Tier, TierStatus] = {}
         self._remote: dict[Tier, RemoteEndpoint] = {}
         self._activity: dict[Tier, str] = {}  # 'verifying…': work the core reports no state for
+        # What this window's own download or import last reported. A refresh's snapshot may
+        # have been taken before it and arrive after it: it must not roll the bar back, above
+        # all when the network then stalls and no newer report comes.
+        self._reported: dict[Tier, Progress] = {}
 
     # --- updates -------------------------------------------------------------------------------
 
     def set_statuses(self, statuses: list[TierStatus], remote: dict[Tier, RemoteEndpoint]) -> None:
         self._status = {status.tier: status for status in statuses}
+        for tier, progress in self._reported.items():
+            if tier in self._status:
+                self._status[tier] = replace(
+                    self._status[tier], state=progress.state, progress=progress
+                )
         self._remote = dict(remote)
         self._changed(0, len(Tier) - 1)
 
     def set_progress(self, tier: Tier, progress: Progress) -> None:
+        """A report from this window's running download or import of the tier: it stands
+        until `finish`, whatever a refresh says meanwhile."""
+        self._reported[tier] = progress
         status = self._status.get(tier)
         if status is None:
             return
         self._status[tier] = replace(status, state=progress.state, progress=progress)
         self._changed(tier, tier)
+
+    def finish(self, tier: Tier) -> None:
+        """The tier's download or task has ended: refreshes say what the tier is now."""
+        self._reported.pop(tier, None)
+        self.set_activity(tier, None)
 
     def set_state(self, tier: Tier, state: ModelState, detail: str | None = None) -> None:
         """Show how a download ended at once; the refresh that follows confirms it."""
