@@ -224,8 +224,9 @@ def test_asking_a_bigger_model_is_remembered_for_similar_prompts(
         assert "pinned by you to MICRO (1.5B)" in bigger.badge.toolTip()
     assert window.conversation_id is not None
     # The escalated answer replaced the first one: one answer per prompt is stored.
-    roles = [m.role for m in window.store.messages(window.conversation_id)]
-    assert roles == ["user", "assistant", "user", "assistant"]
+    stored = window.store.messages(window.conversation_id)
+    roles = [m.role for m in stored]
+    assert roles == ["user", "assistant", "user", "assistant"], [m.content for m in stored]
 
     _send(qtbot, window, "What is osmosis?")
     _wait_idle(qtbot, window)

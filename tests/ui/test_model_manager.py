@@ -104,16 +104,39 @@ def _state(window: ModelManagerWindow, tier: Tier) -> str:
     return str(_cell(window, tier, Column.STATE))
 
 
+def _until(
+    qtbot: QtBot, window: ModelManagerWindow, tier: Tier, what: str, done: Callable[[], bool]
+) -> None:
+    """qtbot.waitUntil, failing with what the window shows (a bare timeout says nothing)."""
+    try:
+        qtbot.waitUntil(done, timeout=WAIT_MS)
+    except qtbot.TimeoutError:
+        job = window.threads.jobs.get(tier)
+        pytest.fail(
+            f"waited {WAIT_MS} ms for {what}; {tier.name} shows {_state(window, tier)!r}, "
+            f"bar {_cell(window, tier, Column.PROGRESS, ProgressRole)!r} "
+            f"{_cell(window, tier, Column.PROGRESS)!r}, message {window.message.text()!r}, "
+            f"download job {'running' if job else 'none'}"
+        )
+
+
 def _wait_state(qtbot: QtBot, window: ModelManagerWindow, tier: Tier, state: str) -> None:
-    qtbot.waitUntil(lambda: _state(window, tier) == state, timeout=WAIT_MS)
+    _until(qtbot, window, tier, f"state {state!r}", lambda: _state(window, tier) == state)
 
 
 def _wait_fill(qtbot: QtBot, window: ModelManagerWindow, tier: Tier, fill: float) -> None:
     """Until the tier's progress bar shows at least `fill`."""
-    qtbot.waitUntil(
+    _until(
+        qtbot,
+        window,
+        tier,
+        f"a bar at {fill:.3f} or more",
         lambda: (_cell(window, tier, Column.PROGRESS, ProgressRole) or 0) >= fill,
-        timeout=WAIT_MS,
     )
+
+
+def _wait_message(qtbot: QtBot, window: ModelManagerWindow, tier: Tier, text: str) -> None:
+    _until(qtbot, window, tier, f"a message with {text!r}", lambda: text in window.message.text())
 
 
 def _click(qtbot: QtBot, button: QPushButton) -> None:
@@ -246,7 +269,7 @@ def test_cancel_throws_the_partial_download_away(
     _wait_fill(qtbot, window, Tier.NANO, TEN_MIB / starter_path().stat().st_size)
     _click(qtbot, window.cancel_button)
     hub.release()
-    qtbot.waitUntil(lambda: "removed" in window.message.text(), timeout=WAIT_MS)
+    _wait_message(qtbot, window, Tier.NANO, "removed")
     _wait_state(qtbot, window, Tier.NANO, "not installed")
     assert sorted(p.name for p in paths.models.iterdir()) == ["registry.json"]
 
@@ -277,7 +300,7 @@ def test_a_refresh_taken_before_the_last_report_does_not_roll_the_bar_back(
 
     _click(qtbot, window.cancel_button)
     hub.release()
-    qtbot.waitUntil(lambda: "removed" in window.message.text(), timeout=WAIT_MS)
+    _wait_message(qtbot, window, Tier.NANO, "removed")
     _wait_state(qtbot, window, Tier.NANO, "not installed")
     assert _cell(window, Tier.NANO, Column.PROGRESS, ProgressRole) is None
 
@@ -327,7 +350,7 @@ def test_import_of_a_good_and_of_a_bad_file(
     assert decision.tier is Tier.SMALL and not decision.model.is_starter
 
     _click(qtbot, window.verify_button)
-    qtbot.waitUntil(lambda: "matches" in window.message.text(), timeout=WAIT_MS)
+    _wait_message(qtbot, window, Tier.SMALL, "matches")
     assert "recorded at install" in window.message.text()
 
 
