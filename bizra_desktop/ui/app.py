@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from bizra_desktop import __version__
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
+from bizra_desktop.ui.gui_gc import GuiThreadCollector
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.style import STYLESHEET
 
@@ -29,6 +30,8 @@ def create_application() -> QApplication:
     app.setApplicationName("BIZRA Desktop")
     app.setApplicationVersion(__version__)
     app.setStyleSheet(STYLESHEET)
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(app)
     icon = _RESOURCES / "icons" / "bizra.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
