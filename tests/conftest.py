@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,3 +36,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         sys.stderr.write(f"\n--- {report.nodeid} failed ({report.when}) ---\n")
         sys.stderr.write(f"{report.longreprtext}\n")
         sys.stderr.flush()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell that starts the tests in the background (`... &`) hands them SIGINT ignored,
+    and Python then installs no Ctrl+C handler in the `bizra` processes they start: the Ctrl+C
+    tests would fail for the way they were started. The default goes back for them to inherit."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
