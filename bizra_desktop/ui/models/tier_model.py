@@ -67,6 +67,10 @@ def progress_text(progress: Progress) -> str:
     return " · ".join(parts)
 
 
+def _moving(status: TierStatus, progress: Progress) -> TierStatus:
+    return replace(status, state=progress.state, progress=progress)
+
+
 class TierTableModel(QAbstractTableModel):
     """The five tiers, always in order; the manager window fills in what the core reports.
 
@@ -90,9 +94,7 @@ class TierTableModel(QAbstractTableModel):
         self._status = {status.tier: status for status in statuses}
         for tier, progress in self._reported.items():
             if tier in self._status:
-                self._status[tier] = replace(
-                    self._status[tier], state=progress.state, progress=progress
-                )
+                self._status[tier] = _moving(self._status[tier], progress)
         self._remote = dict(remote)
         self._changed(0, len(Tier) - 1)
 
@@ -103,7 +105,7 @@ class TierTableModel(QAbstractTableModel):
         status = self._status.get(tier)
         if status is None:
             return
-        self._status[tier] = replace(status, state=progress.state, progress=progress)
+        self._status[tier] = _moving(status, progress)
         self._changed(tier, tier)
 
     def finish(self, tier: Tier) -> None:
