@@ -31,6 +31,7 @@ from bizra_desktop.core.pipeline import (
     clean_prompt,
 )
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
+from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.selector import NoModelError, RoutingDecision
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
@@ -82,12 +83,16 @@ def _options(args: argparse.Namespace) -> RunOptions:
         n_gpu_layers=machine.n_gpu_layers,
         gpu_device=machine.gpu_device,
         flash_attn=machine.flash_attn,
+        preference=Preference(args.prefer) if args.prefer else machine.preference(),
     )
 
 
 def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, Any]:
     return {
         "complexity": analysis.complexity.label,
+        "score": analysis.score,
+        "confidence": analysis.confidence,
+        "preference": analysis.preference.value,
         "tier": decision.tier.name,
         "model": decision.model.name,
         "reasons": [*analysis.reasons, *decision.reasons],
@@ -337,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="pin a tier instead of automatic routing",
         )
         sub.add_argument("--model", type=Path, help="run this GGUF file instead")
+        sub.add_argument(
+            "--prefer",
+            choices=[p.value for p in Preference],
+            help="quality routes up sooner, speed later (default: the settings' choice)",
+        )
 
     ask = commands.add_parser("ask", help="answer a prompt with the model it deserves")
     ask.add_argument("prompt", help="the prompt, or - to read it from standard input")

@@ -56,6 +56,7 @@ from bizra_desktop.core.remote import (
     RemoteUnavailableError,
     load_remote_tiers,
 )
+from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.selector import AdaptiveSelector, RoutingDecision
 from bizra_desktop.core.tiers import Tier
 
@@ -79,6 +80,7 @@ class RunOptions:
     n_gpu_layers: int | None = None  # None: everything when it fits in VRAM, else CPU
     gpu_device: int | None = None  # None: every GPU; an index as nvidia-smi numbers them
     flash_attn: bool = True
+    preference: Preference = Preference.BALANCED  # quality ↔ speed, for automatic routing
 
 
 # --- events -------------------------------------------------------------------------------
@@ -159,6 +161,9 @@ class Finished:
         stats = self.stats
         return {
             "complexity": self.decision.complexity.label,
+            "score": self.analysis.score,
+            "confidence": self.analysis.confidence,
+            "preference": self.analysis.preference.value,
             "tier": self.decision.tier.name,
             "model": self.decision.model.name,
             "reasons": [*self.analysis.reasons, *self.decision.reasons],
@@ -310,7 +315,7 @@ class Pipeline:
         self, prompt: str, options: RunOptions, selector: AdaptiveSelector | None = None
     ) -> tuple[Analysis, RoutingDecision]:
         """Analysis and routing only; no model runs. Raises ModelFileError for a bad --model."""
-        analysis = self.analyzer.analyze(prompt)
+        analysis = self.analyzer.analyze(prompt, options.preference)
         boost: tuple[int, str | None] = (0, None)
         if self.feedback is not None and options.pin is None:
             boost = self.feedback.boost(prompt_kind(analysis))

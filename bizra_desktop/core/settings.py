@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from bizra_desktop.core.engine.protocol import SamplingParams
+from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.tiers import Tier
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Settings:
     gpu_device: int | None = None  # None: every GPU; else the index nvidia-smi shows
     flash_attn: bool = True
     tier_pin: str = AUTO  # or a Tier name, lowercase
+    routing_preference: str = Preference.BALANCED.value  # quality | balanced | speed
     api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)
     api_port: int = 8765
     api_key: str = ""  # empty: the local API asks for no key
@@ -76,6 +78,9 @@ class Settings:
         return SamplingParams(
             temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens
         )
+
+    def preference(self) -> Preference:
+        return Preference(self.routing_preference)
 
     def pinned_tier(self) -> Tier | None:
         """The tier every prompt goes to, or None when the selector decides ("auto")."""
@@ -215,13 +220,14 @@ class _Text(_Rule):
         return value
 
 
-class _TierPin(_Rule):
-    CHOICES: ClassVar[tuple[str, ...]] = (AUTO, *(tier.name.lower() for tier in Tier))
+class _Choice(_Rule):
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
 
     def check(self, value: Any) -> str:
         choice = value.strip().lower() if isinstance(value, str) else None
-        if choice not in self.CHOICES:
-            raise ValueError(f"must be one of {', '.join(self.CHOICES)}, not {value!r}")
+        if choice not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}, not {value!r}")
         return choice
 
 
@@ -260,7 +266,8 @@ _RULES: dict[str, _Rule] = {
     "n_gpu_layers": _Number(int, -1, 999, optional=True),
     "gpu_device": _Number(int, 0, 63, optional=True),
     "flash_attn": _Flag(),
-    "tier_pin": _TierPin(),
+    "tier_pin": _Choice((AUTO, *(tier.name.lower() for tier in Tier))),
+    "routing_preference": _Choice(tuple(p.value for p in Preference)),
     "api_enabled": _Flag(),
     "api_port": _Number(int, 1, 65535),
     "api_key": _ApiKey(),

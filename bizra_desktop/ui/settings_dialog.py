@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from bizra_desktop.core.hardware import Gpu, list_gpus
+from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.settings import Settings
+
+_PREFERENCE_LABELS = {
+    Preference.QUALITY: "quality: a bigger model when unsure",
+    Preference.BALANCED: "balanced (default)",
+    Preference.SPEED: "speed: a smaller model when unsure",
+}
 
 
 class GpuSearch(QObject):
@@ -79,6 +86,16 @@ class SettingsDialog(QDialog):
         self.flash_attn.setToolTip(
             "Faster decoding on the CPU and on most GPUs; turn it off if a model misbehaves."
         )
+        self.routing_preference = QComboBox()
+        for preference, label in _PREFERENCE_LABELS.items():
+            self.routing_preference.addItem(label, preference.value)
+        self.routing_preference.setCurrentIndex(
+            self.routing_preference.findData(settings.routing_preference)
+        )
+        self.routing_preference.setToolTip(
+            "How automatic routing trades answer quality against speed: 'quality' sends an "
+            "uncertain prompt to the bigger model sooner, 'speed' keeps it on the smaller one."
+        )
         self.api_enabled = QCheckBox("serve an OpenAI-compatible API on 127.0.0.1")
         self.api_enabled.setChecked(settings.api_enabled)
         self.api_port = self._integer(1, 65535, settings.api_port)
@@ -97,6 +114,7 @@ class SettingsDialog(QDialog):
         form.addRow("GPU layers", gpu)
         form.addRow("GPU", self.gpu_device)
         form.addRow("Attention", self.flash_attn)
+        form.addRow("Routing", self.routing_preference)
         form.addRow("Local API", self.api_enabled)
         form.addRow("API port", self.api_port)
         form.addRow("API key", self.api_key)
@@ -155,6 +173,7 @@ class SettingsDialog(QDialog):
             n_gpu_layers=None if self.gpu_auto.isChecked() else self.gpu_layers.value(),
             gpu_device=self.gpu_device.currentData(),
             flash_attn=self.flash_attn.isChecked(),
+            routing_preference=self.routing_preference.currentData(),
             api_enabled=self.api_enabled.isChecked(),
             api_port=self.api_port.value(),
             api_key=self.api_key.text().strip(),

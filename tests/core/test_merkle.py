@@ -22,7 +22,7 @@ from bizra_desktop.core.receipts.merkle import (
 )
 
 # In CI the repository is cloned with shared/ beside it.
-VECTORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "rfc6962"
+VECTORS = Path(__file__).resolve().parent / "data" / "rfc6962"
 
 # The leaves of the vectors' happy-path trees (README in the vector folder).
 VECTOR_LEAVES = [

@@ -18,6 +18,7 @@ from bizra_desktop.core.api.catalog import ModelCatalog
 from bizra_desktop.core.api.errors import ApiError, bad_param, unknown_model
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.pipeline import PromptError, RunOptions, clean_prompt
+from bizra_desktop.core.routing.preference import Preference
 
 MAX_TOKENS = 32768  # as the settings allow
 MAX_SEED = 2**32 - 1  # llama.cpp's seed is 32 bits
@@ -79,6 +80,7 @@ def parse_chat_request(body: bytes, catalog: ModelCatalog, defaults: RunOptions)
     system, history, prompt = _conversation(data.get("messages"))
     options = replace(
         defaults,
+        preference=_preference(_field(data, "bizra", dict, {}), defaults.preference),
         pin=entry.tier,
         params=_sampling(data, defaults.params),
         history=history,
@@ -86,6 +88,22 @@ def parse_chat_request(body: bytes, catalog: ModelCatalog, defaults: RunOptions)
     )
     include_usage = _field(stream_options, "include_usage", bool, False)
     return ChatRequest(prompt, options, stream, include_usage)
+
+
+def _preference(extension: dict[str, Any], default: Preference) -> Preference:
+    """The `bizra` request field: {"prefer": "quality" | "balanced" | "speed"} for routing."""
+    unknown = sorted(set(extension) - {"prefer"})
+    if unknown:
+        raise bad_param(f"bizra.{unknown[0]}", f"'bizra.{unknown[0]}' is not a known option")
+    value = extension.get("prefer")
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise bad_param("bizra.prefer", "'bizra.prefer' must be a string", "invalid_type")
+    try:
+        return Preference.parse(value)
+    except ValueError as error:
+        raise bad_param("bizra.prefer", f"'bizra.prefer' {error}") from None
 
 
 def _sampling(data: dict[str, Any], defaults: SamplingParams) -> SamplingParams:

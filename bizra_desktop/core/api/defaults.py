@@ -7,8 +7,9 @@ from bizra_desktop.core.settings import Settings
 
 
 def run_defaults(settings: Settings) -> RunOptions:
-    """Sampling, context size, threads, GPU use and system prompt from the settings; no pin
-    (a request's model picks the tier) and no history (a request brings its own)."""
+    """Sampling, context size, threads, GPU use, system prompt and routing preference from the
+    settings; no pin (a request's model picks the tier) and no history (a request brings its
+    own)."""
     return RunOptions(
         params=settings.sampling(),
         n_ctx=settings.n_ctx,
@@ -17,4 +18,5 @@ def run_defaults(settings: Settings) -> RunOptions:
         gpu_device=settings.gpu_device,
         flash_attn=settings.flash_attn,
         system_prompt=settings.system_prompt,
+        preference=settings.preference(),
     )

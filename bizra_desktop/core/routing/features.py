@@ -1,0 +1,512 @@
+"""A prompt as the rater's model sees it: named structural features plus hashed words.
+
+The same function serves training (`scripts/train_rater.py`) and the app, so what the model
+learned is exactly what it is asked about. Most features do not depend on the language of the
+prompt (numbers, code, lists, maths symbols, length in words or their equivalent, and the
+multilingual concepts of `lexicon.py`); the hashed words and word pairs add what structure
+cannot see (the subject, the register) and carry less weight by design, so that a translation
+is rated like its original.
+
+Speed: the prompt is read once, only its first 4,000 and last 2,000 characters are scanned
+(a 1 MB paste is as hard as its ask, which sits at the start or the end), lookups are set and
+dict hits, and hashing is zlib.crc32, which is stable across processes (Python's own hash() is
+salted per process).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bizra_desktop.core.routing.lexicon import CONCEPTS, CONSTRAINTS, Concept
+
+SCAN_HEAD = 4000
+SCAN_TAIL = 2000
+HASH_BITS = 18
+HASH_MASK = (1 << HASH_BITS) - 1
+_MAX_GRAMS = 512  # hashed features of a long prompt: its first 512 distinct words and pairs
+
+# Every decimal digit of every script as ASCII ("١٢" and "১২" are 12 too), full-width forms
+# folded by NFKC first.
+_DIGITS = {
+    code: str(unicodedata.decimal(chr(code)))
+    for code in range(0x80, 0x1FBFA)
+    if unicodedata.category(chr(code)) == "Nd"
+}
+_TOKEN_SPLIT = re.compile(r"[\s!-/:-@\[-`{-~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–]+")
+_NO_SPACE_RUN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]+")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_THAI_BREAK = re.compile(r"(?<=[\u0e00-\u0eff]) (?=[\u0e00-\u0eff])")
+_SOUTHEAST_ASIAN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUESTION_MARKS = ("?", "؟", ";")  # NFKC folds "？"; Greek asks with ";"
+_SENTENCE_END = re.compile(r"[.!?؟।]+(?:\s|$)|[。！？]+|\n\s*\n")
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|[a-z][.)])\s+\S", re.MULTILINE)
+_CHOICE_LINE = re.compile(r"^\s*\(?[A-Da-d][.):]\s+\S", re.MULTILINE)
+_CODE_LINE = re.compile(
+    r"^(?:\s{2,}|\t)\S|[;{}]\s*$|^\s*(?:def|class|import|from|return|if|for|while|#include|"
+    r"function|const|let|var|public|private|fn|func|package|SELECT|select)\b|=>|->|::|==",
+    re.MULTILINE,
+)
+_MATH_SYMBOL = re.compile(r"[=+×÷*/^√∫∑∏≤≥≠≈∞πθλσ∂∇]|\\(?:frac|int|sum|sqrt|lim|mathbb)")
+_TRACEBACK = re.compile(r"traceback|exception|error:|stack trace|segmentation fault|panic")
+_URL = re.compile(r"https?://")
+# The commonest short words of the languages written in Latin letters.
+_FUNCTION_WORDS = {
+    code: frozenset(words.split())
+    for code, words in {
+        "en": "the and is of to in that it for you with are this be on what how",
+        "es": "el la los las de que y en un una por para con es del qué cómo se",
+        "fr": "le la les des de et est un une du que pour dans pas qui sur au",
+        "de": "der die das und ist nicht ein eine zu mit den von wie ich für auf",
+        "it": "il lo la gli di che è un una per non sono con del della come",
+        "pt": "o os as de que não um uma para com do da em é como se",
+        "tr": "ve bir bu için ile da de mi ne çok gibi daha",
+        "vi": "và của là có không một những các cho được trong này",
+        "sw": "na ya wa kwa ni za katika la hii kama je",
+    }.items()
+}
+_SCRIPTS = (
+    ("ja", _KANA),
+    ("zh", _HAN),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+    ("bn", re.compile(r"[\u0980-\u09ff]")),
+    ("te", re.compile(r"[\u0c00-\u0c7f]")),
+)
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """Looks concept terms up among a prompt's words, word pairs, stems and unspaced runs."""
+
+    words: dict[str, tuple[str, ...]]
+    stems: dict[str, tuple[str, ...]]
+    phrases: dict[str, dict[str, tuple[str, ...]]]  # first word → " phrase " → concepts
+    unspaced: dict[str, tuple[tuple[str, str], ...]]  # first character → (term, concept)
+    languages: dict[str, str]  # term → the first language it is listed under
+    stem_lengths: tuple[int, ...]  # the lengths of the stems, so a word is sliced only so often
+    stem_heads: frozenset[str]  # their first three letters: most words fail this one lookup
+
+    @classmethod
+    def build(cls, concepts: Iterable[Concept]) -> _Matcher:
+        words: dict[str, list[str]] = {}
+        stems: dict[str, list[str]] = {}
+        phrases: dict[str, dict[str, list[str]]] = {}
+        unspaced: dict[str, list[tuple[str, str]]] = {}
+        languages: dict[str, str] = {}
+        for concept in concepts:
+            for language, terms in concept.terms.items():
+                for term in (t.strip() for t in terms.split(" | ")):
+                    languages.setdefault(term, language)
+                    # Split as prompts are: "lock-free" is the pair "lock free".
+                    parts = [p for p in _TOKEN_SPLIT.split(term.rstrip("*")) if p]
+                    if _NO_SPACE_RUN.fullmatch(term):
+                        unspaced.setdefault(term[0], []).append((term, concept.name))
+                    elif term.endswith("*"):
+                        stems.setdefault(term[:-1], []).append(concept.name)
+                    elif len(parts) > 1:
+                        phrase = f" {' '.join(parts)} "
+                        phrases.setdefault(parts[0], {}).setdefault(phrase, []).append(concept.name)
+                        languages.setdefault(phrase.strip(), language)
+                    elif parts and len(parts[0]) > 1:
+                        words.setdefault(parts[0], []).append(concept.name)
+                        languages.setdefault(parts[0], language)
+        return cls(
+            {k: tuple(v) for k, v in words.items()},
+            {k: tuple(v) for k, v in stems.items()},
+            {k: {p: tuple(n) for p, n in v.items()} for k, v in phrases.items()},
+            {k: tuple(v) for k, v in unspaced.items()},
+            languages,
+            tuple(sorted({len(stem) for stem in stems})),
+            frozenset(stem[:3] for stem in stems),
+        )
+
+    def find(self, vocabulary: set[str], spaced: str, unspaced: str) -> dict[str, list[str]]:
+        """Concept name → the terms of it found (each term once). `spaced`: the prompt's
+        words joined by single spaces, with a space at each end."""
+        found: dict[str, list[str]] = {}
+
+        def add(term: str, names: tuple[str, ...]) -> None:
+            for name in names:
+                found.setdefault(name, []).append(term)
+
+        words, stems, lengths, heads = self.words, self.stems, self.stem_lengths, self.stem_heads
+        phrases = self.phrases
+        for word in vocabulary:
+            if names := words.get(word):
+                add(word, names)
+            if starting := phrases.get(word):
+                for phrase, names in starting.items():
+                    if phrase in spaced:
+                        add(phrase.strip(), names)
+            if word[:3] not in heads:
+                continue
+            for length in lengths:
+                if len(word) <= length:
+                    break
+                if names := stems.get(word[:length]):
+                    add(word[:length] + "…", names)
+        if unspaced:
+            for first in set(unspaced) & self.unspaced.keys():
+                for term, name in self.unspaced[first]:
+                    if term in unspaced:
+                        add(term, (name,))
+        # Sorted: the words came from a set, whose order changes from process to process.
+        return {name: sorted(terms) for name, terms in sorted(found.items())}
+
+
+_CONCEPTS = _Matcher.build(CONCEPTS)
+_CONSTRAINT = "constraint:"
+# Concepts and constraints in one pass over the prompt's words.
+_EVERY_TERM = _Matcher.build(
+    [*CONCEPTS, *(Concept(_CONSTRAINT + c.name, c.reason, c.terms) for c in CONSTRAINTS)]
+)
+CONCEPT_NAMES = tuple(c.name for c in CONCEPTS)
+_NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale"})
+_TASK_WORDS = frozenset(w for w, names in _CONCEPTS.words.items() if set(names) - _NOT_TASKS)
+_TASK_STEMS = frozenset(w for w, names in _CONCEPTS.stems.items() if set(names) - _NOT_TASKS)
+_TASK_STEM_LENGTHS = tuple(sorted({len(stem) for stem in _TASK_STEMS}))
+_TASK_STEM_HEADS = frozenset(stem[:3] for stem in _TASK_STEMS)
+_TASK_UNSPACED = re.compile(
+    "|".join(
+        re.escape(term)
+        for terms in _CONCEPTS.unspaced.values()
+        for term, name in terms
+        if name not in _NOT_TASKS
+    )
+)
+_TASK_FIRST_WORDS = frozenset(
+    first
+    for first, phrases in _CONCEPTS.phrases.items()
+    if any(set(names) - _NOT_TASKS for names in phrases.values())
+)
+_SEGMENT = re.compile(r"(?<=[.!?;。！？])\s+|(?<=[。！？])|\n+")
+_MAX_SEGMENTS = 120
+_PUNCTUATION = (
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
+)
+# Words before the verb of an ask that say nothing about it ("please", "can you", "hey").
+_FILLER = frozenset(
+    (
+        *("please", "pls", "plz", "can", "could", "would", "will", "you", "u", "me", "i", "we"),
+        *("just", "kindly", "now", "so", "ok", "okay", "hey", "hi", "hello", "and", "then"),
+        *("also", "help", "let's", "lets", "quickly", "quick", "go", "ahead"),
+        *("por", "favor", "puedes", "podrías", "podrias", "puede", "usted", "te"),
+        *("s'il", "vous", "plaît", "peux", "pouvez", "pourriez", "tu"),
+        *("bitte", "kannst", "könntest", "können", "sie", "du", "mir"),
+        *("пожалуйста", "можешь", "можете", "мне", "ты", "вы"),
+        *("per", "favore", "puoi", "potresti", "você", "pode", "poderia"),
+        *("lütfen", "bana", "misin", "musun"),
+    )
+)
+
+
+@dataclass
+class PromptFeatures:
+    """What the model reads (`dense`, `hashed`) and what the reasons quote (`evidence`)."""
+
+    dense: dict[str, float] = field(default_factory=dict)
+    hashed: dict[int, float] = field(default_factory=dict)
+    tokens: dict[int, str] = field(default_factory=dict)  # bucket → a word that hashed there
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    language: str = "en"
+    units: int = 0  # words, or their equivalent in scripts without spaces
+    material_units: int = 0  # of those, the ones around the ask (a paste, a story)
+    numbers: frozenset[str] = frozenset()
+    code_lines: int = 0
+    list_items: int = 0
+    questions: int = 0
+
+
+def normalize(prompt: str) -> str:
+    """NFKC, every script's digits as ASCII, lowercase, typographic apostrophes plain."""
+    text = unicodedata.normalize("NFKC", prompt)
+    if not text.isascii():
+        text = text.translate(_DIGITS).replace("\u2019", "'")
+    return text.lower()
+
+
+def scanned(prompt: str) -> str:
+    if len(prompt) <= SCAN_HEAD + SCAN_TAIL:
+        return prompt
+    return f"{prompt[:SCAN_HEAD]}\n{prompt[-SCAN_TAIL:]}"
+
+
+def bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) & HASH_MASK
+
+
+def _bins(name: str, value: float, edges: tuple[float, ...]) -> dict[str, float]:
+    """One-hot: `name<=edge` for the first edge the value does not pass, else `name>last`."""
+    for edge in edges:
+        if value <= edge:
+            return {f"{name}<={edge:g}": 1.0}
+    return {f"{name}>{edges[-1]:g}": 1.0}
+
+
+def _units(tokens: list[str], runs: list[str]) -> int:
+    """Words, counting runs of the scripts written without spaces at about the characters a
+    word takes there (measured on translations of the same prompts): 1.5 for Chinese, 2.4 for
+    Japanese, 4.5 for Thai and its neighbours."""
+    if not runs:
+        return len(tokens)
+    chars = "".join(runs)
+    southeast = len(_SOUTHEAST_ASIAN.findall(chars))
+    east = len(chars) - southeast
+    per_word = 2.4 if _KANA.search(chars) else 1.5
+    return len(tokens) + round(east / per_word + southeast / 4.5)
+
+
+def _language(text: str, vocabulary: set[str]) -> str:
+    """The prompt's language, for the reasons only (it is no feature of the model): the script
+    where it tells, else the language whose commonest words the prompt uses most."""
+    if not text.isascii():
+        for code, pattern in _SCRIPTS:
+            if pattern.search(text):
+                return code
+    votes = {code: len(vocabulary & words) for code, words in _FUNCTION_WORDS.items()}
+    best = max(votes, key=lambda code: (votes[code], code == "en"))
+    return best if votes[best] >= 2 and votes[best] > votes["en"] else "en"
+
+
+def extract(prompt: str) -> PromptFeatures:
+    """The features of one prompt; never raises (any str, even NULs or lone surrogates)."""
+    features = PromptFeatures()
+    if not prompt.strip():
+        return features
+    whole_lines = prompt.count("\n") + 1
+    text = normalize(scanned(prompt))
+    raw_tokens = [t for t in _TOKEN_SPLIT.split(text) if t]
+    runs = _NO_SPACE_RUN.findall(text) if not text.isascii() else []
+    unspaced = "|".join(runs)
+    tokens = [t for t in raw_tokens if not _NO_SPACE_RUN.fullmatch(t)] if runs else raw_tokens
+    units = _units(tokens, runs)
+    if len(prompt) > SCAN_HEAD + SCAN_TAIL:  # count the unscanned middle too, cheaply
+        units += (
+            (prompt.count(" ") + prompt.count("\n"))
+            * (len(prompt) - len(text))
+            // max(len(prompt), 1)
+        )
+    features.units = units
+    vocabulary = set(tokens)
+    spaced = " " + " ".join(tokens) + " "
+
+    found = _EVERY_TERM.find(vocabulary, spaced, unspaced)
+    concepts = {k: v for k, v in found.items() if not k.startswith(_CONSTRAINT)}
+    constraints = {k[len(_CONSTRAINT) :]: v for k, v in found.items() if k.startswith(_CONSTRAINT)}
+    features.language = _language(text, vocabulary)
+    features.dense = _dense(
+        features,
+        text=text,
+        prompt=prompt,
+        lines=whole_lines,
+        concepts=concepts,
+        constraints=constraints,
+    )
+    features.evidence = {**concepts, **{f"constraint:{k}": v for k, v in constraints.items()}}
+    _hash_words(features, tokens, runs)
+    return features
+
+
+def _is_ask(segment: str, tokens: list[str]) -> bool:
+    """A sentence or line that asks for something: a question, or a task word (any language),
+    and not a line of code or a table row."""
+    if "?" in segment or "؟" in segment:
+        return True
+    if _CODE_LINE.search(segment) or segment.count("|") > 1 or segment.count(",") > 3:
+        return False
+    for token in tokens:
+        if token in _TASK_WORDS or token in _TASK_FIRST_WORDS:
+            return True
+        if token[:3] in _TASK_STEM_HEADS:
+            for n in _TASK_STEM_LENGTHS:
+                if len(token) <= n:
+                    break
+                if token[:n] in _TASK_STEMS:
+                    return True
+    if not segment.isascii() and _NO_SPACE_RUN.search(segment):
+        return _TASK_UNSPACED.search(segment) is not None
+    return False
+
+
+def _concepts_of(token: str) -> tuple[str, ...]:
+    names = _CONCEPTS.words.get(token, ())
+    if token[:3] not in _CONCEPTS.stem_heads:
+        return names
+    for n in _CONCEPTS.stem_lengths:
+        if len(token) > n and (stem := _CONCEPTS.stems.get(token[:n])):
+            names += stem
+    return names
+
+
+def _leading(tokens: list[str], segment: str) -> set[str]:
+    """The task a sentence opens or closes with: the verb of an imperative ("Prove that…",
+    "Докажите…") or the verb-final ask of Japanese, Korean or Turkish ("…を証明してください")."""
+    words = [t for t in tokens if t not in _FILLER]
+    found: set[str] = set()
+    for token in (*words[:2], *words[-2:]):
+        found.update(_concepts_of(token))
+    if not segment.isascii():
+        tail = segment.rstrip()[-12:]
+        found.update(
+            name
+            for first in set(tail) & _CONCEPTS.unspaced.keys()
+            for term, name in _CONCEPTS.unspaced[first]
+            if term in tail
+        )
+    return found - _NOT_TASKS
+
+
+@dataclass(frozen=True)
+class _Asks:
+    ask_units: int
+    material_units: int
+    leading: frozenset[str]
+
+
+def _asks(text: str, units: int) -> _Asks:
+    """Words of the ask (sentences that ask) and of the material around it (pasted code, a
+    log, a story: a long paste with "what language is this?" has a short ask), and the tasks
+    the asking sentences lead with."""
+    segments = _SEGMENT.split(text)
+    if len(segments) > _MAX_SEGMENTS:
+        keep = _MAX_SEGMENTS // 2
+        segments = segments[:keep] + segments[-keep:]
+    total = ask = 0
+    leading: set[str] = set()
+    for segment in segments:
+        # Whitespace words with their punctuation trimmed: str.split is several times faster
+        # than the token regex, and only whole task words matter here.
+        tokens = [t for t in (w.strip(_PUNCTUATION) for w in segment.split()) if t]
+        if not tokens:
+            continue
+        total += len(tokens)
+        if _is_ask(segment, tokens):
+            ask += len(tokens)
+            leading |= _leading(tokens, segment)
+    ask_units = round(units * ask / total) if total else units
+    return _Asks(ask_units, units - ask_units, frozenset(leading))
+
+
+def _dense(
+    features: PromptFeatures,
+    *,
+    text: str,
+    prompt: str,
+    lines: int,
+    concepts: dict[str, list[str]],
+    constraints: dict[str, list[str]],
+) -> dict[str, float]:
+    units = features.units
+    dense: dict[str, float] = {"length": math.log1p(units) / math.log(1000)}
+    dense.update(_bins("words", units, (2, 5, 12, 30, 80, 200, 500)))
+    questions = sum(text.count(mark) for mark in _QUESTION_MARKS)
+    dense.update(_bins("questions", questions, (0, 1, 2, 4)))
+    # Thai and Lao end a sentence with a space, not a mark.
+    sentences = len(_SENTENCE_END.findall(text)) + 1
+    if not text.isascii():
+        sentences += len(_THAI_BREAK.findall(text))
+    dense.update(_bins("sentences", sentences, (1, 2, 4, 8)))
+
+    numbers = {m.group() for m in _NUMBER.finditer(text)}
+    dense.update(_bins("numbers", len(numbers), (0, 1, 2, 4, 7)))
+    choices = len(_CHOICE_LINE.findall(prompt[:SCAN_HEAD])) >= 3
+    code_lines = len(_CODE_LINE.findall(text))
+    fenced = "```" in text
+    dense.update(_bins("code_lines", code_lines, (0, 2, 8, 30)))
+    if fenced:
+        dense["code_fence"] = 1.0
+    if _TRACEBACK.search(text):
+        dense["error_output"] = 1.0
+    math_symbols = len(_MATH_SYMBOL.findall(text))
+    dense.update(_bins("math_symbols", math_symbols, (0, 2, 6, 15)))
+    if choices:
+        dense["multiple_choice"] = 1.0
+    items = len(_LIST_ITEM.findall(text))
+    dense.update(_bins("list_items", items, (0, 2, 5, 10)))
+    dense.update(_bins("lines", lines, (1, 3, 10, 40)))
+    if _URL.search(text):
+        dense["url"] = 1.0
+
+    tasks = [n for n in concepts if n not in _NOT_TASKS]
+    asks = _asks(text, units)
+    ask, material = asks.ask_units, asks.material_units
+    features.material_units = material
+    features.numbers = frozenset(numbers)
+    features.code_lines = code_lines
+    features.list_items = items
+    features.questions = questions
+    for name in asks.leading:
+        dense[f"leads:{name}"] = 1.0
+    dense.update(_bins("ask_words", ask, (0, 3, 8, 15, 30, 60, 150)))
+    dense.update(_bins("material_words", material, (0, 10, 40, 120, 400)))
+    reach = "short" if ask <= 12 else "long" if ask > 80 else "medium"
+    pasted = lines >= 8 and (code_lines >= 3 or items >= 5 or lines >= 15)
+    for name, terms in concepts.items():
+        dense[f"asks:{name}"] = 1.0
+        dense[f"asks:{name}&{reach}"] = 1.0
+        if len(terms) > 1:
+            dense[f"asks:{name}:repeated"] = 1.0
+        if pasted:
+            dense[f"asks:{name}&pasted"] = 1.0
+    if "design" in concepts and "scale" in concepts:
+        dense["asks:design&scale"] = 1.0
+    if "greeting" in concepts and not tasks:
+        dense[f"greeting_without_task&{reach}"] = 1.0
+    if not tasks:
+        dense[f"no_known_task_word&{reach}"] = 1.0
+        if not questions:
+            dense[f"no_task_no_question&{reach}"] = 1.0
+    if pasted:
+        dense["pasted_block"] = 1.0
+    # A word problem: several quantities and an ask to work one out, in prose, not a quiz.
+    word_problem = len(numbers) >= 2 and code_lines < 2 and not choices
+    if word_problem and ("quantity" in concepts or questions):
+        dense.update(_bins("word_problem_numbers", len(numbers), (2, 3, 4, 5, 6, 8)))
+        dense["word_problem_length"] = math.log1p(units) / math.log(1000)
+    constraint_terms = sum(len(terms) for terms in constraints.values())
+    dense.update(_bins("constraints", constraint_terms, (0, 1, 2, 3, 4, 6)))
+    dense.update(_bins("constraint_kinds", len(constraints), (0, 1, 2, 3)))
+    return dense
+
+
+def _hash_words(features: PromptFeatures, tokens: list[str], runs: list[str]) -> None:
+    """Words, word pairs and long-word stems; character pairs for unspaced scripts. Each
+    present feature weighs 1/sqrt(count), so a long prompt does not outweigh a short one."""
+    grams: dict[str, None] = {}  # ordered and distinct
+    previous = ""
+    for token in tokens:
+        if token.isdigit():
+            previous = ""
+            continue
+        grams[token] = None
+        if len(token) > 6:
+            grams[token[:5] + "~"] = None
+        if previous:
+            grams[f"{previous} {token}"] = None
+        previous = token
+        if len(grams) >= _MAX_GRAMS:
+            break
+    for run in runs:
+        if len(grams) >= _MAX_GRAMS:
+            break
+        grams.update(dict.fromkeys(run[i : i + 2] for i in range(max(1, len(run) - 1))))
+    if not grams:
+        return
+    distinct = list(grams)[:_MAX_GRAMS]
+    value = 1.0 / math.sqrt(len(distinct))
+    hashed = features.hashed
+    names = features.tokens
+    for gram in distinct:
+        index = zlib.crc32(gram.encode("utf-8", "surrogatepass")) & HASH_MASK
+        hashed[index] = value
+        names.setdefault(index, gram)

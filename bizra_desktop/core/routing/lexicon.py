@@ -1,0 +1,665 @@
+"""What a prompt asks for, in the languages people write in: a small multilingual concept table.
+
+The rater's learned weights decide how much each concept matters; this table only says which
+words express it, so that "prove", "demuestra", "докажите" and "証明" give the model the same
+feature and the same prompt gets the same rating in every language. Each entry is a general
+task word of its language, never a phrase taken from a labelled prompt.
+
+Spelling of the entries: lowercase; a trailing `*` matches any word that starts with the stem
+(at least 3 letters before it); an entry with a space is a phrase of words; entries in scripts
+written without spaces (Chinese, Japanese, Thai) match anywhere in a run of that script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "bn": "Bengali",
+    "te": "Telugu",
+    "th": "Thai",
+    "sw": "Swahili",
+    "vi": "Vietnamese",
+    "tr": "Turkish",
+}
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str
+    reason: str  # how the rater's reasons name it, e.g. "asks for a proof"
+    terms: dict[str, str]  # language code → "term | term | ..."
+
+
+CONCEPTS: tuple[Concept, ...] = (
+    Concept(
+        "greeting",
+        "greeting or small talk",
+        {
+            "en": "hello | hi | hey | hiya | howdy | greetings | good morning | good evening"
+            " | good night | thanks | thank you | thx | bye | goodbye | cheers | how are you",
+            "es": "hola | gracias | adiós | buenos días | buenas noches | buenas tardes | qué tal",
+            "fr": "bonjour | bonsoir | salut | merci | au revoir | ça va",
+            "de": "hallo | danke | tschüss | guten morgen | guten tag | guten abend",
+            "it": "ciao | grazie | buongiorno | buonasera | arrivederci",
+            "pt": "olá | obrigado | obrigada | bom dia | boa noite | tudo bem",
+            "ru": "привет | здравствуйте | спасибо | пока | до свидания | как дела",
+            "uk": "привіт | дякую | добрий день",
+            "zh": "你好 | 您好 | 谢谢 | 再见 | 早上好 | 晚上好",
+            "ja": "こんにちは | こんばんは | おはよう | ありがとう | さようなら",
+            "ko": "안녕하세요 | 안녕 | 감사합니다 | 고마워",
+            "ar": "مرحبا | شكرا | السلام | أهلا",
+            "hi": "नमस्ते | धन्यवाद | शुक्रिया",
+            "bn": "নমস্কার | ধন্যবাদ | হ্যালো",
+            "te": "నమస్కారం | ధన్యవాదాలు",
+            "th": "สวัสดี | ขอบคุณ",
+            "sw": "habari | jambo | asante | hujambo",
+            "vi": "xin chào | cảm ơn | chào bạn",
+            "tr": "merhaba | teşekkürler | teşekkür | selam | günaydın",
+        },
+    ),
+    Concept(
+        "proof",
+        "asks for a proof",
+        {
+            "en": "prove | proves | proving | proof | proofs | show that | demonstrate that",
+            "es": "demuestra | demuestre | demostrar | demostración | prueba que",
+            "fr": "démontrer | démontrez | démontre | démonstration | prouver | prouvez",
+            "de": "beweise | beweisen | beweis | zeige dass | zeigen sie dass",
+            "it": "dimostra | dimostrare | dimostrazione",
+            "pt": "prove | demonstre | demonstrar | demonstração",
+            "ru": "докажите | докажи | доказать | доказательство",
+            "uk": "доведіть | доведи | довести | доведення",
+            "zh": "证明",
+            "ja": "証明",
+            "ko": "증명",
+            "ar": "أثبت | برهن | برهان",
+            "hi": "सिद्ध | प्रमाणित",
+            "bn": "প্রমাণ",
+            "te": "నిరూపించ* | నిరూపణ",
+            "th": "พิสูจน์",
+            "sw": "thibitisha | uthibitisho",
+            "vi": "chứng minh",
+            "tr": "kanıtla | kanıtlayın | ispatla | ispat",
+        },
+    ),
+    Concept(
+        "design",
+        "asks for a design",
+        {
+            "en": "design | designing | architect | architecture | architectures | blueprint",
+            "es": "diseña | diseñe | diseñar | diseño | arquitectura",
+            "fr": "concevoir | concevez | conçois | conception | architecture",
+            "de": "entwirf | entwerfen | entwerfe | entwurf | architektur",
+            "it": "progetta | progettare | architettura",
+            "pt": "projete | projetar | arquitetura",
+            "ru": "спроектируй* | спроектировать | проектирование | архитектур*",
+            "uk": "спроєктуй* | архітектур*",
+            "zh": "设计 | 架构",
+            "ja": "設計 | アーキテクチャ",
+            "ko": "설계 | 아키텍처",
+            "ar": "صمم | تصميم | هندسة",
+            "hi": "डिज़ाइन | डिजाइन | वास्तुकला",
+            "bn": "নকশা | ডিজাইন",
+            "te": "రూపకల్పన | డిజైన్",
+            "th": "ออกแบบ | สถาปัตยกรรม",
+            "sw": "buni | usanifu",
+            "vi": "thiết kế | kiến trúc",
+            "tr": "tasarla | tasarlayın | tasarım | mimari",
+        },
+    ),
+    Concept(
+        "scale",
+        "large-scale requirements",
+        {
+            "en": "million | millions | billion | billions | scalable | scalability | distributed"
+            " | fault-tolerant | high availability | latency | throughput | concurrent"
+            " | concurrency | lock-free",
+            "es": "millones | escalable | distribuido | latencia | concurrencia",
+            "fr": "millions | milliards | évolutif | distribué | latence | concurrence",
+            "de": "millionen | milliarden | skalierbar | verteilt | latenz | nebenläufig*",
+            "it": "milioni | scalabile | distribuito | latenza",
+            "pt": "milhões | escalável | distribuído | latência",
+            "ru": "миллион* | миллиард* | масштабир* | распределённ* | распределенн* | задержк*",
+            "zh": "百万 | 亿 | 分布式 | 高并发 | 并发 | 延迟 | 可扩展",
+            "ja": "百万 | 億 | 分散 | 並行 | 並列 | レイテンシ | スケーラブル",
+            "ko": "백만 | 분산 | 동시성 | 지연",
+            "ar": "مليون | ملايين | موزع",
+            "hi": "लाख | करोड़ | मिलियन",
+            "th": "ล้าน | กระจาย",
+            "sw": "milioni",
+            "vi": "triệu | phân tán",
+            "tr": "milyon | dağıtık | ölçeklenebilir",
+        },
+    ),
+    Concept(
+        "code",
+        "asks for code",
+        {
+            "en": "code | program | programs | function | functions | script | implement"
+            " | implementation | algorithm | algorithms | class | method | compile | compiler"
+            " | bug | debug | refactor | api | regex | sql | python | javascript | java"
+            " | rust | golang | c++ | typescript",
+            "es": "código | programa | función | implementa | implementar | algoritmo",
+            "fr": "programme | fonction | implémente | implémenter | algorithme",
+            "de": "programm | funktion | implementiere | implementieren | algorithmus",
+            "it": "codice | programma | funzione | implementa | algoritmo",
+            "pt": "código | programa | função | implemente | algoritmo",
+            "ru": "код | программ* | функци* | реализуй* | алгоритм*",
+            "uk": "код | програм* | функці*",
+            "zh": "代码 | 程序 | 函数 | 实现 | 算法 | 编程",
+            "ja": "コード | プログラム | 関数 | 実装 | アルゴリズム",
+            "ko": "코드 | 프로그램 | 함수 | 구현 | 알고리즘",
+            "ar": "كود | برنامج | دالة | خوارزمية",
+            "hi": "कोड | प्रोग्राम | फ़ंक्शन | एल्गोरिदम",
+            "bn": "কোড | প্রোগ্রাম | ফাংশন",
+            "te": "కోడ్ | ప్రోగ్రామ్",
+            "th": "โค้ด | โปรแกรม | ฟังก์ชัน | อัลกอริทึม",
+            "sw": "msimbo | programu",
+            "vi": "mã nguồn | chương trình | hàm | thuật toán",
+            "tr": "kod | program | fonksiyon | algoritma",
+        },
+    ),
+    Concept(
+        "explain",
+        "asks for an explanation",
+        {
+            "en": "explain | explains | explaining | explanation | describe | describes"
+            " | elaborate | why | how does | how do | how can | walk me through",
+            "es": "explica | explique | explicar | describe | por qué | cómo",
+            "fr": "explique | expliquez | expliquer | décris | décrivez | pourquoi | comment",
+            "de": "erkläre | erklären | erklärung | beschreibe | warum | wieso | wie funktioniert",
+            "it": "spiega | spiegare | descrivi | perché | come funziona",
+            "pt": "explique | explicar | descreva | por que | porque | como funciona",
+            "ru": "объясни* | опиши* | почему | как работает",
+            "uk": "поясни* | опиши* | чому",
+            "zh": "解释 | 说明 | 描述 | 为什么 | 如何 | 怎么",
+            "ja": "説明 | 解説 | なぜ | どうして | 仕組み",
+            "ko": "설명 | 왜 | 어떻게",
+            "ar": "اشرح | وضح | لماذا | كيف",
+            "hi": "समझाइए | समझाओ | बताइए | क्यों | कैसे",
+            "bn": "ব্যাখ্যা | কেন | কীভাবে",
+            "te": "వివరించ* | ఎందుకు | ఎలా",
+            "th": "อธิบาย | ทำไม | อย่างไร",
+            "sw": "eleza | elezea | kwa nini | vipi",
+            "vi": "giải thích | mô tả | tại sao | như thế nào",
+            "tr": "açıkla | açıklayın | neden | nasıl",
+        },
+    ),
+    Concept(
+        "analyze",
+        "asks for an analysis or comparison",
+        {
+            "en": "analyze | analyse | analysis | analyzing | compare | comparison | contrast"
+            " | evaluate | evaluation | assess | critique | trade-offs | tradeoffs"
+            " | pros and cons | implications | discuss",
+            "es": "analiza | analice | analizar | análisis | compara | compare | evalúa | evalúe",
+            "fr": "analyse | analysez | analyser | compare | comparez | évalue | évaluez",
+            "de": "analysiere | analysieren | analyse | vergleiche | vergleichen | bewerte",
+            "it": "analizza | analizzare | confronta | valuta",
+            "pt": "analise | analisar | análise | compare | avalie",
+            "ru": "проанализируй* | анализ* | сравни* | оцени*",
+            "uk": "проаналізуй* | аналіз* | порівняй*",
+            "zh": "分析 | 比较 | 评估 | 对比 | 利弊",
+            "ja": "分析 | 比較 | 評価 | 考察",
+            "ko": "분석 | 비교 | 평가",
+            "ar": "حلل | تحليل | قارن | مقارنة | قيم",
+            "hi": "विश्लेषण | तुलना | मूल्यांकन",
+            "bn": "বিশ্লেষণ | তুলনা | মূল্যায়ন",
+            "te": "విశ్లేషించ* | విశ్లేషణ | పోల్చ*",
+            "th": "วิเคราะห์ | เปรียบเทียบ | ประเมิน",
+            "sw": "chambua | uchambuzi | linganisha | tathmini",
+            "vi": "phân tích | so sánh | đánh giá",
+            "tr": "analiz | karşılaştır* | değerlendir*",
+        },
+    ),
+    Concept(
+        "write",
+        "asks for a piece of writing",
+        {
+            "en": "write | compose | draft | story | poem | essay | letter | email | song"
+            " | blog | article | speech | script | haiku | limerick",
+            "es": "escribe | escriba | redacta | historia | cuento | poema | ensayo | carta"
+            " | correo | artículo",
+            "fr": "écris | écrivez | rédige | rédigez | histoire | poème | essai | lettre"
+            " | article",
+            "de": "schreibe | schreiben | verfasse | geschichte | gedicht | aufsatz | brief"
+            " | artikel",
+            "it": "scrivi | scrivere | storia | poesia | saggio | lettera",
+            "pt": "escreva | escrever | redija | história | poema | ensaio | carta",
+            "ru": "напиши* | сочини* | рассказ* | стихотворени* | эссе | письмо | статью",
+            "uk": "напиши* | оповідання | вірш | лист",
+            "zh": "写 | 撰写 | 故事 | 诗 | 文章 | 作文 | 信 | 邮件",
+            "ja": "書いて | 書く | 作成 | 物語 | 詩 | 作文 | 手紙 | メール | 記事",
+            "ko": "써 | 작성 | 이야기 | 시를 | 에세이 | 편지 | 이메일",
+            "ar": "اكتب | قصة | قصيدة | مقال | رسالة",
+            "hi": "लिखिए | लिखो | लिखें | कहानी | कविता | निबंध | पत्र",
+            "bn": "লিখ* | গল্প | কবিতা | রচনা | চিঠি",
+            "te": "రాయ* | కథ | కవిత | వ్యాసం | లేఖ",
+            "th": "เขียน | เรื่องสั้น | กลอน | บทความ | จดหมาย",
+            "sw": "andika | hadithi | shairi | insha | barua",
+            "vi": "viết | câu chuyện | bài thơ | bài luận | lá thư",
+            "tr": "yaz | yazın | hikaye | şiir | makale | mektup",
+        },
+    ),
+    Concept(
+        "transform",
+        "asks to summarize, rewrite, translate or classify given text",
+        {
+            "en": "summarize | summarise | summary | rewrite | rephrase | paraphrase | translate"
+            " | proofread | correct | classify | categorize | extract | convert",
+            "es": "resume | resuma | reescribe | traduce | traduzca | clasifica | corrige",
+            "fr": "résume | résumez | réécris | reformule | traduis | traduisez | classe | corrige",
+            "de": "zusammenfassen | fasse | umschreiben | übersetze | übersetzen | klassifiziere"
+            " | korrigiere",
+            "it": "riassumi | riscrivi | traduci | classifica | correggi",
+            "pt": "resuma | reescreva | traduza | classifique | corrija",
+            "ru": "перескажи* | перепиши* | переведи* | классифицируй* | исправь*",
+            "uk": "перекажи* | перепиши* | переклади*",
+            "zh": "总结 | 概括 | 摘要 | 改写 | 翻译 | 分类 | 提取",
+            "ja": "要約 | 書き直 | 言い換え | 翻訳 | 分類 | 抽出",
+            "ko": "요약 | 번역 | 분류 | 고쳐",
+            "ar": "لخص | ترجم | صنف",
+            "hi": "सारांश | अनुवाद | वर्गीकृत",
+            "bn": "সারাংশ | অনুবাদ",
+            "te": "సారాంశం | అనువదించ*",
+            "th": "สรุป | แปล | จัดประเภท",
+            "sw": "fupisha | tafsiri | muhtasari",
+            "vi": "tóm tắt | dịch | phân loại",
+            "tr": "özetle | çevir | sınıflandır",
+        },
+    ),
+    Concept(
+        "lookup",
+        "asks for a fact or definition",
+        {
+            "en": "what is | what are | what's | who is | who was | when did | when was"
+            " | where is | define | definition | meaning of | capital of",
+            "es": "qué es | quién es | quién fue | cuándo | dónde | define | significa",
+            "fr": "qu'est-ce | qui est | qui était | quand | où est | définis | signifie",
+            "de": "was ist | wer ist | wer war | wann | wo ist | definiere | bedeutet",
+            "it": "cos'è | chi è | chi era | quando | dove | definisci",
+            "pt": "o que é | quem é | quem foi | quando | onde | defina",
+            "ru": "что такое | кто такой | кто такая | когда | где",
+            "uk": "що таке | хто такий | коли | де",
+            "zh": "什么是 | 是什么 | 是谁 | 在哪 | 什么时候 | 定义",
+            "ja": "とは | 何ですか | 誰 | いつ | どこ | 定義",
+            "ko": "무엇 | 뭐야 | 누구 | 언제 | 어디",
+            "ar": "ما هو | ما هي | من هو | متى | أين",
+            "hi": "क्या है | कौन | कब | कहाँ | कहां",
+            "bn": "কী | কি | কে | কখন | কোথায়",
+            "te": "ఏమిటి | ఎవరు | ఎప్పుడు | ఎక్కడ",
+            "th": "คืออะไร | ใคร | เมื่อไหร่ | ที่ไหน",
+            "sw": "ni nini | nani | lini | wapi",
+            "vi": "là gì | là ai | khi nào | ở đâu",
+            "tr": "nedir | kimdir | ne zaman | nerede",
+        },
+    ),
+    Concept(
+        "quantity",
+        "asks to work out a quantity",
+        {
+            "en": "how many | how much | how long | how far | how old | calculate | compute"
+            " | total | altogether | in all | solve | find the value",
+            "es": "cuántos | cuántas | cuánto | cuánta | calcula | calcule | total | resuelve",
+            "fr": "combien | calcule | calculez | total | résous | résolvez",
+            "de": "wie viele | wie viel | berechne | berechnen | insgesamt | löse",
+            "it": "quanti | quante | quanto | quanta | calcola | totale | risolvi",
+            "pt": "quantos | quantas | quanto | quanta | calcule | total | resolva",
+            "ru": "сколько | вычисли* | посчитай* | всего | найдите | реши*",
+            "uk": "скільки | обчисли* | всього",
+            "zh": "多少 | 几个 | 几 | 计算 | 总共 | 一共 | 求",
+            "ja": "いくつ | 何個 | 何人 | 何円 | 何本 | 何枚 | 何時間 | いくら | 計算 | 合計"
+            " | 全部で | 求め",
+            "ko": "몇 | 얼마 | 계산 | 총",
+            "ar": "كم | احسب | المجموع",
+            "hi": "कितने | कितना | कितनी | गणना | कुल",
+            "bn": "কত | কতগুলি | হিসাব | মোট",
+            "te": "ఎన్ని | ఎంత | లెక్కించ* | మొత్తం",
+            "th": "กี่ | เท่าไร | เท่าไหร่ | คำนวณ | ทั้งหมด",
+            "sw": "ngapi | kiasi gani | hesabu | jumla",
+            "vi": "bao nhiêu | mấy | tính | tổng cộng",
+            "tr": "kaç | ne kadar | hesapla | toplam",
+        },
+    ),
+    Concept(
+        "advanced_math",
+        "advanced mathematics",
+        {
+            "en": "integral | derivative | matrix | eigenvalue* | theorem | lemma | polynomial"
+            " | probability | topology | differential | converge* | manifold | isomorphi*"
+            " | homomorphi* | prime | primes | infinitely | irrational | induction | modulo",
+            "es": "integral | derivada | matriz | teorema | polinomio | probabilidad | primos",
+            "fr": "intégrale | dérivée | matrice | théorème | polynôme | probabilité | premiers",
+            "de": "integral | ableitung | matrix | theorem | satz | polynom"
+            " | wahrscheinlichkeit | primzahl*",
+            "it": "integrale | derivata | matrice | teorema | polinomio | probabilità",
+            "pt": "integral | derivada | matriz | teorema | polinômio | probabilidade",
+            "ru": "интеграл* | производн* | матриц* | теорем* | многочлен* | вероятност*"
+            " | простых | иррациональн*",
+            "zh": "积分 | 导数 | 矩阵 | 定理 | 多项式 | 概率 | 素数 | 质数 | 无理数",
+            "ja": "積分 | 微分 | 行列 | 定理 | 多項式 | 確率 | 素数 | 無理数",
+            "ko": "적분 | 미분 | 행렬 | 정리 | 다항식 | 확률 | 소수",
+            "ar": "تكامل | مشتقة | مصفوفة | مبرهنة | احتمال",
+            "hi": "समाकल | अवकलज | आव्यूह | प्रमेय | प्रायिकता | अभाज्य",
+            "bn": "সমাকলন | অবকলন | ম্যাট্রিক্স | উপপাদ্য | সম্ভাবনা | মৌলিক",
+            "te": "సమాకలనం | అవకలనం | సిద్ధాంతం | సంభావ్యత",
+            "th": "ปริพันธ์ | อนุพันธ์ | เมทริกซ์ | ทฤษฎีบท | ความน่าจะเป็น | จำนวนเฉพาะ",
+            "sw": "kamilisho | nadharia | uwezekano",
+            "vi": "tích phân | đạo hàm | ma trận | định lý | xác suất | số nguyên tố",
+            "tr": "integral | türev | matris | teorem | olasılık | asal",
+        },
+    ),
+    Concept(
+        "derive",
+        "asks for a derivation",
+        {
+            "en": "derive | derives | deriving | derivation | from first principles",
+            "es": "deriva | derive | derivar | derivación | deduce | deducir",
+            "fr": "dériver | dérivez | dérive | déduire | déduisez",
+            "de": "herleiten | herleitung | leite",
+            "it": "deriva | derivare | ricava",
+            "pt": "derive | derivar | deduza",
+            "ru": "выведи* | вывести | вывод формулы",
+            "zh": "推导 | 导出",
+            "ja": "導出 | 導いて",
+            "ko": "유도",
+            "tr": "türet",
+        },
+    ),
+    Concept(
+        "systems",
+        "hard systems or computing topic",
+        {
+            "en": "compiler | compilers | interpreter | jit | bytecode | garbage collector"
+            " | allocator | kernel | scheduler | lock-free | wait-free | mutex | semaphore"
+            " | atomic | atomics | cas | memory model | memory ordering | race condition"
+            " | data race | deadlock | livelock | consensus | paxos | raft | byzantine"
+            " | sharding | replication | linearizable | linearizability | mpmc | spsc"
+            " | ring buffer | b-tree | lsm | query planner | cache coherence | virtual memory"
+            " | hypervisor | filesystem | simd | cuda | vectorization | type inference"
+            " | type system | borrow checker | llvm | parser | lexer | grammar | firmware"
+            " | zero-knowledge | elliptic curve | side-channel | exploit | rootkit"
+            " | distributed system | fault tolerance | eventual consistency | crdt",
+            "es": "compilador | intérprete | planificador | interbloqueo | consenso"
+            " | replicación | sin bloqueo | condición de carrera",
+            "fr": "compilateur | interpréteur | ordonnanceur | interblocage | consensus"
+            " | réplication | sans verrou | condition de course",
+            "de": "compiler | übersetzer | interpreter | scheduler | verklemmung | konsens"
+            " | replikation | sperrfrei | wettlaufsituation",
+            "it": "compilatore | interprete | stallo | consenso | replicazione",
+            "pt": "compilador | interpretador | impasse | consenso | replicação",
+            "ru": "компилятор* | интерпретатор* | планировщик* | взаимоблокировк* | консенсус*"
+            " | репликаци* | без блокировок | гонк* | ядр*",
+            "uk": "компілятор* | інтерпретатор*",
+            "zh": "编译器 | 解释器 | 调度器 | 死锁 | 共识 | 无锁 | 并发 | 竞态 | 内核 | 分布式系统"
+            " | 垃圾回收 | 字节码",
+            "ja": "コンパイラ | インタプリタ | スケジューラ | デッドロック | 合意 | ロックフリー"
+            " | 競合状態 | カーネル | 分散システム | ガベージコレクタ | バイトコード",
+            "ko": "컴파일러 | 인터프리터 | 교착 | 합의 | 락프리 | 경쟁 조건 | 커널 | 분산 시스템",
+            "ar": "مترجم | نواة | جمود",
+            "hi": "कंपाइलर | डेडलॉक",
+            "bn": "কম্পাইলার",
+            "th": "คอมไพเลอร์",
+            "vi": "trình biên dịch | bế tắc | đồng thuận",
+            "tr": "derleyici | yorumlayıcı | kilitlenme | mutabakat",
+        },
+    ),
+    Concept(
+        "theory",
+        "deep theory",
+        {
+            "en": "undecidable | undecidability | halting problem | np-complete | np-hard"
+            " | turing machine | lambda calculus | category theory | formal verification"
+            " | invariant | transcendental | hilbert | lebesgue | measure theory | galois"
+            " | homology | homotopy | riemann | fourier | laplace | stochastic | martingale"
+            " | lagrangian | hamiltonian | quantum field | general relativity | renormalization"
+            " | variational | asymptotic | combinatorial | olympiad | conjecture"
+            " | bijection | diophantine | functional equation",
+            "es": "indecidible | problema de la parada | np-completo | máquina de turing"
+            " | trascendente | invariante | conjetura | ecuación funcional",
+            "fr": "indécidable | problème de l'arrêt | np-complet | machine de turing"
+            " | transcendant | invariant | conjecture | équation fonctionnelle",
+            "de": "unentscheidbar | halteproblem | np-vollständig | turingmaschine"
+            " | transzendent | invariante | vermutung | funktionalgleichung",
+            "it": "indecidibile | problema della fermata | trascendente | congettura",
+            "pt": "indecidível | problema da parada | transcendente | conjectura",
+            "ru": "неразрешим* | проблема остановки | np-полн* | машина тьюринга"
+            " | трансцендентн* | инвариант* | гипотез* | функциональное уравнение",
+            "zh": "不可判定 | 停机问题 | 图灵机 | 超越数 | 不变量 | 猜想 | 函数方程",
+            "ja": "決定不能 | 停止問題 | チューリングマシン | 超越数 | 不変量 | 予想 | 関数方程式",
+            "ko": "결정 불가능 | 정지 문제 | 튜링 기계 | 초월수 | 불변량 | 추측",
+            "ar": "مسألة التوقف | آلة تورنغ",
+            "hi": "अनिर्णेय | ट्यूरिंग",
+            "th": "ปัญหาการหยุด",
+            "vi": "bài toán dừng | không quyết định được",
+            "tr": "karar verilemez | durma problemi",
+        },
+    ),
+    Concept(
+        "depth",
+        "asks for depth",
+        {
+            "en": "in depth | in detail | detailed | comprehensive | thorough | rigorous"
+            " | step by step | step-by-step | exhaustive",
+            "es": "en detalle | detallado | detallada | exhaustivo | paso a paso",
+            "fr": "en détail | détaillé | détaillée | approfondi | étape par étape",
+            "de": "ausführlich | detailliert | gründlich | schritt für schritt",
+            "it": "in dettaglio | dettagliato | approfondito | passo dopo passo",
+            "pt": "em detalhe | detalhado | detalhada | passo a passo",
+            "ru": "подробно | подробн* | детально | пошагово",
+            "uk": "детально | докладно",
+            "zh": "详细 | 深入 | 逐步 | 全面",
+            "ja": "詳しく | 詳細 | 徹底 | 段階的",
+            "ko": "자세히 | 상세 | 단계별",
+            "ar": "بالتفصيل | مفصل",
+            "hi": "विस्तार | विस्तृत",
+            "bn": "বিস্তারিত",
+            "te": "వివరంగా | సవివరంగా",
+            "th": "อย่างละเอียด | ละเอียด",
+            "sw": "kwa kina | kwa undani",
+            "vi": "chi tiết | từng bước",
+            "tr": "ayrıntılı | detaylı | adım adım",
+        },
+    ),
+    Concept(
+        "brevity",
+        "asks for a short answer",
+        {
+            "en": "briefly | brief | short | quick | quickly | one sentence | one word"
+            " | in a nutshell | tl;dr | simple terms",
+            "es": "brevemente | breve | corto | corta | una frase | una palabra",
+            "fr": "brièvement | bref | brève | court | courte | une phrase | un mot",
+            "de": "kurz | knapp | einem satz | einem wort",
+            "it": "brevemente | breve | una frase",
+            "pt": "brevemente | breve | curto | curta | uma frase",
+            "ru": "кратко | коротко | одним словом | одним предложением",
+            "uk": "коротко | стисло",
+            "zh": "简短 | 简要 | 简单地 | 一句话",
+            "ja": "簡単に | 短く | 一言で | 簡潔",
+            "ko": "간단히 | 짧게 | 한 문장",
+            "ar": "باختصار | بإيجاز",
+            "hi": "संक्षेप | संक्षिप्त",
+            "bn": "সংক্ষেপে",
+            "te": "క్లుప్తంగా",
+            "th": "สั้นๆ | สั้น ๆ | โดยย่อ",
+            "sw": "kwa ufupi",
+            "vi": "ngắn gọn | tóm lại",
+            "tr": "kısaca | kısa",
+        },
+    ),
+    Concept(
+        "casual",
+        "casual wording",
+        {
+            "en": "lol | lmao | haha | hahaha | jk | kidding | joke | funny | cool | fun | silly"
+            " | username | nickname | meme | emoji",
+            "es": "jaja | jajaja | broma | chiste | divertido",
+            "fr": "mdr | lol | blague | drôle | rigolo",
+            "de": "haha | witz | lustig",
+            "it": "ahah | scherzo | barzelletta | divertente",
+            "pt": "kkk | rsrs | piada | engraçado",
+            "ru": "ахах | хаха | шутк* | смешн* | прикол*",
+            "zh": "哈哈 | 笑话 | 开玩笑 | 好玩",
+            "ja": "笑 | 冗談 | 面白い | ジョーク",
+            "ko": "ㅋㅋ | 농담 | 재미",
+            "ar": "هههه | نكتة",
+            "hi": "मज़ाक | चुटकुला",
+            "th": "555 | มุก | ตลก",
+            "sw": "utani | kichekesho",
+            "vi": "haha | đùa | vui",
+            "tr": "haha | şaka | komik",
+        },
+    ),
+    Concept(
+        "roleplay",
+        "asks for a role-play",
+        {
+            "en": "pretend | act as | roleplay | role-play | imagine you are | you are a",
+            "es": "finge | actúa como | imagina que eres",
+            "fr": "fais semblant | joue le rôle | imagine que tu es",
+            "de": "tu so | stell dir vor | du bist ein",
+            "it": "fingi | immagina di essere",
+            "pt": "finja | aja como | imagine que você",
+            "ru": "представь* | притворись | сыграй",
+            "zh": "扮演 | 假装 | 假设你是",
+            "ja": "なりきって | 演じて | ふりをして",
+            "ko": "역할 | 척해",
+            "tr": "gibi davran | rol yap",
+        },
+    ),
+)
+
+# Explicit constraints on the answer, by kind. Each distinct term found counts as one
+# constraint; stacking constraints is what makes an instruction hard to follow exactly.
+CONSTRAINTS: tuple[Concept, ...] = (
+    Concept(
+        "limit",
+        "a length limit",
+        {
+            "en": "at least | at most | exactly | no more than | no less than | fewer than"
+            " | less than | more than | maximum | minimum | up to | under | word count"
+            " | words | sentences | paragraphs | characters | lines",
+            "es": "al menos | como máximo | exactamente | no más de | menos de | más de"
+            " | palabras | oraciones | frases | párrafos | caracteres",
+            "fr": "au moins | au plus | exactement | pas plus de | moins de | plus de | mots"
+            " | phrases | paragraphes | caractères",
+            "de": "mindestens | höchstens | genau | nicht mehr als | weniger als | wörter"
+            " | sätze | absätze | zeichen",
+            "it": "almeno | al massimo | esattamente | parole | frasi | paragrafi",
+            "pt": "pelo menos | no máximo | exatamente | palavras | frases | parágrafos",
+            "ru": "не менее | не более | ровно | минимум | максимум | слов | предложени* | абзац*",
+            "zh": "至少 | 最多 | 不超过 | 不少于 | 字以内 | 个字 | 段 | 句",
+            "ja": "以上 | 以内 | 以下 | ちょうど | 文字 | 段落 | 単語",
+            "ko": "이상 | 이내 | 이하 | 단어 | 문장 | 문단",
+        },
+    ),
+    Concept(
+        "avoid",
+        "something to avoid",
+        {
+            "en": "do not | don't | without | avoid | never | must not | no commas | refrain from",
+            "es": "no uses | no utilices | sin | evita | nunca | no incluyas",
+            "fr": "n'utilisez pas | n'utilise pas | sans | évitez | évite | jamais | ne pas",
+            "de": "nicht | ohne | vermeide | niemals | keine",
+            "it": "non usare | senza | evita | mai",
+            "pt": "não use | sem | evite | nunca",
+            "ru": "не используй* | без | избегай* | никогда",
+            "zh": "不要 | 不能 | 不得 | 避免 | 禁止 | 不使用 | 不含",
+            "ja": "使わない | 使用しない | 含めない | 避け | 禁止 | しないで",
+            "ko": "사용하지 | 하지 마 | 없이 | 피하",
+        },
+    ),
+    Concept(
+        "format",
+        "an output format",
+        {
+            "en": "json | markdown | table | bullet | bullets | bullet points | title"
+            " | heading | headings | section | sections | lowercase | uppercase | capital"
+            " | capitalized | all caps | quotation marks | highlight | highlighted"
+            " | placeholder | placeholders | postscript | p.s. | numbered list | format"
+            " | formatted | yaml | csv | xml",
+            "es": "formato | tabla | viñetas | título | sección | secciones | minúsculas"
+            " | mayúsculas | comillas | json | lista numerada",
+            "fr": "format | tableau | puces | titre | section | sections | minuscules"
+            " | majuscules | guillemets | json | liste numérotée",
+            "de": "format | tabelle | aufzählung | titel | überschrift | abschnitt"
+            " | kleinbuchstaben | großbuchstaben | anführungszeichen | json",
+            "it": "formato | tabella | elenco puntato | titolo | sezione | minuscolo | maiuscolo",
+            "pt": "formato | tabela | marcadores | título | seção | minúsculas | maiúsculas",
+            "ru": "формат* | таблиц* | маркированн* | заголов* | раздел* | строчн*"
+            " | заглавн* | кавычк*",
+            "zh": "格式 | 表格 | 列表 | 标题 | 小节 | 大写 | 小写 | 引号 | 编号",
+            "ja": "形式 | 表形式 | 箇条書き | 見出し | タイトル | セクション | 大文字"
+            " | 小文字 | かぎ括弧 | 二重引用符 | json | マークダウン",
+            "ko": "형식 | 표 | 글머리 | 제목 | 섹션 | 대문자 | 소문자",
+        },
+    ),
+    Concept(
+        "include",
+        "something that must appear",
+        {
+            "en": "include | including | includes | mention | keyword | keywords | must contain"
+            " | must use | make sure | ensure | should contain | the word | the letter",
+            "es": "incluye | incluya | incluir | menciona | palabras clave | asegúrate"
+            " | debe contener",
+            "fr": "inclure | incluez | inclus | mentionne | mentionnez | mots-clés"
+            " | assurez-vous | doit contenir",
+            "de": "enthalten | erwähne | schlüsselwörter | stelle sicher | muss",
+            "it": "includi | menziona | parole chiave | assicurati",
+            "pt": "inclua | mencione | palavras-chave | certifique-se",
+            "ru": "включи* | упомяни* | ключев* | обязательно | должен | должна | должно",
+            "zh": "包含 | 包括 | 提到 | 关键词 | 必须 | 确保 | 一定要",
+            "ja": "含めて | 含める | 含むこと | キーワード | 必ず | 言及",
+            "ko": "포함 | 키워드 | 반드시 | 언급",
+        },
+    ),
+    Concept(
+        "edges",
+        "how it must start or end",
+        {
+            "en": "start with | begin with | end with | finish with | starting with"
+            " | ending with | first word | last word | wrap",
+            "es": "comienza con | empieza con | termina con | terminar con | primera palabra",
+            "fr": "commencez par | commence par | terminez par | termine par | premier mot",
+            "de": "beginne mit | beginnen mit | ende mit | enden mit | erstes wort",
+            "it": "inizia con | termina con",
+            "pt": "comece com | termine com",
+            "ru": "начни* с | закончи* | начинаться | заканчиваться",
+            "zh": "开头 | 结尾 | 开始 | 结束",
+            "ja": "で始め | で終わ | 始めて | 終えて | 最初に | 最後に",
+            "ko": "시작 | 끝내",
+        },
+    ),
+    Concept(
+        "style",
+        "a required style or audience",
+        {
+            "en": "tone | style | audience | formal | informal | persona | in the style of"
+            " | for kids | for children | rhyme | rhyming | humorous | sarcastic"
+            " | shakespearean",
+            "es": "tono | estilo | audiencia | formal | para niños | rima",
+            "fr": "ton | style | public | formel | pour enfants | rime",
+            "de": "ton | stil | zielgruppe | förmlich | für kinder | reim*",
+            "it": "tono | stile | pubblico | per bambini",
+            "pt": "tom | estilo | público | para crianças",
+            "ru": "тон | стил* | аудитори* | для детей | рифм*",
+            "zh": "语气 | 风格 | 口吻 | 受众 | 押韵 | 儿童",
+            "ja": "口調 | 文体 | スタイル | 読者 | 子供向け | 韻",
+            "ko": "말투 | 스타일 | 어조 | 독자",
+        },
+    ),
+)

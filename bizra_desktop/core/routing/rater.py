@@ -1,0 +1,148 @@
+"""From a prompt to a rating: the learned score, its uncertainty, and a decision by cost.
+
+Mistakes are not symmetric: a hard prompt sent to the 0.5B model fails outright, an easy one
+sent to the 7B model only costs time. The score is read as a distribution (the model's
+cross-validated spread around it) and the level chosen is the one with the least expected cost,
+where each level too low costs `under_cost` times a level too high. The cut points between
+levels were fitted that way on held-out predictions for each preference; when the choice lands
+above the level the score sits closest to, the reasons say so, with the confidence.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from bizra_desktop.core.routing.features import PromptFeatures, extract
+from bizra_desktop.core.routing.lexicon import CONCEPTS, CONSTRAINTS, LANGUAGE_NAMES
+from bizra_desktop.core.routing.model import RaterModel, shipped_model
+from bizra_desktop.core.routing.preference import Preference
+from bizra_desktop.core.tiers import Complexity
+
+
+@dataclass(frozen=True)
+class Rating:
+    complexity: Complexity
+    score: float  # the model's continuous difficulty, 0 (trivial) … 4 (expert)
+    confidence: float  # probability that the chosen level is the right one
+    reasons: tuple[str, ...]
+    language: str  # ISO 639-1 code, guessed from the script and the task words
+
+
+_CONCEPT_REASON = {c.name: c.reason for c in CONCEPTS}
+_CONSTRAINT_REASON = {c.name: c.reason for c in CONSTRAINTS}
+_MIN_SHARE = 0.12  # contributions smaller than this (in levels) are not worth a reason
+_MAX_REASONS = 4
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+class Rater:
+    """Rates prompts with a trained `RaterModel` (the shipped one by default)."""
+
+    def __init__(self, model: RaterModel | None = None) -> None:
+        self.model = model or shipped_model()
+
+    def rate(self, prompt: str, preference: Preference = Preference.BALANCED) -> Rating:
+        features = extract(prompt)
+        if not features.dense:
+            return Rating(Complexity.TRIVIAL, 0.0, 1.0, ("empty prompt",), "en")
+        model = self.model
+        score = model.score(features)
+        cuts = model.cut_points[preference]
+        level = Complexity(bisect_right(cuts, score))
+        confidence = round(self._confidence(score, level, cuts), 3)
+        reasons = self._reasons(features, score, level, confidence)
+        return Rating(level, round(score, 3), confidence, reasons, features.language)
+
+    def _confidence(self, score: float, level: Complexity, cuts: tuple[float, ...]) -> float:
+        sigma = self.model.sigma
+        low = -math.inf if level == 0 else cuts[level - 1]
+        high = math.inf if level == len(cuts) else cuts[level]
+        upper = 1.0 if high == math.inf else _normal_cdf((high - score) / sigma)
+        lower = 0.0 if low == -math.inf else _normal_cdf((low - score) / sigma)
+        return upper - lower
+
+    def _reasons(
+        self, features: PromptFeatures, score: float, level: Complexity, confidence: float
+    ) -> tuple[str, ...]:
+        # Features that say the same thing to a person (every length bin, a concept and its
+        # crosses) add up before the largest pushes are named.
+        pushes: dict[str, float] = {}
+        for contribution in self.model.contributions(features, least=_MIN_SHARE / 4):
+            reason = _describe(features, contribution.feature, contribution.amount)
+            if reason:
+                pushes[reason] = pushes.get(reason, 0.0) + contribution.amount
+        ranked = sorted(pushes.items(), key=lambda item: -abs(item[1]))
+        said = [reason for reason, push in ranked if abs(push) >= _MIN_SHARE][:_MAX_REASONS]
+        if features.language != "en":
+            name = LANGUAGE_NAMES.get(features.language, features.language)
+            said.append(f"{name} (rated as the same request in English would be)")
+        neutral = Complexity(min(4, max(0, round(score))))
+        if level > neutral:
+            said.append(
+                f"between {neutral.label} and {level.label} (confidence {confidence:.0%}): "
+                f"sent up to {level.label}, since a model too small fails outright"
+            )
+        else:
+            said.append(f"confidence {confidence:.0%}")
+        return tuple(said)
+
+
+def _count(word: str, n: int) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _describe(features: PromptFeatures, name: str, amount: float) -> str:
+    """A feature's push on the score, said as a person would; "" for one not worth saying."""
+    evidence = features.evidence
+    up = amount > 0  # pushes on one feature; the reason's total push decides if it is said
+    base = name.split("&", maxsplit=1)[0].split(":repeated", maxsplit=1)[0]
+    if base.startswith(("asks:", "leads:")):
+        concept = base.split(":", 1)[1]
+        if concept not in _CONCEPT_REASON:
+            return ""
+        terms = ", ".join(f"'{t}'" for t in evidence.get(concept, [])[:2])
+        return f"{_CONCEPT_REASON[concept]} ({terms})" if terms else _CONCEPT_REASON[concept]
+    if name.startswith("word:"):
+        direction = "harder" if up else "easier"
+        return f"wording typical of {direction} prompts ('{name[5:]}')"
+    if name.startswith(("word_problem", "numbers")):
+        if "word_problem_length" in features.dense:
+            return f"multi-step maths word problem ({len(features.numbers)} quantities)"
+        return _count("number", len(features.numbers)) if len(features.numbers) > 1 else ""
+    if name.startswith(("constraints", "constraint_kinds")):
+        kinds = [k.split(":", 1)[1] for k in evidence if k.startswith("constraint:")]
+        count = sum(len(evidence[f"constraint:{k}"]) for k in kinds)
+        if not count:
+            return ""
+        said = ", ".join(_CONSTRAINT_REASON[k] for k in kinds[:3])
+        return f"{_count('explicit constraint', count)} ({said})"
+    if name.startswith(("code_lines", "code_fence", "error_output")):
+        return "code or program output in the prompt" if features.code_lines else ""
+    if name.startswith("math_symbols"):
+        return "mathematical notation" if up and not name.endswith("<=0") else ""
+    if name == "multiple_choice":
+        return "multiple-choice question"
+    if name.startswith(("greeting_without_task", "no_task_no_question")):
+        return (
+            "greeting or small talk, no task" if "greeting" in evidence else "no question or task"
+        )
+    if name.startswith("no_known_task_word"):
+        return "no task word"
+    if name.startswith(("material_words", "pasted_block")) and features.material_units > 20:
+        return f"pasted material ({features.material_units} words) around the ask"
+    if name.startswith(("words", "length", "sentences", "lines", "ask_words")):
+        if up and features.units > 30:
+            return f"long prompt ({features.units} words)"
+        if not up and features.units <= 12:
+            return f"short prompt ({_count('word', features.units)})"
+        return ""
+    if name.startswith("list_items") and features.list_items > 2:
+        return f"{features.list_items} listed items or requirements"
+    if name.startswith("questions") and features.questions > 1:
+        return f"{features.questions} questions"
+    return ""

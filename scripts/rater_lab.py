@@ -1,0 +1,313 @@
+"""Training and evaluation helpers for the prompt rater (numpy and scipy: dev dependencies).
+
+Used by `scripts/train_rater.py` (the shipped weights) and `benchmarks/routing_eval.py`
+(leave-one-source-out and the proxy checks). The app never imports this module.
+
+The model: ridge regression of the level (0 trivial … 4 expert) on `features.extract`, solved
+with scipy's LSQR (deterministic), each row weighted so that no source drowns the others.
+Then, on 5-fold held-out predictions: the spread of the labels around the score (`sigma`) and,
+for each preference, the cut points between levels that minimise the expected cost of routing
+(a level too low costs `UNDER_COST[preference]` times a level too high).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sys
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from scipy.sparse.linalg import lsqr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bizra_desktop.core.routing.features import HASH_BITS, extract  # noqa: E402
+from bizra_desktop.core.routing.model import RaterModel  # noqa: E402
+from bizra_desktop.core.routing.preference import Preference  # noqa: E402
+
+DATA = ROOT / "data" / "routing"
+LEVELS = ("trivial", "simple", "moderate", "complex", "expert")
+UNDER_COST = {Preference.QUALITY: 4.0, Preference.BALANCED: 2.0, Preference.SPEED: 1.0}
+SOURCE_CAP = 1500.0  # a source's rows weigh this much together at most
+# ...except MMLU's model-correctness flags: the one measured "needs a strong model" signal, weak
+# per row (one question's flag is noisy), so it needs more rows to show through.
+SOURCE_CAPS = {"routellm_mmlu": 4500.0}
+HAND_WRITTEN_WEIGHT = 3.0  # our own prompts cover what the public sets lack (greetings, traps)
+RIDGE = 1.0
+HASH_SCALE = 0.3  # hashed words count this much against the language-free features
+FOLDS = 5
+PRUNE_BELOW = (
+    0.03  # word weights smaller than this are dropped: a smaller file, fewer hash collisions
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    source: str
+    lang: str
+    prompt: str
+    level: int
+    extra: dict[str, Any]
+
+
+def _row(item: dict[str, Any], source: str | None = None) -> Row:
+    known = {"id", "source", "lang", "prompt", "label", "complexity"}
+    label = item.get("label", item.get("complexity"))
+    return Row(
+        id=str(item.get("id") or hashlib.sha256(item["prompt"].encode()).hexdigest()[:16]),
+        source=source or item["source"],
+        lang=item.get("lang", "en"),
+        prompt=item["prompt"],
+        level=LEVELS.index(label),
+        extra={k: v for k, v in item.items() if k not in known},
+    )
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_training_rows() -> list[Row]:
+    """The public corpus, our hand-written set and the training half of the tricky set."""
+    rows = [_row(item) for item in _jsonl(DATA / "corpus.jsonl.gz")]
+    rows += [_row(item, "handwritten") for item in _jsonl(DATA / "handwritten.jsonl")]
+    rows += [
+        _row(item, "tricky") for item in _jsonl(DATA / "tricky.jsonl") if item["split"] == "train"
+    ]
+    return rows
+
+
+def load_tricky_holdout() -> list[Row]:
+    return [
+        _row(item, "tricky") for item in _jsonl(DATA / "tricky.jsonl") if item["split"] == "holdout"
+    ]
+
+
+def load_translations() -> list[dict[str, Any]]:
+    return _jsonl(DATA / "translations.jsonl")
+
+
+def corpus_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("corpus.jsonl.gz", "handwritten.jsonl", "tricky.jsonl"):
+        digest.update((DATA / name).read_bytes())
+    return digest.hexdigest()
+
+
+def row_weights(rows: Sequence[Row]) -> np.ndarray:
+    sizes: dict[str, int] = {}
+    for row in rows:
+        sizes[row.source] = sizes.get(row.source, 0) + 1
+    weights = []
+    for row in rows:
+        weight = min(1.0, SOURCE_CAPS.get(row.source, SOURCE_CAP) / sizes[row.source])
+        if row.source in ("handwritten", "tricky"):
+            weight *= HAND_WRITTEN_WEIGHT
+        weights.append(weight)
+    return np.array(weights)
+
+
+class Featurized:
+    """Rows as one sparse matrix: the dense features' columns first, then the hash buckets."""
+
+    def __init__(self, prompts: Iterable[str], dense_names: Sequence[str] | None = None) -> None:
+        extracted = [extract(p) for p in prompts]
+        if dense_names is None:
+            dense_names = sorted({name for f in extracted for name in f.dense})
+        self.dense_names = list(dense_names)
+        column = {name: i for i, name in enumerate(self.dense_names)}
+        offset = len(self.dense_names)
+        data: list[float] = []
+        indices: list[int] = []
+        indptr = [0]
+        for features in extracted:
+            for name, value in features.dense.items():
+                if name in column:
+                    indices.append(column[name])
+                    data.append(value)
+            for bucket, value in features.hashed.items():
+                indices.append(offset + bucket)
+                data.append(value * HASH_SCALE)
+            indptr.append(len(indices))
+        width = offset + (1 << HASH_BITS)
+        self.matrix = csr_matrix(
+            (np.array(data), np.array(indices), np.array(indptr)), shape=(len(extracted), width)
+        )
+        # Canonical column order in every row: a feature dict's order can follow set iteration
+        # (salted per process), and sums in another order differ in the last bits.
+        self.matrix.sort_indices()
+
+    def rows(self, selected: np.ndarray) -> Featurized:
+        subset = object.__new__(Featurized)
+        subset.dense_names = self.dense_names
+        subset.matrix = self.matrix[selected]
+        return subset
+
+
+@dataclass(frozen=True)
+class Fit:
+    intercept: float
+    coefficients: np.ndarray  # per column of Featurized.matrix
+
+    def predict(self, matrix: csr_matrix) -> np.ndarray:
+        return np.asarray(matrix @ self.coefficients + self.intercept)
+
+
+def _lsqr(matrix: csr_matrix, target: np.ndarray, weights: np.ndarray, ridge: float) -> Fit:
+    """argmin Σ wᵢ (tᵢ - b - xᵢβ)² + ridge·|β|², the intercept b (almost) unpenalised: it is
+    a column of 1000s. LSQR with fixed tolerances and iteration limit: the same numbers every
+    run."""
+    root = np.sqrt(weights)
+    mean = float(np.sum(weights * target) / np.sum(weights))
+    scaled = csr_matrix(matrix.multiply(root[:, None]))
+    anchor = csr_matrix(root[:, None] * 1000.0)
+    design = hstack([anchor, scaled]).tocsr()
+    solution = lsqr(
+        design, root * (target - mean), damp=np.sqrt(ridge), atol=1e-10, btol=1e-10, iter_lim=4000
+    )
+    beta = solution[0]
+    return Fit(intercept=mean + beta[0] * 1000.0, coefficients=beta[1:])
+
+
+def fit_ridge(features: Featurized, levels: np.ndarray, weights: np.ndarray) -> Fit:
+    """Two stages, so that the language-free features explain all they can: first the dense
+    features alone, then the hashed words on what is left. Fitted jointly, many small word
+    weights would soak up whatever a whole source has in common (its wording is cheap to
+    penalise), and a translation, whose words the model never saw, would lose it."""
+    offset = len(features.dense_names)
+    dense = features.matrix[:, :offset]
+    words = features.matrix[:, offset:]
+    first = _lsqr(dense, levels, weights, RIDGE)
+    residual = levels - first.predict(dense)
+    second = _lsqr(words, residual, weights, RIDGE)
+    # Small word weights are dropped here, not only when saving, so that held-out figures
+    # measure the model that ships.
+    word_weights = np.where(np.abs(second.coefficients) >= PRUNE_BELOW, second.coefficients, 0.0)
+    return Fit(
+        intercept=first.intercept + second.intercept,
+        coefficients=np.concatenate([first.coefficients, word_weights]),
+    )
+
+
+def folds_of(rows: Sequence[Row]) -> np.ndarray:
+    """A fold per row, by a stable hash of its group (a FollowBench chain stays together)."""
+    groups = [str(row.extra.get("chain", row.id)) for row in rows]
+    return np.array([zlib.crc32(group.encode()) % FOLDS for group in groups])
+
+
+def held_out_scores(
+    features: Featurized, levels: np.ndarray, weights: np.ndarray, folds: np.ndarray
+) -> np.ndarray:
+    scores = np.zeros(len(levels))
+    for fold in range(FOLDS):
+        test = folds == fold
+        fit = fit_ridge(features.rows(~test), levels[~test], weights[~test])
+        scores[test] = fit.predict(features.matrix[test])
+    return scores
+
+
+def expected_cost(levels: np.ndarray, chosen: np.ndarray, under: float) -> np.ndarray:
+    gap = chosen - levels
+    return np.where(gap < 0, -gap * under, gap)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What a score says about the level: level ≈ N(offset + slope·score, sigma²), fitted on
+    held-out scores (ridge shrinks scores towards the middle; the slope undoes that)."""
+
+    offset: float
+    slope: float
+    sigma: float
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, levels: np.ndarray, weights: np.ndarray) -> Calibration:
+        mean_s = np.sum(weights * scores) / np.sum(weights)
+        mean_y = np.sum(weights * levels) / np.sum(weights)
+        slope = np.sum(weights * (scores - mean_s) * (levels - mean_y)) / np.sum(
+            weights * (scores - mean_s) ** 2
+        )
+        offset = mean_y - slope * mean_s
+        residual = levels - (offset + slope * scores)
+        sigma = np.sqrt(np.sum(weights * residual**2) / np.sum(weights))
+        return cls(float(offset), float(slope), float(sigma))
+
+    def cut_points(self, under: float) -> tuple[float, ...]:
+        """The four scores where the cheapest level steps up, for a level too low costing
+        `under` times a level too high (found on a fine grid of the expected level)."""
+        grid = np.arange(-1.0, 5.0, 0.001)
+        cost = np.array([self._expected_costs(mu, under) for mu in grid])
+        chosen = cost.argmin(axis=1)
+        cuts = [float(grid[np.argmax(chosen > k)]) for k in range(len(LEVELS) - 1)]
+        return tuple(round((mu - self.offset) / self.slope, 3) for mu in cuts)
+
+    def _expected_costs(self, mu: float, under: float) -> np.ndarray:
+        edges = np.array([-np.inf, 0.5, 1.5, 2.5, 3.5, np.inf])
+        cdf = 0.5 * (1 + _erf((edges - mu) / (self.sigma * np.sqrt(2))))
+        chance = np.diff(cdf)
+        levels = np.arange(len(LEVELS))
+        return np.array(
+            [float(np.sum(chance * expected_cost(levels, np.full(5, c), under))) for c in levels]
+        )
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # noqa: PLC0415 - scipy is only needed for training
+
+    return np.asarray(erf(x))
+
+
+def train(
+    rows: Sequence[Row],
+    provenance: dict[str, Any] | None = None,
+    features: Featurized | None = None,
+) -> RaterModel:
+    """`features`: the rows already featurized (the evaluation featurizes the corpus once)."""
+    levels = np.array([row.level for row in rows], dtype=float)
+    weights = row_weights(rows)
+    features = features or Featurized(row.prompt for row in rows)
+    held_out = held_out_scores(features, levels, weights, folds_of(rows))
+    # Proxy labels (a model-correctness flag, a count of steps) are noisy measurements of the
+    # rubric; the spread that decides how far to route up is that of the rubric labels.
+    judged = np.array([not str(row.extra.get("label_by", "")).startswith("proxy") for row in rows])
+    calibration = Calibration.fit(held_out[judged], levels[judged], weights[judged])
+    cut_points = {
+        preference: calibration.cut_points(under) for preference, under in UNDER_COST.items()
+    }
+    fit = fit_ridge(features, levels, weights)
+    offset = len(features.dense_names)
+    dense = {
+        name: float(w)
+        for name, w in zip(features.dense_names, fit.coefficients[:offset], strict=True)
+    }
+    hashed = {int(i): float(w) for i, w in enumerate(fit.coefficients[offset:]) if w}
+    counts = {label: 0 for label in LEVELS}
+    sources: dict[str, int] = {}
+    for row in rows:
+        counts[LEVELS[row.level]] += 1
+        sources[row.source] = sources.get(row.source, 0) + 1
+    return RaterModel(
+        intercept=fit.intercept,
+        dense=dense,
+        hashed=hashed,
+        hash_scale=HASH_SCALE,
+        sigma=calibration.sigma / calibration.slope,
+        cut_points={p: cut_points[p] for p in Preference},
+        trained_on={
+            "rows": len(rows),
+            "labels": counts,
+            "sources": dict(sorted(sources.items())),
+            **(provenance or {}),
+        },
+    )
