@@ -298,7 +298,11 @@ def _analyze_lines(lines: Iterable[str], analyze: Callable[[str], dict[str, Any]
 
 def cmd_bench(args: argparse.Namespace) -> int:
     # Heavy imports, only for the benchmark; the window's one loads Qt.
-    if args.ui:
+    if args.analyzer:
+        from bizra_desktop.bench import analyzer_timings  # noqa: PLC0415
+
+        report = analyzer_timings()
+    elif args.ui:
         from bizra_desktop.ui.bench_ui import run_ui_benchmark  # noqa: PLC0415
 
         report = run_ui_benchmark(args.ui_tokens)
@@ -387,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=_positive_int, default=3)
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--ui", action="store_true", help="measure the window's lag instead")
+    bench.add_argument(
+        "--analyzer", action="store_true", help="only time the prompt rater (no model runs)"
+    )
     bench.add_argument("--ui-tokens", type=_positive_int, default=1000)
     bench.add_argument(
         "--report",

@@ -37,6 +37,7 @@ _DIGITS = {
     for code in range(0x80, 0x1FBFA)
     if unicodedata.category(chr(code)) == "Nd"
 }
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 _TOKEN_SPLIT = re.compile(r"[\s!-/:-@\[-`{-~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–]+")
 _NO_SPACE_RUN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]+")
 _KANA = re.compile(r"[\u3040-\u30ff]")
@@ -191,6 +192,7 @@ _TASK_FIRST_WORDS = frozenset(
 )
 _SEGMENT = re.compile(r"(?<=[.!?;。！？])\s+|(?<=[。！？])|\n+")
 _MAX_SEGMENTS = 120
+_LEADING_SEGMENTS = 8
 _PUNCTUATION = (
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
 )
@@ -231,7 +233,9 @@ def normalize(prompt: str) -> str:
     """NFKC, every script's digits as ASCII, lowercase, typographic apostrophes plain."""
     text = unicodedata.normalize("NFKC", prompt)
     if not text.isascii():
-        text = text.translate(_DIGITS).replace("\u2019", "'")
+        if _OTHER_DIGIT.search(text):
+            text = text.translate(_DIGITS)
+        text = text.replace("\u2019", "'")
     return text.lower()
 
 
@@ -382,7 +386,7 @@ def _asks(text: str, units: int) -> _Asks:
         keep = _MAX_SEGMENTS // 2
         segments = segments[:keep] + segments[-keep:]
     total = ask = 0
-    leading: set[str] = set()
+    asking: list[tuple[list[str], str]] = []
     for segment in segments:
         # Whitespace words with their punctuation trimmed: str.split is several times faster
         # than the token regex, and only whole task words matter here.
@@ -392,7 +396,13 @@ def _asks(text: str, units: int) -> _Asks:
         total += len(tokens)
         if _is_ask(segment, tokens):
             ask += len(tokens)
-            leading |= _leading(tokens, segment)
+            asking.append((tokens, segment))
+    # The ask that leads sits in the first sentences or the last ones.
+    if len(asking) > 2 * _LEADING_SEGMENTS:
+        asking = asking[:_LEADING_SEGMENTS] + asking[-_LEADING_SEGMENTS:]
+    leading: set[str] = set()
+    for tokens, segment in asking:
+        leading |= _leading(tokens, segment)
     ask_units = round(units * ask / total) if total else units
     return _Asks(ask_units, units - ask_units, frozenset(leading))
 
