@@ -153,7 +153,7 @@ def _long_samples() -> list[str]:
     )
     code = "def total(rows):\n    return sum(r.amount for r in rows if r.ok)\n\n"
     log = "2024-05-12 10:01:12 ERROR worker-3 timeout after 30s (retry 2/5) job=4411\n"
-    mixed = "この関数は何をしますか？ Что делает эта функция? ¿Qué hace esta función? "
+    mixed = "この関数は何をしますか\uff1f Что делает эта функция? ¿Qué hace esta función? "
     samples = []
     for size in (1000, 2000, 4000):
         for body, ask in (
