@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.hub_server, the local stand-in for the Hub
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QToolTip, QWidget
 
 from bizra_desktop.core.models.store import starter_model_path
 from bizra_desktop.core.paths import DataPaths
@@ -58,6 +58,21 @@ def _save(widget: QWidget, name: str) -> None:
     print(f"wrote {path}")
 
 
+def _routing_reasons(app: QApplication, window: MainWindow) -> None:
+    """The badge's tooltip: what decided the rating, and the confidence."""
+    window.prompt.setPlainText(
+        "Hi! Докажите, что проблема остановки неразрешима, шаг за шагом."
+    )
+    window.send()
+    _wait(app, lambda: window.answer is None)
+    badge = window.findChildren(QLabel, "badge")[-1]
+    QToolTip.showText(badge.mapToGlobal(badge.rect().bottomLeft()), badge.toolTip(), badge)
+    _wait(app, lambda: False, timeout_s=0.3)
+    tips = [w for w in app.topLevelWidgets() if w.metaObject().className() == "QTipLabel"]
+    _save(tips[0], "routing-reasons.png")
+    QToolTip.hideText()
+
+
 def main() -> int:
     hub = HubServer()  # serves only inside _model_manager; the address is fixed now
     os.environ["HF_ENDPOINT"] = hub.url  # before anything imports huggingface_hub
@@ -80,6 +95,7 @@ def main() -> int:
         window.conversations.refresh()
         _wait(app, lambda: False, timeout_s=0.3)
         _save(window, "chat.png")
+        _routing_reasons(app, window)
 
         window.prompt.setPlainText("Write a very long story about a lighthouse keeper.")
         window.send()

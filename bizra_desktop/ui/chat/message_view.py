@@ -134,6 +134,7 @@ class MessageView(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         self.badge = QLabel()
+        self.badge.setObjectName("badge")
         self.badge.setVisible(False)
         self.badge.setTextFormat(Qt.TextFormat.PlainText)
         self.runtime = QLabel()  # where the model runs: backend and offloaded layers
