@@ -48,6 +48,7 @@ from rater_lab import (  # noqa: E402
     train,
 )
 
+from bizra_desktop.bench import analyzer_timings  # noqa: E402
 from bizra_desktop.core.routing.model import RaterModel, shipped_model  # noqa: E402
 from bizra_desktop.core.routing.preference import Preference  # noqa: E402
 from bizra_desktop.core.routing.rater import Rater  # noqa: E402
@@ -290,6 +291,7 @@ def evaluate(quick: bool) -> dict[str, Any]:
         ],
         "compute_curve": compute_curve(rows, shipped, held),
         "label_consistency": label_consistency(rows),
+        "speed": analyzer_timings(),
     }
     if not quick:
         scores, rated = leave_one_source_out(rows, features)

@@ -171,7 +171,6 @@ _CONSTRAINT = "constraint:"
 _EVERY_TERM = _Matcher.build(
     [*CONCEPTS, *(Concept(_CONSTRAINT + c.name, c.reason, c.terms) for c in CONSTRAINTS)]
 )
-CONCEPT_NAMES = tuple(c.name for c in CONCEPTS)
 _NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale"})
 _TASK_WORDS = frozenset(w for w, names in _CONCEPTS.words.items() if set(names) - _NOT_TASKS)
 _TASK_STEMS = frozenset(w for w, names in _CONCEPTS.stems.items() if set(names) - _NOT_TASKS)
@@ -243,10 +242,6 @@ def scanned(prompt: str) -> str:
     if len(prompt) <= SCAN_HEAD + SCAN_TAIL:
         return prompt
     return f"{prompt[:SCAN_HEAD]}\n{prompt[-SCAN_TAIL:]}"
-
-
-def bucket(feature: str) -> int:
-    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) & HASH_MASK
 
 
 def _bins(name: str, value: float, edges: tuple[float, ...]) -> dict[str, float]:
