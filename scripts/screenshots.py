@@ -60,9 +60,7 @@ def _save(widget: QWidget, name: str) -> None:
 
 def _routing_reasons(app: QApplication, window: MainWindow) -> None:
     """The badge's tooltip: what decided the rating, and the confidence."""
-    window.prompt.setPlainText(
-        "Hi! Докажите, что проблема остановки неразрешима, шаг за шагом."
-    )
+    window.prompt.setPlainText("Hi! Докажите, что проблема остановки неразрешима, шаг за шагом.")
     window.send()
     _wait(app, lambda: window.answer is None)
     badge = window.findChildren(QLabel, "badge")[-1]

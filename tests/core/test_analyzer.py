@@ -87,14 +87,17 @@ def test_the_reasons_end_with_the_confidence() -> None:
 
 def test_an_uncertain_prompt_sent_up_says_so() -> None:
     """Between two levels the expected-cost rule takes the higher one and the reasons say it."""
+    prompts = _handwritten()
+    even = [analyze(prompt, Preference.SPEED).complexity for prompt in prompts]
     sent_up = [
         result
-        for result in map(analyze, _handwritten())
-        if result.complexity > round(result.score) and result.score >= 0
+        for result, level in zip(map(analyze, prompts), even, strict=True)
+        if result.complexity > level
     ]
     assert sent_up
     for result in sent_up:
         assert "sent up to" in result.reasons[-1], result.reasons
+        assert f"confidence {result.confidence:.0%}" in result.reasons[-1]
 
 
 def test_the_language_is_named_and_does_not_move_a_word_problem() -> None:

@@ -3,9 +3,10 @@
 Mistakes are not symmetric: a hard prompt sent to the 0.5B model fails outright, an easy one
 sent to the 7B model only costs time. The score is read as a distribution (the model's
 cross-validated spread around it) and the level chosen is the one with the least expected cost,
-where each level too low costs `under_cost` times a level too high. The cut points between
-levels were fitted that way on held-out predictions for each preference; when the choice lands
-above the level the score sits closest to, the reasons say so, with the confidence.
+where each level too low costs `under` times a level too high (4 for quality, 2 balanced, 1
+speed: even). The cut points between levels come from that rule and the spread measured on
+held-out predictions (scripts/rater_lab.py); when the choice lands above the even-cost level,
+the reasons say so, with the confidence.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class Rater:
         if features.language != "en":
             name = LANGUAGE_NAMES.get(features.language, features.language)
             said.append(f"{name} (rated as the same request in English would be)")
-        neutral = Complexity(min(4, max(0, round(score))))
+        # The level with even costs either way (the speed preference's cuts): where the score
+        # itself points. Above it, the cost of a too-small model decided.
+        neutral = Complexity(bisect_right(self.model.cut_points[Preference.SPEED], score))
         if level > neutral:
             said.append(
                 f"between {neutral.label} and {level.label} (confidence {confidence:.0%}): "
