@@ -14,6 +14,7 @@ from bizra_desktop.core.api.errors import ApiError
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.models.store import ModelStore
 from bizra_desktop.core.pipeline import RunOptions
+from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.tiers import Tier
 from tests.helpers import starter_path
 
@@ -94,3 +95,24 @@ def test_an_unknown_model_is_refused(catalog: ModelCatalog) -> None:
         parse(catalog, model="qwen2.5-7b-instruct")  # a catalogue model, but not installed
 
     assert caught.value.status == 404 and caught.value.code == "model_not_found"
+
+
+def test_the_bizra_field_sets_the_routing_preference(catalog: ModelCatalog) -> None:
+    assert parse(catalog).options.preference is Preference.BALANCED  # the defaults'
+    chosen = parse(catalog, bizra={"prefer": "Quality"}).options.preference
+    assert chosen is Preference.QUALITY
+
+
+@pytest.mark.parametrize(
+    ("extension", "param"),
+    [
+        ({"prefer": "fastest"}, "bizra.prefer"),
+        ({"prefer": 2}, "bizra.prefer"),
+        ({"preset": "Code"}, "bizra.preset"),
+        ("quality", "bizra"),
+    ],
+)
+def test_a_bad_bizra_field_is_refused(catalog: ModelCatalog, extension: Any, param: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse(catalog, bizra=extension)
+    assert caught.value.status == 400 and caught.value.param == param

@@ -58,6 +58,25 @@ def test_analyze_reproduces_the_routing_table(
     assert record["reasons"] and all(isinstance(reason, str) for reason in record["reasons"])
 
 
+def test_analyze_gives_the_score_the_confidence_and_takes_a_preference(bizra_home: Path) -> None:
+    prompt = "Review my grocery list: eggs, milk, bread."
+    records = {
+        prefer: json.loads(
+            bizra(bizra_home, "analyze", prompt, "--prefer", prefer, "--json").stdout
+        )
+        for prefer in ("speed", "balanced", "quality")
+    }
+    levels = ("trivial", "simple", "moderate", "complex", "expert")
+    for prefer, record in records.items():
+        assert record["preference"] == prefer
+        assert 0.0 < record["confidence"] <= 1.0
+        assert record["score"] == records["balanced"]["score"]  # the same score, other cut points
+    ranks = [levels.index(records[p]["complexity"]) for p in ("speed", "balanced", "quality")]
+    assert ranks == sorted(ranks)
+    refused = bizra(bizra_home, "analyze", prompt, "--prefer", "fastest")
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+
+
 def test_analyze_jsonl_answers_every_line_and_flags_bad_ones(bizra_home: Path) -> None:
     lines = [json.dumps({"prompt": prompt}) for prompt, _, _ in TABLE]
     lines[2:2] = ["not json", json.dumps({"text": "no prompt key"}), ""]
