@@ -79,8 +79,23 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def load_training_rows() -> list[Row]:
-    """The public corpus, our hand-written set and the training half of the tricky set."""
+    """The public corpus, translations of some of it, our hand-written set and the training
+    half of the tricky set."""
     rows = [_row(item) for item in _jsonl(DATA / "corpus.jsonl.gz")]
+    # A translation keeps its original's label: the same request is as hard in any language.
+    originals = {row.id: row for row in rows}
+    rows += [
+        Row(
+            id=f"{item['id']}@{item['lang']}",
+            source="translated",
+            lang=item["lang"],
+            prompt=item["prompt"],
+            level=originals[item["id"]].level,
+            # Same fold as the original, so held-out figures never see a prompt's twin.
+            extra={"label_by": originals[item["id"]].extra["label_by"], "group": item["id"]},
+        )
+        for item in _jsonl(DATA / "translations_train.jsonl")
+    ]
     rows += [_row(item, "handwritten") for item in _jsonl(DATA / "handwritten.jsonl")]
     rows += [
         _row(item, "tricky") for item in _jsonl(DATA / "tricky.jsonl") if item["split"] == "train"
@@ -98,9 +113,17 @@ def load_translations() -> list[dict[str, Any]]:
     return _jsonl(DATA / "translations.jsonl")
 
 
+TRAINING_FILES = (
+    "corpus.jsonl.gz",
+    "translations_train.jsonl",
+    "handwritten.jsonl",
+    "tricky.jsonl",
+)
+
+
 def corpus_digest() -> str:
     digest = hashlib.sha256()
-    for name in ("corpus.jsonl.gz", "handwritten.jsonl", "tricky.jsonl"):
+    for name in TRAINING_FILES:
         digest.update((DATA / name).read_bytes())
     return digest.hexdigest()
 
@@ -201,8 +224,9 @@ def fit_ridge(features: Featurized, levels: np.ndarray, weights: np.ndarray) -> 
 
 
 def folds_of(rows: Sequence[Row]) -> np.ndarray:
-    """A fold per row, by a stable hash of its group (a FollowBench chain stays together)."""
-    groups = [str(row.extra.get("chain", row.id)) for row in rows]
+    """A fold per row, by a stable hash of its group (a FollowBench chain stays together, a
+    translation goes with its original)."""
+    groups = [str(row.extra.get("chain", row.extra.get("group", row.id))) for row in rows]
     return np.array([zlib.crc32(group.encode()) % FOLDS for group in groups])
 
 
