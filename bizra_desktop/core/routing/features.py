@@ -162,7 +162,7 @@ class _Matcher:
                     if term in unspaced:
                         add(term, (name,))
         # Sorted: the words came from a set, whose order changes from process to process.
-        return {name: sorted(terms) for name, terms in sorted(found.items())}
+        return {name: sorted(set(terms)) for name, terms in sorted(found.items())}
 
 
 _CONCEPTS = _Matcher.build(CONCEPTS)
