@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the work failed (inference error, invalid receipt chain
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sqlite3
 import sys
@@ -101,8 +102,19 @@ def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, 
 
 
 def _print_json(record: dict[str, Any], out: TextIO) -> None:
-    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    # ASCII with \u escapes: the same JSON whatever the console or pipe encodes with (a
+    # Windows pipe is cp1252), and any JSON reader turns it back into the text.
+    out.write(json.dumps(record) + "\n")
     out.flush()
+
+
+def _console_never_fails() -> None:
+    """Text the console's encoding lacks (→, ✓, CJK on cp1252) comes out as '?', never as a
+    UnicodeEncodeError that ends the command."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if isinstance(stream, io.TextIOWrapper) and encoding not in ("utf8", "utf16", "utf32"):
+            stream.reconfigure(errors="replace")
 
 
 # --- ask ----------------------------------------------------------------------------------
@@ -414,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _console_never_fails()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)

@@ -61,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "hub_error": overview.hub_error,
             "tiers": [_status_record(status) for status in overview.tiers],
         }
-        print(json.dumps(record, ensure_ascii=False))
+        print(json.dumps(record))  # ASCII: survives any console encoding
     else:
         _print_table(overview.tiers, sys.stdout)
     if overview.hub_error:

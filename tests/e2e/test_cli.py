@@ -210,3 +210,24 @@ def test_answers_from_the_command_line_are_saved_as_conversations(bizra_home: Pa
     assert (user.role, user.content) == ("user", "Hello there!")
     assert assistant.receipt_hash == receipt_hash
     assert assistant.meta["tier"] == "NANO"
+
+
+@pytest.mark.parametrize("json_flag", [True, False], ids=["json", "text"])
+def test_a_cp1252_console_gets_every_answer(bizra_home: Path, json_flag: bool) -> None:
+    """Windows pipes stdout as cp1252: → and Cyrillic must not end the command."""
+    prompt = "Докажите, что проблема остановки неразрешима → ✓"
+    env = {**os.environ, "BIZRA_HOME": str(bizra_home), "PYTHONIOENCODING": "cp1252"}
+    env.pop("PYTHONUTF8", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bizra_desktop", "analyze", prompt, *(["--json"] * json_flag)],
+        capture_output=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if json_flag:
+        record = json.loads(done.stdout)  # ASCII JSON: the same text under any encoding
+        assert any("проблема остановки" in reason for reason in record["reasons"])
+    else:
+        assert done.stdout.decode("cp1252").startswith(("complex", "expert"))
