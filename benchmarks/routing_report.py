@@ -66,7 +66,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "Each source is rated by a rater trained without it (its own cut points and spread",
         "too): how the rater does on prompts unlike anything it learned from. Levels at the",
-        "balanced preference; labels by the rubric or its proxies.",
+        "balanced preference; labels by the rubric or its proxies. (`translated`: hand",
+        "translations of corpus prompts; left out, their English originals stay in.)",
         "",
     ]
     loso = report["leave_one_source_out"]
