@@ -35,6 +35,7 @@ _CONCEPT_REASON = {c.name: c.reason for c in CONCEPTS}
 _CONSTRAINT_REASON = {c.name: c.reason for c in CONSTRAINTS}
 _MIN_SHARE = 0.12  # contributions smaller than this (in levels) are not worth a reason
 _MAX_REASONS = 4
+_SIZE = ("words", "length", "sentences", "lines", "ask_words")  # how long the prompt is
 
 
 def _normal_cdf(x: float) -> float:
@@ -113,8 +114,10 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     if name.startswith("word:"):
         direction = "harder" if up else "easier"
         return f"wording typical of {direction} prompts ('{name[5:]}')"
-    if name.startswith(("word_problem", "numbers")):
-        if "word_problem_length" in features.dense:
+    word_problem = "word_problem_length" in features.dense
+    # In a word problem its length and its quantities are the size of the problem: one reason.
+    if name.startswith(("word_problem", "numbers")) or (word_problem and name.startswith(_SIZE)):
+        if word_problem:
             return f"multi-step maths word problem ({len(features.numbers)} quantities)"
         return _count("number", len(features.numbers)) if len(features.numbers) > 1 else ""
     if name.startswith(("constraints", "constraint_kinds")):
@@ -138,7 +141,7 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
         return "no task word"
     if name.startswith(("material_words", "pasted_block")) and features.material_units > 20:
         return f"pasted material ({features.material_units} words) around the ask"
-    if name.startswith(("words", "length", "sentences", "lines", "ask_words")):
+    if name.startswith(_SIZE):
         if up and features.units > 30:
             return f"long prompt ({features.units} words)"
         if not up and features.units <= 12:
