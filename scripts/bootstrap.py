@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -117,6 +119,104 @@ def install_gpu_build(backend: str) -> int:
     return 0
 
 
+# --- system pieces pip cannot install ------------------------------------------------------
+
+_NSIS_HINT = {
+    "nt": "winget install NSIS.NSIS",
+    "darwin": "brew install makensis",
+}
+
+
+def debian_package(library: str) -> str:
+    """The Debian/Ubuntu package of a shared library: libxcb-icccm.so.4 → libxcb-icccm4,
+    libxkbcommon-x11.so.0 → libxkbcommon-x11-0 (a dash when the name ends in a digit)."""
+    stem, _, version = library.partition(".so.")
+    major = version.split(".")[0]
+    return f"{stem}{'-' if stem[-1:].isdigit() else ''}{major}".lower()
+
+
+def missing_libraries(plugin: Path, ldd: str = "ldd") -> list[str]:
+    """The shared libraries `plugin` needs that the system lacks ("X => not found" in ldd)."""
+    try:
+        listing = subprocess.run(
+            [ldd, str(plugin)], capture_output=True, text=True, check=False, timeout=60
+        ).stdout
+    except OSError:  # no ldd: nothing to say
+        return []
+    return sorted(set(re.findall(r"^\s*(\S+) => not found", listing, re.MULTILINE)))
+
+
+def _can_install() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and shutil.which("apt-get") is not None
+    )
+
+
+def _quietly(command: list[str]) -> int:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.call(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
+def ensure_packages(packages: list[str], why: str, can_install: bool | None = None) -> None:
+    """Install Debian packages when root with apt-get; otherwise stop with one line that names
+    them and the command."""
+    if not packages:
+        return
+    command = ["apt-get", "install", "-y", "-qq", *packages]
+    if can_install if can_install is not None else _can_install():
+        print(f"+ {' '.join(command)}   # {why}", flush=True)
+        if _quietly(command) == 0:
+            return
+        _quietly(["apt-get", "update", "-qq"])  # a fresh machine's package lists may be empty
+        if _quietly(command) == 0:
+            return
+    sys.exit(
+        f"BIZRA Desktop needs {' '.join(packages)} ({why}); install it with: "
+        f"sudo apt-get install -y {' '.join(packages)}"
+    )
+
+
+def ensure_makensis(path: str | None = None) -> None:
+    """The packaging tests compile the Windows installer with makensis (NSIS)."""
+    if shutil.which("makensis", path=path):
+        return
+    hint = _NSIS_HINT.get(os.name if os.name == "nt" else sys.platform)
+    if hint:
+        sys.exit(f"the packaging tests need makensis (NSIS); install it with: {hint}")
+    ensure_packages(["nsis"], "makensis builds the Windows installer in the packaging tests")
+
+
+def ensure_qt_libraries() -> None:
+    """Qt's xcb platform plugin aborts the window when a library of its own is missing
+    (libxcb-cursor0, libxcb-icccm4, ... on a fresh Debian): install them first."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return
+    found = subprocess.run(
+        [
+            _bin("python"),
+            "-c",
+            "import PySide6, pathlib; print(pathlib.Path(PySide6.__file__).parent)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    plugin = Path(found) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if found and plugin.exists():
+        libraries = missing_libraries(plugin)
+        ensure_packages(
+            [debian_package(name) for name in libraries], "Qt needs them to open the window"
+        )
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        sys.exit(
+            "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run it "
+            "in a desktop session, or under xvfb-run"
+        )
+
+
 def main(argv: list[str]) -> int:
     gpu = argv[:1] == ["gpu"] and len(argv) == 2 and argv[1] in GPU_BUILD_FLAGS
     if not argv or (argv[0] not in ("run", "test") and not gpu):
@@ -126,7 +226,9 @@ def main(argv: list[str]) -> int:
     if gpu:
         return install_gpu_build(argv[1])
     if argv[0] == "test":
+        ensure_makensis()
         return run_tests()
+    ensure_qt_libraries()
     return _run(_bin("bizra-desktop"), *argv[1:])
 
 

@@ -1,0 +1,84 @@
+"""scripts/bootstrap.py's checks of what pip cannot install, pointed at a PATH and an ldd we
+control (the machine itself is never changed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import stat
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> ModuleType:
+    # scripts/ is a folder of scripts, not a package: load the file.
+    spec = importlib.util.spec_from_file_location("bootstrap", ROOT / "scripts" / "bootstrap.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("library", "package"),
+    [
+        ("libxcb-icccm.so.4", "libxcb-icccm4"),
+        ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libX11-xcb.so.1", "libx11-xcb1"),
+    ],
+)
+def test_a_library_is_named_by_its_debian_package(
+    bootstrap: ModuleType, library: str, package: str
+) -> None:
+    assert bootstrap.debian_package(library) == package
+
+
+def _fake_ldd(folder: Path, output: str) -> str:
+    script = folder / "ldd"
+    script.write_text(f"#!/bin/sh\ncat <<'EOF'\n{output}\nEOF\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_the_missing_libraries_of_a_plugin_come_from_ldd(
+    bootstrap: ModuleType, tmp_path: Path
+) -> None:
+    ldd = _fake_ldd(
+        tmp_path,
+        "\tlibQt6Gui.so.6 => /opt/qt/libQt6Gui.so.6 (0x1)\n"
+        "\tlibxcb-icccm.so.4 => not found\n"
+        "\tlibxcb-keysyms.so.1 => not found\n"
+        "\tlibxcb-icccm.so.4 => not found",
+    )
+    plugin = tmp_path / "libqxcb.so"
+    plugin.write_bytes(b"")
+    assert bootstrap.missing_libraries(plugin, ldd) == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    assert bootstrap.missing_libraries(plugin, str(tmp_path / "no-such-ldd")) == []
+
+
+def test_without_root_a_missing_package_stops_with_one_line(bootstrap: ModuleType) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_packages(["libxcb-icccm4", "libxcb-keysyms1"], "Qt needs them", False)
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert "sudo apt-get install -y libxcb-icccm4 libxcb-keysyms1" in message
+    bootstrap.ensure_packages([], "nothing missing", False)  # nothing to do, no exit
+
+
+def test_a_missing_makensis_is_named_with_its_install_command(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_makensis(path=str(tmp_path))  # a PATH without makensis
+    assert "nsis" in str(stopped.value) and "\n" not in str(stopped.value)
+    tool = tmp_path / "makensis"
+    tool.write_text("#!/bin/sh\n", encoding="utf-8")
+    tool.chmod(0o755)
+    bootstrap.ensure_makensis(path=str(tmp_path))  # found: nothing to do
