@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build data/routing/corpus.jsonl.gz: every public prompt with its five-level label.
 
-    python scripts/build_routing_corpus.py [--corpus ../shared/corpus]
+    python scripts/build_routing_corpus.py --corpus PATH/TO/PUBLIC/CORPUS
 
 A provenance step, run once when the public corpus or the annotations change; its output is
 committed, so training, tests and the evaluation never need the corpus itself (a user's clone
@@ -120,7 +120,12 @@ def write(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        required=True,
+        help="the folder of the public corpus's JSONL files (not part of this repository)",
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
