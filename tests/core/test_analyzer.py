@@ -121,8 +121,10 @@ def test_digits_of_every_script_are_numbers() -> None:
 
 
 def test_hyphenated_and_multiword_terms_match() -> None:
-    evidence = extract("A lock-free queue with step-by-step reasoning, at least 3 lines").evidence
-    assert "lock free" in evidence["systems"]
+    evidence = extract(
+        "A fault-tolerant queue with step-by-step reasoning, at least 3 lines"
+    ).evidence
+    assert "fault tolerant" in evidence["scale"]
     assert "step by step" in evidence["depth"]
     assert "at least" in evidence["constraint:limit"]
 
@@ -175,7 +177,7 @@ def test_the_weights_file_round_trips_and_refuses_another_format() -> None:
 
 _TRICKY = [
     *("\x00", "```", "`", "hello ", "thanks!", "briefly ", "in one word, ", "\n1. ", "what is "),
-    *("O(", "İ", "\u2019", "-", "Traceback", "証明", "١٢", "？", "lock-free", "\n" * 20),
+    *("O(", "İ", "\u2019", "-", "Traceback", "証明", "١٢", "？", "fault-tolerant", "\n" * 20),
 ]
 _FRAGMENTS = st.one_of(st.text(), st.characters(categories=["Cs"]), st.sampled_from(_TRICKY))
 _PROMPTS = st.lists(_FRAGMENTS, max_size=12).map("".join)

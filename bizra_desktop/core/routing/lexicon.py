@@ -125,9 +125,9 @@ CONCEPTS: tuple[Concept, ...] = (
         "scale",
         "large-scale requirements",
         {
-            "en": "million | millions | billion | billions | scalable | scalability | distributed"
-            " | fault-tolerant | high availability | latency | throughput | concurrent"
-            " | concurrency | lock-free",
+            "en": "million | millions | billion | billions | scalable | scalability"
+            " | distributed | fault-tolerant | high availability | latency | throughput"
+            " | concurrent | concurrency",
             "es": "millones | escalable | distribuido | latencia | concurrencia",
             "fr": "millions | milliards | évolutif | distribué | latence | concurrence",
             "de": "millionen | milliarden | skalierbar | verteilt | latenz | nebenläufig*",
@@ -367,7 +367,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "derive",
         "asks for a derivation",
         {
-            "en": "derive | derives | deriving | derivation | from first principles",
+            "en": "derive | derives | deriving | derivation",
             "es": "deriva | derive | derivar | derivación | deduce | deducir",
             "fr": "dériver | dérivez | dérive | déduire | déduisez",
             "de": "herleiten | herleitung | leite",
@@ -384,32 +384,32 @@ CONCEPTS: tuple[Concept, ...] = (
         "systems",
         "hard systems or computing topic",
         {
-            "en": "compiler | compilers | interpreter | jit | bytecode | garbage collector"
-            " | allocator | kernel | scheduler | lock-free | wait-free | mutex | semaphore"
-            " | atomic | atomics | cas | memory model | memory ordering | race condition"
-            " | data race | deadlock | livelock | consensus | paxos | raft | byzantine"
-            " | sharding | replication | linearizable | linearizability | mpmc | spsc"
-            " | ring buffer | b-tree | lsm | query planner | cache coherence | virtual memory"
-            " | hypervisor | filesystem | simd | cuda | vectorization | type inference"
-            " | type system | borrow checker | llvm | parser | lexer | grammar | firmware"
-            " | zero-knowledge | elliptic curve | side-channel | exploit | rootkit"
-            " | distributed system | fault tolerance | eventual consistency | crdt",
+            "en": "compiler | compilers | interpreter | bytecode | garbage collector"
+            " | allocator | kernel | scheduler | mutex | semaphore | atomic | atomics"
+            " | memory model | memory ordering | race condition | data race | deadlock"
+            " | livelock | consensus | raft | byzantine | sharding | replication"
+            " | linearizable | linearizability | b-tree | lsm | query planner"
+            " | cache coherence | virtual memory | hypervisor | filesystem | simd"
+            " | cuda | vectorization | type inference | type system | borrow checker"
+            " | llvm | parser | lexer | grammar | firmware | zero-knowledge"
+            " | elliptic curve | side-channel | exploit | rootkit | distributed system"
+            " | fault tolerance | eventual consistency | crdt",
             "es": "compilador | intérprete | planificador | interbloqueo | consenso"
-            " | replicación | sin bloqueo | condición de carrera",
+            " | replicación | condición de carrera",
             "fr": "compilateur | interpréteur | ordonnanceur | interblocage | consensus"
-            " | réplication | sans verrou | condition de course",
+            " | réplication | condition de course",
             "de": "compiler | übersetzer | interpreter | scheduler | verklemmung | konsens"
-            " | replikation | sperrfrei | wettlaufsituation",
+            " | replikation | wettlaufsituation",
             "it": "compilatore | interprete | stallo | consenso | replicazione",
             "pt": "compilador | interpretador | impasse | consenso | replicação",
-            "ru": "компилятор* | интерпретатор* | планировщик* | взаимоблокировк* | консенсус*"
-            " | репликаци* | без блокировок | гонк* | ядр*",
+            "ru": "компилятор* | интерпретатор* | планировщик* | взаимоблокировк*"
+            " | консенсус* | репликаци* | гонк* | ядр*",
             "uk": "компілятор* | інтерпретатор*",
-            "zh": "编译器 | 解释器 | 调度器 | 死锁 | 共识 | 无锁 | 并发 | 竞态 | 内核 | 分布式系统"
-            " | 垃圾回收 | 字节码",
-            "ja": "コンパイラ | インタプリタ | スケジューラ | デッドロック | 合意 | ロックフリー"
+            "zh": "编译器 | 解释器 | 调度器 | 死锁 | 共识 | 并发 | 竞态 | 内核"
+            " | 分布式系统 | 垃圾回收 | 字节码",
+            "ja": "コンパイラ | インタプリタ | スケジューラ | デッドロック | 合意"
             " | 競合状態 | カーネル | 分散システム | ガベージコレクタ | バイトコード",
-            "ko": "컴파일러 | 인터프리터 | 교착 | 합의 | 락프리 | 경쟁 조건 | 커널 | 분산 시스템",
+            "ko": "컴파일러 | 인터프리터 | 교착 | 합의 | 경쟁 조건 | 커널 | 분산 시스템",
             "ar": "مترجم | نواة | جمود",
             "hi": "कंपाइलर | डेडलॉक",
             "bn": "কম্পাইলার",
@@ -422,31 +422,23 @@ CONCEPTS: tuple[Concept, ...] = (
         "theory",
         "deep theory",
         {
-            "en": "undecidable | undecidability | halting problem | np-complete | np-hard"
-            " | turing machine | lambda calculus | category theory | formal verification"
-            " | invariant | transcendental | hilbert | lebesgue | measure theory | galois"
-            " | homology | homotopy | riemann | fourier | laplace | stochastic | martingale"
-            " | lagrangian | hamiltonian | quantum field | general relativity | renormalization"
-            " | variational | asymptotic | combinatorial | olympiad | conjecture"
-            " | bijection | diophantine | functional equation",
-            "es": "indecidible | problema de la parada | np-completo | máquina de turing"
-            " | trascendente | invariante | conjetura | ecuación funcional",
-            "fr": "indécidable | problème de l'arrêt | np-complet | machine de turing"
-            " | transcendant | invariant | conjecture | équation fonctionnelle",
-            "de": "unentscheidbar | halteproblem | np-vollständig | turingmaschine"
-            " | transzendent | invariante | vermutung | funktionalgleichung",
-            "it": "indecidibile | problema della fermata | trascendente | congettura",
-            "pt": "indecidível | problema da parada | transcendente | conjectura",
-            "ru": "неразрешим* | проблема остановки | np-полн* | машина тьюринга"
-            " | трансцендентн* | инвариант* | гипотез* | функциональное уравнение",
-            "zh": "不可判定 | 停机问题 | 图灵机 | 超越数 | 不变量 | 猜想 | 函数方程",
-            "ja": "決定不能 | 停止問題 | チューリングマシン | 超越数 | 不変量 | 予想 | 関数方程式",
-            "ko": "결정 불가능 | 정지 문제 | 튜링 기계 | 초월수 | 불변량 | 추측",
-            "ar": "مسألة التوقف | آلة تورنغ",
-            "hi": "अनिर्णेय | ट्यूरिंग",
-            "th": "ปัญหาการหยุด",
-            "vi": "bài toán dừng | không quyết định được",
-            "tr": "karar verilemez | durma problemi",
+            "en": "np-complete | np-hard | turing machine | lambda calculus | category theory"
+            " | formal verification | invariant | hilbert | lebesgue | measure theory"
+            " | galois | homology | homotopy | riemann | fourier | laplace | stochastic"
+            " | martingale | lagrangian | hamiltonian | quantum field"
+            " | general relativity | renormalization | variational | asymptotic"
+            " | combinatorial | olympiad | conjecture | bijection | diophantine",
+            "es": "np-completo | máquina de turing | invariante | conjetura",
+            "fr": "np-complet | machine de turing | invariant | conjecture",
+            "de": "np-vollständig | turingmaschine | invariante | vermutung",
+            "it": "congettura",
+            "pt": "conjectura",
+            "ru": "np-полн* | машина тьюринга | инвариант* | гипотез*",
+            "zh": "图灵机 | 不变量 | 猜想",
+            "ja": "チューリングマシン | 不変量 | 予想",
+            "ko": "튜링 기계 | 불변량 | 추측",
+            "ar": "آلة تورنغ",
+            "hi": "ट्यूरिंग",
         },
     ),
     Concept(
