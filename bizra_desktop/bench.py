@@ -182,11 +182,10 @@ def analyzer_timings(repeats: int = 50) -> dict[str, float]:
     on a 1 MB paste (the rater reads its first 4,000 and last 2,000 characters)."""
     analyzer = TaskAnalyzer()
     analyzer.analyze("warm up: the weights load on first use")
-    paste = (_long_samples()[-3] * 300)[:1_000_000]
+    long_samples = _long_samples()
+    paste = (long_samples[-3] * 300)[:1_000_000]
     return {
-        "analyzer_p99_ms": round(
-            _p99_ms(analyzer, [*ANALYZER_SAMPLES, *_long_samples()], repeats), 4
-        ),
+        "analyzer_p99_ms": round(_p99_ms(analyzer, [*ANALYZER_SAMPLES, *long_samples], repeats), 4),
         "analyzer_1mb_p99_ms": round(_p99_ms(analyzer, [paste], max(repeats, 100)), 4),
     }
 

@@ -11,23 +11,10 @@ that trade-off. No model call, no network, about a millisecond.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bizra_desktop.core.routing.preference import Preference
-from bizra_desktop.core.routing.rater import Rater
-from bizra_desktop.core.tiers import Complexity
+from bizra_desktop.core.routing.rater import Analysis, Rater
 
-
-@dataclass(frozen=True)
-class Analysis:
-    """A prompt's rating and why."""
-
-    complexity: Complexity
-    score: float  # the continuous difficulty behind the rating: 0 trivial … 4 expert
-    reasons: tuple[str, ...]  # what decided it, most decisive first; confidence last
-    confidence: float = 1.0  # the chance that the level is right, by the model's spread
-    language: str = "en"  # ISO 639-1, guessed from the script and the task words
-    preference: Preference = Preference.BALANCED
+__all__ = ["Analysis", "TaskAnalyzer", "analyze"]
 
 
 class TaskAnalyzer:
@@ -37,15 +24,7 @@ class TaskAnalyzer:
         self.rater = rater or Rater()
 
     def analyze(self, prompt: str, preference: Preference = Preference.BALANCED) -> Analysis:
-        rating = self.rater.rate(prompt, preference)
-        return Analysis(
-            complexity=rating.complexity,
-            score=rating.score,
-            reasons=rating.reasons,
-            confidence=rating.confidence,
-            language=rating.language,
-            preference=preference,
-        )
+        return self.rater.rate(prompt, preference)
 
 
 _SHARED: TaskAnalyzer | None = None

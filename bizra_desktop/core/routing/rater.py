@@ -23,12 +23,15 @@ from bizra_desktop.core.tiers import Complexity
 
 
 @dataclass(frozen=True)
-class Rating:
+class Analysis:
+    """A prompt's rating and why."""
+
     complexity: Complexity
-    score: float  # the model's continuous difficulty, 0 (trivial) … 4 (expert)
-    confidence: float  # probability that the chosen level is the right one
-    reasons: tuple[str, ...]
-    language: str  # ISO 639-1 code, guessed from the script and the task words
+    score: float  # the continuous difficulty behind the rating: 0 trivial … 4 expert
+    reasons: tuple[str, ...]  # what decided it, most decisive first; confidence last
+    confidence: float = 1.0  # the chance that the level is right, by the model's spread
+    language: str = "en"  # ISO 639-1, guessed from the script and the task words
+    preference: Preference = Preference.BALANCED
 
 
 _CONCEPT_REASON = {c.name: c.reason for c in CONCEPTS}
@@ -48,17 +51,17 @@ class Rater:
     def __init__(self, model: RaterModel | None = None) -> None:
         self.model = model or shipped_model()
 
-    def rate(self, prompt: str, preference: Preference = Preference.BALANCED) -> Rating:
+    def rate(self, prompt: str, preference: Preference = Preference.BALANCED) -> Analysis:
         features = extract(prompt)
         if not features.dense:
-            return Rating(Complexity.TRIVIAL, 0.0, 1.0, ("empty prompt",), "en")
+            return Analysis(Complexity.TRIVIAL, 0.0, ("empty prompt",), preference=preference)
         model = self.model
         score = model.score(features)
         cuts = model.cut_points[preference]
         level = Complexity(bisect_right(cuts, score))
         confidence = round(self._confidence(score, level, cuts), 3)
         reasons = self._reasons(features, score, level, confidence)
-        return Rating(level, round(score, 3), confidence, reasons, features.language)
+        return Analysis(level, round(score, 3), reasons, confidence, features.language, preference)
 
     def _confidence(self, score: float, level: Complexity, cuts: tuple[float, ...]) -> float:
         sigma = self.model.sigma
