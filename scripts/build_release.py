@@ -280,11 +280,22 @@ def build_installer(
     return seconds
 
 
+def sign_command(text: str) -> str:
+    """--sign-command: a command that signs the file whose path follows it. The path is
+    appended, quoted, by sign_bundle and by installer/bizra.nsi (`!finalize '... "%1"'`); a
+    "%1" of its own would sign each installer twice and quote the bundle's paths twice."""
+    if "%1" in text:
+        raise argparse.ArgumentTypeError(
+            'leave out "%1": the quoted path of the file to sign is appended to the command'
+        )
+    return text
+
+
 def sign_bundle(bundle: Path, sign: str) -> None:
     _step("Signing the executables")
     for name in (f"{APP_NAME}{EXE_SUFFIX}", f"bizra{EXE_SUFFIX}"):
-        command = sign.replace("%1", f'"{bundle / name}"')
-        _run(command, what=f"signing {name}", timeout=600, shell=True)
+        # Quoted: the bundle's path and "BIZRA Desktop.exe" hold spaces.
+        _run(f'{sign} "{bundle / name}"', what=f"signing {name}", timeout=600, shell=True)
 
 
 def check_limits(report: Report, max_bundle_mb: float, max_installer_mb: float) -> None:
@@ -353,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sign-command",
-        help='signs one file, "%%1" standing for its path (e.g. signtool sign … "%%1")',
+        type=sign_command,
+        help="signs the file whose quoted path is appended (e.g. signtool sign /fd sha256 …)",
     )
     parser.add_argument(
         "--report", type=Path, help="JSON report (default DIST/release-report.json)"
