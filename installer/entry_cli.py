@@ -8,10 +8,10 @@ executable.
 import multiprocessing
 import sys
 
-from frozen_startup import ensure_standard_streams
+from frozen_startup import prepare_process
 
 if __name__ == "__main__":
-    ensure_standard_streams()
+    prepare_process()
     multiprocessing.freeze_support()
 
     from bizra_desktop.cli import main
