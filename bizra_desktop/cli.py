@@ -98,6 +98,7 @@ def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, 
         "model": decision.model.name,
         "reasons": [*analysis.reasons, *decision.reasons],
         "fallback": decision.fallback,
+        "stand_in": decision.stand_in,
     }
 
 

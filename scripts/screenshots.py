@@ -4,7 +4,8 @@
 The receipt browser is shot over the receipts of those answers (and three short ones more), then
 with one receipt changed in the file behind the app's back, as Verify finds it; it is put back.
 The model manager is shot against tests/hub_server.py on 127.0.0.1 (a download under way),
-then with that server gone: offline, as a machine without network sees it.
+then with that server gone: offline, as a machine without network sees it. The first-run guide
+likewise, in fresh data folders, on machines recorded in tests/data/machines.json.
 
 .venv/bin/python scripts/screenshots.py
 """
@@ -36,6 +37,7 @@ from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
 from bizra_desktop.ui.style import STYLESHEET
+from tests.helpers import recorded_machine
 from tests.hub_server import Blob, Fault, HubServer
 
 OUT = ROOT / "docs" / "screenshots"
@@ -110,7 +112,43 @@ def main() -> int:
         _receipt_browser(app, window)
         _model_manager(app, window, hub)
         window.close()
+    _first_run(app)
     return 0
+
+
+def _first_run(app: QApplication) -> None:
+    """first-run-online.png (the recommended set downloading from a local Hub, on a recorded
+    desktop with an RTX 3060) and first-run-offline.png (a recorded 8 GB laptop, the Hub gone),
+    each in a fresh data folder, as a new user sees them."""
+    from huggingface_hub import constants  # noqa: PLC0415 - after HF_ENDPOINT is set
+    from huggingface_hub.utils import close_session  # noqa: PLC0415
+
+    starter = starter_model_path()
+    assert starter is not None
+    hub = HubServer()  # the first one has stopped; point huggingface_hub at this one
+    constants.ENDPOINT = hub.url
+    constants.HUGGINGFACE_CO_URL_TEMPLATE = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+    nano = Tier.NANO.spec
+    hub.add_repo(nano.repo_id, {nano.filename: Blob(starter)})
+    hub.fail_next(Fault(hold_after=6 * 10 * 1024 * 1024))  # NANO stalls at ~64 %
+    with hub, tempfile.TemporaryDirectory(prefix="bizra-first-run-") as scratch:
+        window = MainWindow(DataPaths(Path(scratch)).ensure())
+        guide = window.open_first_run_guide(recorded_machine("desktop-rtx3060"))
+        _wait(app, lambda: guide.recommendation is not None)
+        guide.download()
+        nano_state = guide.table.item(Tier.NANO, 4)
+        assert nano_state is not None
+        _wait(app, lambda: nano_state.text().startswith("downloading 6"))
+        _save(guide, "first-run-online.png")
+        window.close()  # pauses the download
+    close_session()  # drop keep-alive connections: the network is gone
+    with tempfile.TemporaryDirectory(prefix="bizra-first-run-") as scratch:
+        window = MainWindow(DataPaths(Path(scratch)).ensure())
+        guide = window.open_first_run_guide(recorded_machine("laptop-8gb"))
+        _wait(app, lambda: guide.recommendation is not None)
+        _wait(app, lambda: False, timeout_s=0.3)
+        _save(guide, "first-run-offline.png")
+        window.close()
 
 
 def _receipt_browser(app: QApplication, window: MainWindow) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+from bizra_desktop.core.models.recommend import Machine
 from bizra_desktop.core.models.store import starter_model_path
 
 # pytest's `record_property` fixture (pytest exports no name for its type).
@@ -26,3 +28,9 @@ def fake_nvidia_smi(folder: Path, output: str, wait_for: Path | None = None) -> 
     smi.write_text(f"#!/bin/sh\n{wait}cat <<'EOF'\n{output}EOF\n")
     smi.chmod(0o755)
     return folder
+
+
+def recorded_machine(name: str) -> Machine:
+    """A machine recorded in tests/data/machines.json (what `survey` returned there)."""
+    recorded = json.loads((Path(__file__).parent / "data" / "machines.json").read_text("utf-8"))
+    return Machine.from_json(recorded[name])

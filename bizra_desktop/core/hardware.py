@@ -27,18 +27,21 @@ class MemoryBudget:
         return text
 
 
-def _available_ram_linux() -> int | None:
+def _meminfo_linux(field: str) -> int | None:
+    """A /proc/meminfo line in bytes: "MemAvailable:", "MemTotal:"."""
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         return None
     return None
 
 
-def _available_ram_windows() -> int | None:
+def _memory_status_windows() -> tuple[int, int] | None:
+    """(total, available) physical memory from GlobalMemoryStatusEx."""
+
     class MemoryStatusEx(ctypes.Structure):
         _fields_ = [
             ("dwLength", ctypes.c_ulong),
@@ -56,15 +59,30 @@ def _available_ram_windows() -> int | None:
     status.dwLength = ctypes.sizeof(MemoryStatusEx)
     if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined,unused-ignore]
         return None
-    return int(status.ullAvailPhys)
+    return int(status.ullTotalPhys), int(status.ullAvailPhys)
+
+
+def _physical_memory() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def _ram(available: bool) -> int:
+    """Free (`available`) or total physical memory."""
+    if sys.platform == "win32":
+        status = _memory_status_windows()
+        measured = status[1 if available else 0] if status else None
+    else:
+        measured = _meminfo_linux("MemAvailable:" if available else "MemTotal:")
+    # macOS and anything else: total physical memory is the best cheap answer.
+    return measured if measured is not None else _physical_memory()
 
 
 def available_ram() -> int:
-    measured = _available_ram_windows() if sys.platform == "win32" else _available_ram_linux()
-    if measured is not None:
-        return measured
-    # macOS and anything else: total physical memory is the best cheap answer.
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return _ram(available=True)
+
+
+def total_ram() -> int:
+    return _ram(available=False)
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ class Finished:
             "preference": self.analysis.preference.value,
             "tier": self.decision.tier.name,
             "model": self.decision.model.name,
+            "stand_in": self.decision.stand_in,
             "reasons": [*self.analysis.reasons, *self.decision.reasons],
             "kind": prompt_kind(self.analysis),
             "tokens": stats.completion_tokens,

@@ -25,10 +25,16 @@ class RoutingDecision:
     pinned: bool
     fallback: str | None  # one human sentence when `tier`/`model` is not what was wanted
     reasons: tuple[str, ...]
+    # 'MICRO tier not installed' when the built-in starter model answers for the tier: a badge
+    # reading "MICRO · SmolLM2" would pass the stand-in off as the tier.
+    stand_in: str | None = None
 
     @property
     def summary(self) -> str:
-        """'moderate · MICRO · qwen2.5-1.5b-instruct'"""
+        """'moderate · MICRO · qwen2.5-1.5b-instruct', or for the starter model standing in
+        'moderate · MICRO tier not installed — answered by the starter model'."""
+        if self.stand_in is not None:
+            return f"{self.complexity.label} · {self.stand_in} — answered by the starter model"
         return f"{self.complexity.label} · {self.tier.name} · {self.model.name}"
 
 
@@ -121,6 +127,7 @@ class AdaptiveSelector:
                 f"No Qwen2.5 tier is installed; the built-in starter model {self.starter.name} "
                 f"stands in for {wanted.display}."
             )
+        missing = "not installed" if wanted not in self.installed else "too big for free memory"
         return RoutingDecision(
             analysis.complexity,
             wanted,
@@ -129,6 +136,7 @@ class AdaptiveSelector:
             pin is not None,
             fallback,
             (*reasons, fallback),
+            stand_in=f"{wanted.name} tier {missing}",
         )
 
     def _why_not(self, tier: Tier) -> str:

@@ -56,6 +56,9 @@ class Settings:
     api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)
     api_port: int = 8765
     api_key: str = ""  # empty: the local API asks for no key
+    # The first-run guide was finished (downloads started, or the starter model chosen): it
+    # does not open by itself again; Help → First-run guide still opens it.
+    first_run_done: bool = False
 
     def __post_init__(self) -> None:
         if self.schema_version != SCHEMA_VERSION:
@@ -271,6 +274,7 @@ _RULES: dict[str, _Rule] = {
     "api_enabled": _Flag(),
     "api_port": _Number(int, 1, 65535),
     "api_key": _ApiKey(),
+    "first_run_done": _Flag(),
 }
 
 

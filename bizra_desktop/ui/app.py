@@ -53,6 +53,7 @@ def main() -> int:
         QMessageBox.critical(None, "BIZRA Desktop cannot start", str(error))
         return 1
     window.show()
+    window.maybe_open_first_run_guide()
     if window.settings.api_enabled:
         loop.create_task(window.sync_api_server())
     closed = asyncio.Event()

@@ -30,6 +30,7 @@ from bizra_desktop.core.api import ApiServer, run_defaults, start_api_server
 from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import process_memory
+from bizra_desktop.core.models.recommend import Machine
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Finished,
@@ -40,14 +41,23 @@ from bizra_desktop.core.pipeline import (
     RunOptions,
     clean_prompt,
 )
+from bizra_desktop.core.remote import load_remote_tiers
 from bizra_desktop.core.settings import Settings, load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.chat.view import ChatView, PromptEdit
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
+from bizra_desktop.ui.first_run import FirstRunGuide
 from bizra_desktop.ui.settings_dialog import GpuSearch, SettingsDialog
 from bizra_desktop.ui.workers import WorkerThread
 
+EMPTY_CHAT_HINT = "Ask anything. BIZRA picks the model that fits the question."
+STARTER_ONLY_HINT = (
+    "Ask anything — but no Qwen2.5 tier is installed yet, so the tiny built-in starter model "
+    "(SmolLM2-135M) answers every prompt.<br><a href='guide'>Open the first-run guide</a> to "
+    "download the tiers that fit this computer, or <a href='models'>manage models</a> "
+    "(Ctrl+M) to import a GGUF file you have."
+)
 RENDER_INTERVAL_MS = 16  # at most ~60 renders a second, however fast tokens come
 STATUS_INTERVAL_MS = 2000
 
@@ -84,9 +94,11 @@ class MainWindow(QMainWindow):
         self._request_ids = 0
         self._build()
         self._wire()
+        self.guide: FirstRunGuide | None = None
         self.conversations.refresh()
         if self.conversations.rowCount():
             self.list_view.setCurrentIndex(self.conversations.index(0))
+        self.update_empty_hint()
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -189,6 +201,9 @@ class MainWindow(QMainWindow):
         routing_menu = self.menuBar().addMenu("R&outing")
         self.reset_learning_action = QAction("&Forget what escalations taught", self)
         routing_menu.addAction(self.reset_learning_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.first_run_action = QAction("&First-run guide…", self)
+        help_menu.addAction(self.first_run_action)
 
     def _wire(self) -> None:
         worker = self.worker.worker
@@ -222,6 +237,8 @@ class MainWindow(QMainWindow):
         self.reset_learning_action.triggered.connect(self.reset_learning)
         self.browse_receipts_action.triggered.connect(self.open_receipt_browser)
         self.manage_models_action.triggered.connect(self.open_model_manager)
+        self.first_run_action.triggered.connect(self.open_first_run_guide)
+        self.chat.placeholder.linkActivated.connect(self._on_hint_link)
 
     # --- conversations ----------------------------------------------------------------------
 
@@ -335,6 +352,7 @@ class MainWindow(QMainWindow):
             decision.tier.name,
             decision.model.name,
             "\n".join(f"• {reason}" for reason in (*routed.analysis.reasons, *decision.reasons)),
+            decision.stand_in,
         )
         answer.view.set_figures("<i>waiting for the model…</i>")
 
@@ -497,6 +515,42 @@ class MainWindow(QMainWindow):
         manager.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         manager.show()
 
+    def open_first_run_guide(self, machine: Machine | None = None) -> FirstRunGuide:
+        """The guide (one per window; `machine`: recorded hardware instead of this one's)."""
+        if self.guide is None:
+            self.guide = FirstRunGuide(self.paths, self, machine)
+            self.guide.done.connect(self._on_guide_done)
+            self.guide.installed.connect(self.update_empty_hint)
+        else:
+            self.guide.refresh()
+        self.guide.show()
+        self.guide.activateWindow()
+        return self.guide
+
+    def maybe_open_first_run_guide(self) -> FirstRunGuide | None:
+        """On a first start: unless the guide was finished before, or a tier is installed."""
+        if self.settings.first_run_done or self.pipeline.store.installed():
+            return None
+        return self.open_first_run_guide()
+
+    def _on_guide_done(self) -> None:
+        if not self.settings.first_run_done:
+            self.apply_settings(replace(self.settings, first_run_done=True))
+        self.update_empty_hint()
+
+    def update_empty_hint(self) -> None:
+        """What an empty chat says: with no tier installed, who answers and what to do next."""
+        if self.pipeline.store.installed() or load_remote_tiers(self.paths.remote_tiers):
+            self.chat.set_hint(EMPTY_CHAT_HINT)
+        else:
+            self.chat.set_hint(STARTER_ONLY_HINT)
+
+    def _on_hint_link(self, link: str) -> None:
+        if link == "guide":
+            self.open_first_run_guide()
+        elif link == "models":
+            self.open_model_manager()
+
     async def verify_chain(self) -> None:
         self.statusBar().showMessage("Verifying the receipt chain…")
         report = await asyncio.get_running_loop().run_in_executor(None, self.pipeline.chain.verify)
@@ -589,6 +643,7 @@ class MainWindow(QMainWindow):
                 meta.get("tier", "?"),
                 meta.get("model", "?"),
                 "\n".join(f"• {reason}" for reason in meta.get("reasons", [])),
+                meta.get("stand_in"),
             )
             view.set_runtime(meta.get("runtime", meta.get("backend", "")))
             view.set_figures(meta.get("figures", ""))
@@ -598,6 +653,9 @@ class MainWindow(QMainWindow):
             view.retry_requested.connect(self.regenerate)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.guide is not None:  # an unfinished download pauses; the manager resumes it
+            self.guide.shutdown()
+            self.guide.close()
         if self.api_server is not None:
             self.api_server.close()  # its running answer is stopped with the pipeline below
         self.status_timer.stop()

@@ -52,6 +52,11 @@ def test_the_starter_stands_in_for_every_tier_of_the_table(
         "No Qwen2.5 tier is installed; the built-in starter model SmolLM2-135M-Instruct "
         f"stands in for {tier.display}."
     )
+    # The badge must not pass the stand-in off as the tier.
+    assert decision.stand_in == f"{tier.name} tier not installed"
+    assert decision.summary.endswith(
+        f"· {tier.name} tier not installed — answered by the starter model"
+    )
 
 
 def test_an_installed_tier_is_used_and_neighbours_fall_back_to_it(
@@ -107,6 +112,7 @@ def test_a_tier_that_does_not_fit_is_explained(tmp_path: Path, gemma: Path) -> N
     assert decision.fallback.startswith("MEDIUM (7B) does not fit in memory (needs ")
     assert "0.2 GB RAM free" in decision.fallback
     assert decision.fallback.endswith("stands in for it.")
+    assert decision.stand_in == "MEDIUM tier too big for free memory"
 
 
 def test_a_pin_overrides_the_rating(tmp_path: Path, gemma: Path) -> None:

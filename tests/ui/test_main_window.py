@@ -71,7 +71,9 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     # Streamed: the first token at once, then what came every 30 ms (the host batches text).
     assert len(tokens) > 1
     answer = _views(window, "assistant")[-1]
-    assert answer.badge.text() == "simple · NANO · SmolLM2-135M-Instruct"
+    # No tier is installed: the badge says the starter model stood in, not "NANO · SmolLM2".
+    assert answer.badge.text() == "simple · NANO tier not installed — answered by the starter model"
+    assert "Answered by the built-in starter model SmolLM2-135M-Instruct." in answer.badge.toolTip()
     assert "stands in for NANO" in answer.badge.toolTip()
     assert answer.runtime.text() == "CPU" and window.backend_label.text() == "backend: CPU"
     assert answer.body.toPlainText().strip() == "".join(tokens).strip()

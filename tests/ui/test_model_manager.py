@@ -3,13 +3,11 @@ verify and delete code, driven through the window's buttons."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from huggingface_hub import constants as hf_constants
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 from pytestqt.modeltest import ModelTester
@@ -37,37 +35,6 @@ NANO = Tier.NANO.spec
 TEN_MIB = 10 * 1024 * 1024  # huggingface_hub reads and writes in chunks of this size
 WAIT_MS = 60_000
 Opener = Callable[[], ModelManagerWindow]
-
-
-def _point_huggingface_hub_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Path) -> None:
-    """What HF_ENDPOINT does when huggingface_hub is imported (these two constants), for a
-    window that makes its Hub the way the app does; and no token of the user's."""
-    monkeypatch.setattr(hf_constants, "ENDPOINT", url)
-    template = url + "/{repo_id}/resolve/{revision}/{filename}"
-    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(home / "hf-token"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-
-
-@pytest.fixture
-def paths(bizra_home: Path) -> DataPaths:
-    return DataPaths(bizra_home).ensure()
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
-    with HubServer() as server:
-        _point_huggingface_hub_at(monkeypatch, server.url, tmp_path)
-        yield server
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A Hub address where nothing listens: connection refused, as with no network."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    _point_huggingface_hub_at(monkeypatch, f"http://127.0.0.1:{port}", tmp_path)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ TIER_COLOURS = {
     "MEDIUM": "#6a1b9a",
     "LARGE": "#c62828",
 }
+STARTER_COLOUR = "#455a64"
 
 
 class MessageBody(QTextBrowser):
@@ -176,9 +177,17 @@ class MessageView(QFrame):
         if link.startswith("receipt:"):
             self.receipt_requested.emit(link.removeprefix("receipt:"))
 
-    def set_badge(self, complexity: str, tier: str, model: str, details: str) -> None:
-        colour = TIER_COLOURS.get(tier, "#455a64")
-        self.badge.setText(f"{complexity} · {tier} · {model}")
+    def set_badge(
+        self, complexity: str, tier: str, model: str, details: str, stand_in: str | None = None
+    ) -> None:
+        """`stand_in`: why the built-in starter model answered instead of the tier (then the
+        badge says that, in the starter's grey, and names the starter only in the tooltip)."""
+        colour = STARTER_COLOUR if stand_in else TIER_COLOURS.get(tier, STARTER_COLOUR)
+        if stand_in:
+            self.badge.setText(f"{complexity} · {stand_in} — answered by the starter model")
+            details = f"Answered by the built-in starter model {model}.\n{details}"
+        else:
+            self.badge.setText(f"{complexity} · {tier} · {model}")
         self.badge.setToolTip(details)
         self.badge.setStyleSheet(
             f"background:{colour}; color:white; border-radius:8px; padding:2px 8px;"

@@ -27,10 +27,16 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
-        self.placeholder = QLabel("Ask anything. BIZRA picks the model that fits the question.")
+        self.placeholder = QLabel()
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setObjectName("placeholder")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setTextFormat(Qt.TextFormat.RichText)  # the hint's links
         self._column.insertWidget(0, self.placeholder)
+
+    def set_hint(self, html: str) -> None:
+        """What the empty chat says (links in it reach `placeholder.linkActivated`)."""
+        self.placeholder.setText(html)
 
     def _on_scrolled(self, value: int) -> None:
         self._follow = value >= self.verticalScrollBar().maximum() - 4
