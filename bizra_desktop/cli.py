@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the work failed (inference error, invalid receipt chain
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import json
 import sqlite3
@@ -109,13 +110,26 @@ def _print_json(record: dict[str, Any], out: TextIO) -> None:
     out.flush()
 
 
+# The symbols our own output uses, as a console without them can still show them.
+_CONSOLE_SPELLINGS = {"→": "->", "←": "<-", "✓": "v", "✗": "x", "≥": ">=", "≤": "<="}
+_CONSOLE_ERRORS = "bizra-console"
+
+
+def _console_spelling(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(_CONSOLE_SPELLINGS.get(char, "?") for char in text), error.end
+
+
 def _console_never_fails() -> None:
-    """Text the console's encoding lacks (→, ✓, CJK on cp1252) comes out as '?', never as a
-    UnicodeEncodeError that ends the command."""
+    """Text the console's encoding lacks (CJK on cp1252) comes out as '?', our arrows as '->',
+    never as a UnicodeEncodeError that ends the command."""
+    codecs.register_error(_CONSOLE_ERRORS, _console_spelling)
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         if isinstance(stream, io.TextIOWrapper) and encoding not in ("utf8", "utf16", "utf32"):
-            stream.reconfigure(errors="replace")
+            stream.reconfigure(errors=_CONSOLE_ERRORS)
 
 
 # --- ask ----------------------------------------------------------------------------------
