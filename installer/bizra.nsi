@@ -3,7 +3,7 @@
 ;   makensis -WX -DVERSION=0.1.0 -DVERSION_QUAD=0.1.0.0 "-DSOURCE_DIR=dist\BIZRA Desktop"
 ;            "-DUNINSTALL_LIST=build\release\uninstall-files.nsh" "-DOUTFILE=dist\….exe"
 ;            [-DICON=…\bizra.ico] [-DAPP_EXE=BIZRA Desktop.exe] [-DSIGN_COMMAND=…]
-;            installer\bizra.nsi
+;            [-DUNCOMPRESSED] installer\bizra.nsi
 ;
 ; * Per user, no administrator rights: %LOCALAPPDATA%\Programs\BIZRA Desktop, HKCU only.
 ; * Start-menu shortcut; desktop shortcut as an optional component (on by default).
@@ -16,10 +16,16 @@
 ;   its own uninstaller silently, which keeps the data; then the new files go to the same folder.
 ; * SIGN_COMMAND, when defined, signs the installer and the uninstaller ("%1" is the file).
 
-Unicode true
+; 64-bit like the app it installs, so it needs no 32-bit subsystem (the packaging tests run it
+; under wine64 alone).
+Target amd64-unicode
 ManifestDPIAware true
-SetCompressor /SOLID lzma
-SetCompressorDictSize 64
+!ifdef UNCOMPRESSED  ; a second installer for the tests, built in seconds: never a release
+  SetCompress off
+!else
+  SetCompressor /SOLID lzma
+  SetCompressorDictSize 64
+!endif
 RequestExecutionLevel user
 
 !ifndef VERSION

@@ -260,6 +260,25 @@ def ensure_makensis(path: str | None = None) -> None:
     ensure_packages(["nsis"], "makensis builds the Windows installer in the packaging tests")
 
 
+# What the Wine test of the installer runs, each with its Debian package. Debian and Ubuntu keep
+# Wine's 64-bit loader off PATH (their `wine` script picks it), WineHQ's packages put `wine64`
+# on PATH; xvfb-run needs xauth, which xvfb only recommends.
+WINE_TOOLS = {"wine": "wine", "wine64": "wine64", "xvfb-run": "xvfb", "xauth": "xauth"}
+DEBIAN_WINE64 = Path("/usr/lib/wine/wine64")
+
+
+def ensure_wine(path: str | None = None, debian_wine64: Path = DEBIAN_WINE64) -> None:
+    """The packaging tests run the 64-bit installer under Wine on a virtual display (Linux
+    only: elsewhere they are skipped, and the Windows workflow runs the installer itself)."""
+    if not sys.platform.startswith("linux"):
+        return
+    found = {tool for tool in WINE_TOOLS if shutil.which(tool, path=path)}
+    if debian_wine64.is_file():
+        found.add("wine64")
+    missing = [package for tool, package in WINE_TOOLS.items() if tool not in found]
+    ensure_packages(missing, "the packaging tests run the installer under Wine")
+
+
 def ensure_qt_libraries() -> None:
     """Qt's xcb platform plugin aborts the window when a library of its own is missing
     (libxcb-cursor0, libxcb-icccm4, ... on a fresh Debian): install them first."""
@@ -298,6 +317,7 @@ def main(argv: list[str]) -> int:
         return install_gpu_build(argv[1])
     if argv[0] == "test":
         ensure_makensis()
+        ensure_wine()
         return run_tests()
     ensure_qt_libraries()
     return _run(_bin("bizra-desktop"), *argv[1:])

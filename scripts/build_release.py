@@ -251,8 +251,19 @@ def write_uninstall_list(bundle: Path, target: Path) -> None:
 
 
 def build_installer(
-    makensis: str, bundle: Path, *, work: Path, installer: Path, version: str, sign: str | None
+    makensis: str,
+    bundle: Path,
+    *,
+    work: Path,
+    installer: Path,
+    version: str,
+    sign: str | None,
+    compress: bool = True,
 ) -> float:
+    """Compile installer/bizra.nsi around the bundle; the seconds it took.
+
+    compress=False stores the files uncompressed: the same installer in seconds instead of
+    minutes of solid LZMA, for tests that need a second one (tests/packaging/)."""
     _step("makensis -WX: the installer")
     uninstall_list = work / "uninstall-files.nsh"
     write_uninstall_list(bundle, uninstall_list)
@@ -273,6 +284,8 @@ def build_installer(
     ]
     if sign:
         command.append(f"-DSIGN_COMMAND={sign}")
+    if not compress:
+        command.append("-DUNCOMPRESSED")
     command.append(str(ROOT / "installer" / "bizra.nsi"))
     seconds = _run(command, what="makensis", timeout=3600)
     if not installer.is_file():

@@ -1,17 +1,16 @@
 """The release build on this machine: freeze with PyInstaller, run the frozen app's self-test,
-compile the Windows installer with `makensis -WX` (scripts/build_release.py, as the README says).
+compile the Windows installer with `makensis -WX` (scripts/build_release.py, as the README says;
+the `release` fixture in conftest.py builds it once per session).
 
 On Linux the installer wraps the Linux bundle, so this proves the bundle works frozen, the NSIS
-script compiles without warnings and what the installer weighs; installing and running it on
-Windows is the Windows workflow's job (.github/workflows/windows.yml).
+script compiles without warnings and what the installer weighs; test_installer_wine.py runs that
+installer under Wine, and running the Windows bundle is the Windows workflow's job
+(.github/workflows/windows.yml).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ import pytest
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(2400)]
 
-ROOT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
 INSTALLER_LIMIT_MB = 250
 BUNDLE_LIMIT_MB = 450
@@ -28,40 +26,6 @@ FROZEN_SUMMARY = re.compile(
     r"^BIZRA Desktop self-test OK: model=SmolLM2-135M-Instruct tokens=[1-9]\d* tok/s=[\d.]+ "
     r".*receipt=[0-9a-f]{64} chain=verified\(1\) .*frozen=yes"
 )
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if shutil.which("makensis") is None:
-        pytest.fail(
-            "makensis not found: install NSIS to build the Windows installer "
-            "(Debian/Ubuntu: `apt-get install -y nsis`; .ci/run does this when it can)",
-            pytrace=False,
-        )
-    out = tmp_path_factory.mktemp("release")
-    report = out / "report.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "build_release.py"),
-            "--dist",
-            str(out / "dist"),
-            "--work",
-            str(out / "work"),
-            "--report",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=2300,
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-        pytest.fail(f"scripts/build_release.py failed ({result.returncode}):\n{tail}")
-    loaded: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
-    loaded["stdout"] = result.stdout
-    return loaded
 
 
 def test_the_frozen_app_passes_its_self_test(release: dict[str, Any]) -> None:

@@ -122,3 +122,43 @@ def test_a_missing_compiler_stops_before_pip_with_one_line(
 def test_an_installed_llama_cpp_needs_no_compiler(bootstrap: ModuleType) -> None:
     # This suite runs inside the set-up's own environment, where llama-cpp-python is installed.
     assert not bootstrap._llama_cpp_needs_building(Path(sys.executable))
+
+
+def _fake_tools(folder: Path, *names: str) -> str:
+    """A PATH of one folder that holds these tools."""
+    folder.mkdir()
+    for name in names:
+        _fake_tool(folder, name)
+    return str(folder)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Wine test runs on Linux")
+def test_a_missing_wine_is_named_with_its_packages(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    no_loader = tmp_path / "no-wine64"
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_wine(path=_fake_tools(tmp_path / "empty"), debian_wine64=no_loader)
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert "sudo apt-get install -y wine wine64 xvfb xauth" in message
+    # Only what is missing is named: here the 64-bit loader and the virtual display.
+    wine_only = _fake_tools(tmp_path / "wine-only", "wine")
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_wine(path=wine_only, debian_wine64=no_loader)
+    assert "sudo apt-get install -y wine64 xvfb xauth" in str(stopped.value)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Wine test runs on Linux")
+def test_wine_with_a_64_bit_loader_and_a_virtual_display_is_enough(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    # WineHQ's packages put wine64 on PATH.
+    winehq = _fake_tools(tmp_path / "winehq", "wine", "wine64", "xvfb-run", "xauth")
+    bootstrap.ensure_wine(path=winehq, debian_wine64=tmp_path / "no-wine64")
+    # Debian's keep it off PATH, where Debian's `wine` script looks for it.
+    debian = _fake_tools(tmp_path / "debian", "wine", "xvfb-run", "xauth")
+    _fake_tool(tmp_path, "wine64")
+    bootstrap.ensure_wine(path=debian, debian_wine64=tmp_path / "wine64")
