@@ -14,6 +14,7 @@ Standard library only, so it runs on a fresh machine with nothing but Python >= 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -57,6 +58,7 @@ def install() -> None:
         sys.exit(f"BIZRA Desktop needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     python = _bin("python")
     if not python.exists():
+        ensure_venv_support()
         venv.EnvBuilder(with_pip=True).create(VENV)
     fingerprint = _install_fingerprint()
     if STAMP.exists() and STAMP.read_text(encoding="ascii") == fingerprint:
@@ -250,6 +252,20 @@ def ensure_compiler(python: Path, path: str | None = None) -> None:
         sys.exit("build-essential is installed but no C/C++ compiler is on PATH; check CC/CXX")
 
 
+def ensure_venv_support() -> None:
+    """Debian and Ubuntu ship Python without ensurepip (package python3-venv), so creating the
+    virtual environment would fail half-way with a message about ensurepip."""
+    if importlib.util.find_spec("ensurepip") is not None:
+        return
+    ensure_packages(["python3-venv"], "Python needs it to make the virtual environment")
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("ensurepip") is None:
+        sys.exit(
+            f"python3-venv is installed but {sys.executable} still has no ensurepip; run this "
+            "script with the system's python3"
+        )
+
+
 def ensure_makensis(path: str | None = None) -> None:
     """The packaging tests compile the Windows installer with makensis (NSIS)."""
     if shutil.which("makensis", path=path):
@@ -296,10 +312,14 @@ def ensure_qt_libraries() -> None:
     ).stdout.strip()
     plugin = Path(found) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     if found and plugin.exists():
-        libraries = missing_libraries(plugin)
-        ensure_packages(
-            [debian_package(name) for name in libraries], "Qt needs them to open the window"
-        )
+        packages = [debian_package(name) for name in missing_libraries(plugin)]
+        ensure_packages(packages, "Qt needs them to open the window")
+        still = missing_libraries(plugin)  # a package named by guess may not hold the library
+        if still:
+            sys.exit(
+                f"Qt's window plugin still misses {', '.join(still)} after installing "
+                f"{' '.join(packages)}; install the packages that provide them"
+            )
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         sys.exit(
             "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run it "
@@ -312,14 +332,15 @@ def main(argv: list[str]) -> int:
     if not argv or (argv[0] not in ("run", "test") and not gpu):
         print(__doc__)
         return 2
+    if argv[0] == "test":  # before minutes of pip: a missing tool is named at once
+        ensure_makensis()
+        ensure_wine()
     install()
     if gpu:
         return install_gpu_build(argv[1])
     if argv[0] == "test":
-        ensure_makensis()
-        ensure_wine()
         return run_tests()
-    ensure_qt_libraries()
+    ensure_qt_libraries()  # reads the plugin pip installed
     return _run(_bin("bizra-desktop"), *argv[1:])
 
 

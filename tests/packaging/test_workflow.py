@@ -44,7 +44,7 @@ def _load(path: Path) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def release() -> ModuleType:
+def release_script() -> ModuleType:
     return _load(ROOT / "scripts" / "build_release.py")
 
 
@@ -134,11 +134,11 @@ def test_the_sign_command_leaves_the_file_to_whoever_signs(steps: list[Step]) ->
 
 
 def test_each_executable_is_signed_once_with_its_path_whole(
-    release: ModuleType, tmp_path: Path
+    release_script: ModuleType, tmp_path: Path
 ) -> None:
-    bundle = tmp_path / "dist" / release.APP_NAME  # "BIZRA Desktop": a space, as on Windows
+    bundle = tmp_path / "dist" / release_script.APP_NAME  # "BIZRA Desktop": a space, as on Windows
     bundle.mkdir(parents=True)
-    names = [f"{release.APP_NAME}{release.EXE_SUFFIX}", f"bizra{release.EXE_SUFFIX}"]
+    names = [f"{release_script.APP_NAME}{release_script.EXE_SUFFIX}", f"bizra{release_script.EXE_SUFFIX}"]
     for name in names:
         (bundle / name).write_bytes(b"MZ")
     signed = tmp_path / "signed.jsonl"
@@ -149,15 +149,15 @@ def test_each_executable_is_signed_once_with_its_path_whole(
         "    log.write(json.dumps(sys.argv[2:]) + '\\n')\n",
         encoding="utf-8",
     )
-    release.sign_bundle(bundle, f'"{sys.executable}" "{tool}" "{signed}"')
+    release_script.sign_bundle(bundle, f'"{sys.executable}" "{tool}" "{signed}"')
     calls = [json.loads(line) for line in signed.read_text(encoding="utf-8").splitlines()]
     assert calls == [[str(bundle / name)] for name in names]
 
 
 def test_a_sign_command_with_its_own_file_argument_is_refused(
-    release: ModuleType, capsys: pytest.CaptureFixture[str]
+    release_script: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = release.build_parser()
+    parser = release_script.build_parser()
     with pytest.raises(SystemExit) as exited:
         parser.parse_args(["--sign-command", 'signtool sign /fd sha256 "%1"'])
     assert exited.value.code == 2

@@ -162,3 +162,17 @@ def test_wine_with_a_64_bit_loader_and_a_virtual_display_is_enough(
     debian = _fake_tools(tmp_path / "debian", "wine", "xvfb-run", "xauth")
     _fake_tool(tmp_path, "wine64")
     bootstrap.ensure_wine(path=debian, debian_wine64=tmp_path / "wine64")
+
+
+def test_python_without_ensurepip_is_named_before_the_venv_fails(
+    bootstrap: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debian's python3 without python3-venv: venv would stop half-way about ensurepip.
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    monkeypatch.setattr(bootstrap.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_venv_support()
+    assert str(stopped.value) == (
+        "BIZRA Desktop needs python3-venv (Python needs it to make the virtual environment); "
+        "install it with: sudo apt-get install -y python3-venv"
+    )
