@@ -138,7 +138,10 @@ def test_each_executable_is_signed_once_with_its_path_whole(
 ) -> None:
     bundle = tmp_path / "dist" / release_script.APP_NAME  # "BIZRA Desktop": a space, as on Windows
     bundle.mkdir(parents=True)
-    names = [f"{release_script.APP_NAME}{release_script.EXE_SUFFIX}", f"bizra{release_script.EXE_SUFFIX}"]
+    names = [
+        f"{release_script.APP_NAME}{release_script.EXE_SUFFIX}",
+        f"bizra{release_script.EXE_SUFFIX}",
+    ]
     for name in names:
         (bundle / name).write_bytes(b"MZ")
     signed = tmp_path / "signed.jsonl"
