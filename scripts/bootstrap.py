@@ -295,32 +295,43 @@ def ensure_wine(path: str | None = None, debian_wine64: Path = DEBIAN_WINE64) ->
     ensure_packages(missing, "the packaging tests run the installer under Wine")
 
 
-def ensure_qt_libraries() -> None:
-    """Qt's xcb platform plugin aborts the window when a library of its own is missing
-    (libxcb-cursor0, libxcb-icccm4, ... on a fresh Debian): install them first."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+def qt_files(pyside: Path, platform: str) -> list[Path]:
+    """What Qt loads to open a window on `platform` ("xcb", "offscreen"): its plugin and the
+    Qt libraries under it (ldd follows their dependencies)."""
+    libraries = [pyside / "Qt" / "lib" / f"libQt6{name}.so.6" for name in ("Gui", "Widgets")]
+    return [pyside / "Qt" / "plugins" / "platforms" / f"libq{platform}.so", *libraries]
+
+
+def ensure_qt_libraries(platform: str) -> None:
+    """Qt aborts the process when a library of its platform plugin is missing (libxcb-cursor0,
+    libxcb-icccm4, ... on a fresh Debian; libegl1 even offscreen): install them first."""
+    if not sys.platform.startswith("linux"):
         return
     found = subprocess.run(
         [
             _bin("python"),
             "-c",
-            "import PySide6, pathlib; print(pathlib.Path(PySide6.__file__).parent)",
+            "import importlib.util, pathlib; "
+            "print(pathlib.Path(importlib.util.find_spec('PySide6').origin).parent)",
         ],
         capture_output=True,
         text=True,
         check=False,
     ).stdout.strip()
-    plugin = Path(found) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
-    if found and plugin.exists():
-        packages = [debian_package(name) for name in missing_libraries(plugin)]
-        ensure_packages(packages, "Qt needs them to open the window")
-        still = missing_libraries(plugin)  # a package named by guess may not hold the library
-        if still:
-            sys.exit(
-                f"Qt's window plugin still misses {', '.join(still)} after installing "
-                f"{' '.join(packages)}; install the packages that provide them"
-            )
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    files = [path for path in qt_files(Path(found), platform) if path.exists()] if found else []
+
+    def missing() -> list[str]:
+        return sorted({name for path in files for name in missing_libraries(path)})
+
+    packages = [debian_package(name) for name in missing()]
+    ensure_packages(packages, f"Qt needs them for its {platform} windows")
+    still = missing()  # a package named by guess may not hold the library
+    if still:
+        sys.exit(
+            f"Qt still misses {', '.join(still)} after installing {' '.join(packages)}; "
+            "install the packages that provide them"
+        )
+    if platform == "xcb" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         sys.exit(
             "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run it "
             "in a desktop session, or under xvfb-run"
@@ -338,9 +349,11 @@ def main(argv: list[str]) -> int:
     install()
     if gpu:
         return install_gpu_build(argv[1])
+    # Reads the plugin pip installed; the tests draw their windows offscreen.
+    offscreen = argv[0] == "test" or os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+    ensure_qt_libraries("offscreen" if offscreen else "xcb")
     if argv[0] == "test":
         return run_tests()
-    ensure_qt_libraries()  # reads the plugin pip installed
     return _run(_bin("bizra-desktop"), *argv[1:])
 
 

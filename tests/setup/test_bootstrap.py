@@ -176,3 +176,29 @@ def test_python_without_ensurepip_is_named_before_the_venv_fails(
         "BIZRA Desktop needs python3-venv (Python needs it to make the virtual environment); "
         "install it with: sudo apt-get install -y python3-venv"
     )
+
+
+def test_qt_is_checked_for_the_platform_it_will_draw_on(
+    bootstrap: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pyside = Path("/venv/PySide6")
+    assert bootstrap.qt_files(pyside, "offscreen")[0] == (
+        pyside / "Qt" / "plugins" / "platforms" / "libqoffscreen.so"
+    )
+    # A fresh minimal Debian lacks libEGL even for offscreen windows (the tests' windows).
+    looked_at: list[str] = []
+
+    def ldd_says(path: Path, ldd: str = "ldd") -> list[str]:
+        looked_at.append(path.name)
+        return ["libEGL.so.1"]
+
+    monkeypatch.setattr(bootstrap, "missing_libraries", ldd_says)
+    monkeypatch.setattr(bootstrap, "_bin", lambda name: Path(sys.executable))
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_qt_libraries("offscreen")
+    assert str(stopped.value) == (
+        "BIZRA Desktop needs libegl1 (Qt needs them for its offscreen windows); install it "
+        "with: sudo apt-get install -y libegl1"
+    )
+    assert looked_at == ["libqoffscreen.so", "libQt6Gui.so.6", "libQt6Widgets.so.6"]
