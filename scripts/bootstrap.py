@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -266,6 +267,19 @@ def ensure_venv_support() -> None:
         )
 
 
+def ensure_python_library() -> None:
+    """PyInstaller (the packaging tests) bundles libpython; Debian ships it apart from python3
+    (package libpython3.X), and PyInstaller stops without it."""
+    if not sys.platform.startswith("linux"):
+        return
+    name = sysconfig.get_config_var("INSTSONAME") or ""
+    folder = Path(sysconfig.get_config_var("LIBDIR") or "/nonexistent")
+    if not name.startswith("libpython") or (folder / name).exists():
+        return
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    ensure_packages([f"libpython{version}"], "PyInstaller bundles it in the packaging tests")
+
+
 def ensure_makensis(path: str | None = None) -> None:
     """The packaging tests compile the Windows installer with makensis (NSIS)."""
     if shutil.which("makensis", path=path):
@@ -344,6 +358,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     if argv[0] == "test":  # before minutes of pip: a missing tool is named at once
+        ensure_python_library()
         ensure_makensis()
         ensure_wine()
     install()

@@ -202,3 +202,19 @@ def test_qt_is_checked_for_the_platform_it_will_draw_on(
         "with: sudo apt-get install -y libegl1"
     )
     assert looked_at == ["libqoffscreen.so", "libQt6Gui.so.6", "libQt6Widgets.so.6"]
+
+
+def test_a_python_without_its_shared_library_names_the_package(
+    bootstrap: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debian's python3 without libpython3.X: PyInstaller cannot bundle the interpreter.
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    name = f"libpython{version}.so.1.0"
+    layout = {"INSTSONAME": name, "LIBDIR": str(tmp_path)}
+    monkeypatch.setattr(bootstrap.sysconfig, "get_config_var", layout.get)
+    monkeypatch.setattr(bootstrap, "_can_install", lambda: False)
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.ensure_python_library()
+    assert f"sudo apt-get install -y libpython{version}" in str(stopped.value)
+    (tmp_path / name).write_bytes(b"")
+    bootstrap.ensure_python_library()  # there: nothing to do
