@@ -179,7 +179,7 @@ def ensure_packages(packages: list[str], why: str, can_install: bool | None = No
         if _quietly(command) == 0:
             return
     sys.exit(
-        f"BIZRA Desktop needs {' '.join(packages)} ({why}); install it with: "
+        f"BIZRA Desktop needs {' '.join(packages)} ({why}); install with: "
         f"sudo apt-get install -y {' '.join(packages)}"
     )
 

@@ -174,7 +174,7 @@ def test_python_without_ensurepip_is_named_before_the_venv_fails(
         bootstrap.ensure_venv_support()
     assert str(stopped.value) == (
         "BIZRA Desktop needs python3-venv (Python needs it to make the virtual environment); "
-        "install it with: sudo apt-get install -y python3-venv"
+        "install with: sudo apt-get install -y python3-venv"
     )
 
 
@@ -198,7 +198,7 @@ def test_qt_is_checked_for_the_platform_it_will_draw_on(
     with pytest.raises(SystemExit) as stopped:
         bootstrap.ensure_qt_libraries("offscreen")
     assert str(stopped.value) == (
-        "BIZRA Desktop needs libegl1 (Qt needs them for its offscreen windows); install it "
+        "BIZRA Desktop needs libegl1 (Qt needs them for its offscreen windows); install "
         "with: sudo apt-get install -y libegl1"
     )
     assert looked_at == ["libqoffscreen.so", "libQt6Gui.so.6", "libQt6Widgets.so.6"]
