@@ -334,11 +334,14 @@ class Pipeline:
             )
         return analysis, decision
 
+    def start(self, prompt: str, options: RunOptions | None = None) -> Run:
+        """One prompt's run: iterate `Run.events()`; `Run.stop()` stops this run only."""
+        return Run(self, prompt, options or RunOptions())
+
     def run(self, prompt: str, options: RunOptions | None = None) -> Iterator[PipelineEvent]:
         """The events of one prompt. Runs from several threads (the window, the local API)
         take turns: one host answers one prompt at a time."""
-        with self._turn:
-            yield from self._run(prompt, options or RunOptions())
+        return self.start(prompt, options).events()
 
     def _run(self, prompt: str, options: RunOptions) -> Iterator[PipelineEvent]:
         # Read once a prompt, for routing and loading alike: nvidia-smi is a process start.
@@ -522,6 +525,40 @@ class Pipeline:
         if self._chain is not None:
             self._chain.close()
             self._chain = None
+
+
+class Run:
+    """One prompt on a Pipeline. Runs from several threads (the window, the local API) wait
+    for their turn; `stop()` reaches only this run: while it waits, it ends without starting;
+    while it runs, its generation stops (a stopped answer still gets its receipt)."""
+
+    def __init__(self, pipeline: Pipeline, prompt: str, options: RunOptions) -> None:
+        self._pipeline = pipeline
+        self.prompt = prompt
+        self.options = options
+        self._stop = threading.Event()
+        self._has_turn = False
+
+    def events(self) -> Iterator[PipelineEvent]:
+        with self._pipeline._turn:
+            if self._stop.is_set():
+                yield Failed(FailureKind.CANCELLED, "Stopped before it started.")
+                return
+            self._has_turn = True
+            try:
+                for event in self._pipeline._run(self.prompt, self.options):
+                    # Again at every event: a stop before the host had this job did nothing.
+                    if self._stop.is_set():
+                        self._pipeline.stop()
+                    yield event
+            finally:
+                self._has_turn = False
+
+    def stop(self) -> None:
+        """From any thread."""
+        self._stop.set()
+        if self._has_turn:  # else: the check when it gets its turn, or at its next event
+            self._pipeline.stop()
 
 
 def _failure_text(failure: HostFailure, model: ModelFile) -> str:

@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         self.answer = _Answer(self._request_ids, prompt, view)
         self.render_timer.start()
         self._update_controls()
-        self.worker.worker.requested.emit(self._request_ids, prompt, self._options(pin))
+        self.worker.worker.request(self._request_ids, prompt, self._options(pin))
 
     def _current(self, request_id: int) -> _Answer | None:
         answer = self.answer

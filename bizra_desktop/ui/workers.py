@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from bizra_desktop.core.pipeline import (
@@ -11,6 +13,7 @@ from bizra_desktop.core.pipeline import (
     Loading,
     Pipeline,
     Routed,
+    Run,
     RunOptions,
     Token,
 )
@@ -22,7 +25,7 @@ class GenerationWorker(QObject):
     """Owns the Pipeline; lives on a QThread. Requests arrive as queued signals, results leave
     as signals (queued to the GUI thread, which never blocks on the model)."""
 
-    requested = Signal(int, str, object)  # request id, prompt, RunOptions
+    requested = Signal(int)  # the id of a run request() made
     routed = Signal(int, object)  # Routed
     loading = Signal(int, str)  # model name
     loaded = Signal(int, object)  # Loaded
@@ -33,12 +36,24 @@ class GenerationWorker(QObject):
     def __init__(self, pipeline: Pipeline) -> None:
         super().__init__()
         self.pipeline = pipeline
+        # The window's run, from the moment it is requested: Stop must reach it (and nothing
+        # else, e.g. a local API answer it waits behind) even before this thread picks it up.
+        self._runs: dict[int, Run] = {}
+        self._runs_lock = threading.Lock()
         self.requested.connect(self._run)
 
-    @Slot(int, str, object)
-    def _run(self, request_id: int, prompt: str, options: RunOptions) -> None:
+    def request(self, request_id: int, prompt: str, options: RunOptions) -> None:
+        """From the GUI thread: queue a prompt; `stop()` reaches it from now on."""
+        with self._runs_lock:
+            self._runs[request_id] = self.pipeline.start(prompt, options)
+        self.requested.emit(request_id)
+
+    @Slot(int)
+    def _run(self, request_id: int) -> None:
+        with self._runs_lock:
+            run = self._runs[request_id]
         try:
-            for event in self.pipeline.run(prompt, options):
+            for event in run.events():
                 if isinstance(event, Token):
                     self.token.emit(request_id, event.text, event.tokens_per_s)
                 elif isinstance(event, Routed):
@@ -53,10 +68,17 @@ class GenerationWorker(QObject):
                     self.failed.emit(request_id, str(event.kind), event.message)
         except Exception as error:
             self.failed.emit(request_id, "internal", f"{type(error).__name__}: {error}")
+        finally:
+            with self._runs_lock:
+                self._runs.pop(request_id, None)
 
     def stop(self) -> None:
-        """Thread-safe: stops the running generation (or cancels a load) at once."""
-        self.pipeline.stop()
+        """Thread-safe: stops the window's generation (or cancels its load, or its wait for
+        its turn) at once; another front end's run on the same pipeline goes on."""
+        with self._runs_lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run.stop()
 
 
 class WorkerThread:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -260,3 +261,42 @@ def test_gpu_layers_follow_the_build_and_free_vram(
 ) -> None:
     spec = LoadSpec("m.gguf", n_gpu_layers=pinned, vram_free=vram, memory_needed=6 * 10**9)
     assert choose_gpu_layers(spec, backend) == layers
+
+
+def test_stop_reaches_only_its_own_run(pipeline: Pipeline) -> None:
+    """The window's Stop, pressed while its prompt waits behind a local API answer, must stop
+    the window's run and leave the API client's answer alone (#16)."""
+    forty_eight = SamplingParams(temperature=0.0, max_tokens=48, seed=7)
+    api_run = pipeline.start(STORY, RunOptions(params=forty_eight))
+    window_run = pipeline.start("Hello!", SHORT)
+    api_events: list[PipelineEvent] = []
+    generating = threading.Event()
+
+    def api_client() -> None:
+        for event in api_run.events():
+            api_events.append(event)
+            if isinstance(event, Token):
+                generating.set()
+
+    api_thread = threading.Thread(target=api_client)
+    api_thread.start()
+    assert generating.wait(timeout=240), "the API answer never started"
+    window_events: list[PipelineEvent] = []
+    window_thread = threading.Thread(target=lambda: window_events.extend(window_run.events()))
+    window_thread.start()  # it waits for its turn
+    window_run.stop()
+    api_thread.join(timeout=240)
+    window_thread.join(timeout=240)
+    api_result = _finished(api_events)
+    assert api_result.stats.finish_reason is FinishReason.LENGTH  # all 48 tokens: not stopped
+    assert api_result.stats.completion_tokens == 48
+    (stopped,) = window_events
+    assert isinstance(stopped, Failed) and stopped.kind is FailureKind.CANCELLED
+    # A stop while it runs stops it, as before, and it still gets its receipt.
+    running = pipeline.start(STORY, LONG)
+    events = []
+    for event in running.events():
+        events.append(event)
+        if isinstance(event, Token):
+            running.stop()
+    assert _finished(events).stats.finish_reason is FinishReason.STOPPED

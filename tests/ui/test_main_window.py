@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,9 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.engine.protocol import FinishReason, SamplingParams
 from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.pipeline import Finished, RunOptions
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.chat.message_view import MessageView
@@ -309,3 +312,30 @@ def test_closing_mid_answer_saves_the_stopped_answer(qtbot: QtBot, bizra_home: P
     with ConversationStore(DataPaths(bizra_home).database) as store:
         roles = [m.role for m in store.messages(conversation_id)]
     assert roles == ["user", "assistant"]
+
+
+def test_the_windows_stop_leaves_an_api_answer_alone(qtbot: QtBot, window: MainWindow) -> None:
+    """Stop pressed while the window's prompt waits behind a local API answer (same pipeline):
+    the window's run ends, the API client gets its whole answer (#16)."""
+    pipeline = window.pipeline
+    params = SamplingParams(temperature=0.0, max_tokens=40, seed=7)
+    api_run = pipeline.start("Write a long story about a lighthouse.", RunOptions(params=params))
+    api_events: list[object] = []
+    generating = threading.Event()
+
+    def api_client() -> None:
+        for event in api_run.events():
+            api_events.append(event)
+            generating.set()
+
+    api_thread = threading.Thread(target=api_client)
+    api_thread.start()
+    assert generating.wait(timeout=240)
+    _send(qtbot, window, "Hello!")
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    _wait_idle(qtbot, window)
+    api_thread.join(timeout=240)
+    (error,) = _views(window, "error")
+    assert error.body.toPlainText() == "Stopped before it started."
+    last = api_events[-1]
+    assert isinstance(last, Finished) and last.stats.finish_reason is FinishReason.LENGTH

@@ -11,8 +11,9 @@ window, on the app's qasync loop, from a coroutine or `asyncio.ensure_future`:
 
 `start_api_server` raises OSError when the port is taken. `defaults` is called per request
 for what the request does not set (sampling, n_ctx, threads, GPU layers, system prompt).
-Requests are served one at a time per server; the window and the server sharing one Pipeline
-must not run at the same time (the server's queue only orders its own requests).
+Requests are served one at a time per server. The window and the server may share one
+Pipeline: their runs take turns (Pipeline.start → Run), and each side's stop reaches only its
+own run.
 """
 
 from bizra_desktop.core.api.defaults import run_defaults
