@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
         self.list_view.clearSelection()
         self.list_view.setCurrentIndex(QModelIndex())
         self.chat.clear()
+        self.update_empty_hint()  # a tier may have been installed since
         self.prompt.setFocus()
         self._update_controls()
 
@@ -513,6 +514,7 @@ class MainWindow(QMainWindow):
 
         manager = ModelManagerWindow(self.paths, self.pipeline, self)
         manager.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        manager.destroyed.connect(self.update_empty_hint)  # what it installed or deleted
         manager.show()
 
     def open_first_run_guide(self, machine: Machine | None = None) -> FirstRunGuide:

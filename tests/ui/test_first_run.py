@@ -148,4 +148,9 @@ def test_the_empty_chat_links_to_the_guide_and_the_models(
     window.chat.placeholder.linkActivated.emit("models")
     managers = [child for child in window.children() if isinstance(child, ModelManagerWindow)]
     assert len(managers) == 1 and managers[0].isVisible()
-    managers[0].close()
+    managers[0].import_file(starter_path(), Tier.NANO)
+    qtbot.waitUntil(
+        lambda: Tier.NANO in ModelStore(window.paths.models).installed(), timeout=WAIT_MS
+    )
+    managers[0].close()  # the empty chat no longer says the starter answers everything
+    qtbot.waitUntil(lambda: window.chat.placeholder.text() == EMPTY_CHAT_HINT, timeout=WAIT_MS)
