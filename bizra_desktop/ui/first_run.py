@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -35,6 +34,7 @@ from bizra_desktop.core.models.store import STARTER_NAME
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
 from bizra_desktop.ui.models.shared import shared_manager
 from bizra_desktop.ui.models.threads import start_thread, stop_thread
@@ -129,25 +129,18 @@ class FirstRunGuide(QWidget):
 
     # --- layout ------------------------------------------------------------------------------
 
-    def _label(self, name: str, rich: bool = False) -> QLabel:
-        label = QLabel()
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
-        return label
-
     def _build(self) -> None:
-        title = self._label("guide-title")
+        title = named_label("guide-title")
         title.setText("Welcome to BIZRA Desktop")
-        intro = self._label("guide-intro")
+        intro = named_label("guide-intro")
         intro.setText(
             "BIZRA answers each prompt with the smallest model that handles it well: five tiers "
             "of Qwen2.5, from NANO (0.5B, quick everyday answers) to LARGE (14B, hard problems). "
             "They are downloaded once, then everything runs on this computer."
         )
-        self.machine_label = self._label("guide-machine", rich=True)
+        self.machine_label = named_label("guide-machine", Qt.TextFormat.RichText)
         self.machine_label.setText("Looking at this computer…")
-        self.offline = self._label("guide-offline", rich=True)
+        self.offline = named_label("guide-offline", Qt.TextFormat.RichText)
         self.offline.hide()
         self.table = QTableWidget(len(Tier), len(_Column.TITLES))
         self.table.setHorizontalHeaderLabels(_Column.TITLES)
@@ -168,7 +161,7 @@ class FirstRunGuide(QWidget):
             self.table.setItem(tier, _Column.MODEL, QTableWidgetItem(tier.spec.model_name))
             for column in (_Column.DOWNLOAD, _Column.FIT, _Column.STATE):
                 self.table.setItem(tier, column, QTableWidgetItem("…"))
-        self.reason = self._label("guide-reason")
+        self.reason = named_label("guide-reason")
         self.download_button = QPushButton("Download the recommended tiers")
         self.download_button.setEnabled(False)
         self.download_button.setDefault(True)
@@ -183,8 +176,8 @@ class FirstRunGuide(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.import_button)
         actions.addWidget(self.import_tier)
-        self.message = self._label("guide-message")
-        starter = self._label("guide-starter", rich=True)
+        self.message = named_label("guide-message")
+        starter = named_label("guide-starter", Qt.TextFormat.RichText)
         starter.setText(STARTER_TEXT)
         self.starter_button = QPushButton("Continue with the starter model")
         closing = QHBoxLayout()
@@ -365,9 +358,6 @@ class FirstRunGuide(QWidget):
         self.message.setText(text)
         self.message.setProperty("error", error)
         self.message.style().polish(self.message)
-
-    def busy(self) -> bool:
-        return self.job is not None
 
     def shutdown(self) -> None:
         """Pause a running download (the model manager resumes it) and stop the worker."""

@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
 
     def maybe_open_first_run_guide(self) -> FirstRunGuide | None:
         """On a first start: unless the guide was finished before, or a tier is installed."""
-        if self.settings.first_run_done or self.pipeline.store.installed():
+        if self.settings.first_run_done or self.pipeline.store.has_installed():
             return None
         return self.open_first_run_guide()
 
@@ -542,7 +542,7 @@ class MainWindow(QMainWindow):
 
     def update_empty_hint(self) -> None:
         """What an empty chat says: with no tier installed, who answers and what to do next."""
-        if self.pipeline.store.installed() or load_remote_tiers(self.paths.remote_tiers):
+        if self.pipeline.store.has_installed() or load_remote_tiers(self.paths.remote_tiers):
             self.chat.set_hint(EMPTY_CHAT_HINT)
         else:
             self.chat.set_hint(STARTER_ONLY_HINT)

@@ -153,6 +153,11 @@ class ModelStore:
         found = {tier: self.tier_model(tier) for tier in Tier}
         return {tier: model for tier, model in found.items() if model is not None}
 
+    def has_installed(self) -> bool:
+        """Whether any tier has a model file on disk. Cheap (no file is opened), for the
+        window's hints; `installed()` is what checks and opens them."""
+        return any(self.tier_path(tier).is_file() for tier in Tier)
+
     def starter(self) -> ModelFile | None:
         path = starter_model_path()
         return open_model(path, is_starter=True) if path is not None else None

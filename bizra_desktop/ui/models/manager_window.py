@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMessageBox,
     QPushButton,
     QTableView,
@@ -33,6 +32,7 @@ from bizra_desktop.core.models.records import ModelSource
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.actions import allowed
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
 from bizra_desktop.ui.models.hub_panel import HubPanel
@@ -52,18 +52,6 @@ QLabel#offline { background: #fef7e0; border: 1px solid #f9d98c; border-radius: 
 QLabel#message[error="true"], QLabel#failure { color: #c5221f; }
 QLabel#machine, QLabel#hub-note { color: #5f6368; }
 """
-
-
-def _label(name: str, text_format: Qt.TextFormat = Qt.TextFormat.PlainText) -> QLabel:
-    """A wrapping, selectable label; `name` picks its look in _STYLE (and finds it in tests).
-    Plain text unless asked: messages quote file names and server answers, which must not be
-    taken for markup."""
-    label = QLabel()
-    label.setObjectName(name)
-    label.setTextFormat(text_format)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 class Activity(StrEnum):
@@ -127,9 +115,9 @@ class ModelManagerWindow(QWidget):
     # --- layout ------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.offline = _label("offline", Qt.TextFormat.RichText)
+        self.offline = named_label("offline", Qt.TextFormat.RichText)
         self.offline.hide()
-        self.machine = _label("machine")
+        self.machine = named_label("machine")
         self.machine.setText("Looking at this computer's memory…")
         self.table = QTableView()
         self.table.setModel(self.tiers)
@@ -144,8 +132,8 @@ class ModelManagerWindow(QWidget):
         # Five rows, never more: the table is as tall as they are and the search gets the rest.
         rows = self.table.verticalHeader().defaultSectionSize() * len(Tier)
         self.table.setFixedHeight(rows + header.sizeHint().height() + 2 * self.table.frameWidth())
-        self.detail = _label("detail", Qt.TextFormat.RichText)
-        self.failure = _label("failure")
+        self.detail = named_label("detail", Qt.TextFormat.RichText)
+        self.failure = named_label("failure")
 
         self.download_button = QPushButton("Download")
         self.pause_button = QPushButton("Pause")
@@ -175,7 +163,7 @@ class ModelManagerWindow(QWidget):
         buttons.addStretch(1)
         for button in (self.import_button, self.remote_button, self.refresh_button):
             buttons.addWidget(button)
-        self.message = _label("message")
+        self.message = named_label("message")
         self.hub_panel = HubPanel()
 
         layout = QVBoxLayout(self)
