@@ -37,6 +37,7 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: Mapping[int, Migration] = {}
 
 AUTO = "auto"
+THEMES = ("system", "light", "dark")  # "system": light or dark as the operating system is
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Settings:
     # The first-run guide was finished (downloads started, or the starter model chosen): it
     # does not open by itself again; Help → First-run guide still opens it.
     first_run_done: bool = False
+    theme: str = THEMES[0]
 
     def __post_init__(self) -> None:
         if self.schema_version != SCHEMA_VERSION:
@@ -275,6 +277,7 @@ _RULES: dict[str, _Rule] = {
     "api_port": _Number(int, 1, 65535),
     "api_key": _ApiKey(),
     "first_run_done": _Flag(),
+    "theme": _Choice(THEMES),
 }
 
 
