@@ -286,7 +286,7 @@ class Pipeline:
         self.host = host or InferenceHost()
         self.analyzer = analyzer or TaskAnalyzer()
         self.store = ModelStore(paths.models)
-        self.hashes = ModelHashCache(paths.models / ".sha256-cache.json")
+        self.hashes = ModelHashCache.of_folder(paths.models)
         self.feedback = feedback
         self.remote = RemoteClient()
         self._turn = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from bizra_desktop.core.models.hub import OFFLINE_NOTE, Hub
 from bizra_desktop.core.models.manager import ModelManager
 from bizra_desktop.core.models.progress import ModelState, Progress
 from bizra_desktop.core.models.records import ModelSource
-from bizra_desktop.core.models.store import ModelStore
+from bizra_desktop.core.models.store import ModelHashCache, ModelStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline, RunOptions
 from bizra_desktop.core.tiers import Tier
@@ -201,3 +202,40 @@ def test_offline_the_hub_calls_fail_in_one_plain_line(paths: DataPaths) -> None:
     overview = manager.overview(MEMORY, 4096)
     assert overview.hub_error == message
     assert all(s.size_is_estimate and s.state is ModelState.NOT_INSTALLED for s in overview.tiers)
+
+
+def test_a_download_hands_the_receipts_its_verified_hash(
+    hub: HubServer, paths: DataPaths, manager: ModelManager
+) -> None:
+    """The first prompt after a download must not read a 9 GB file again to name the model:
+    the hash the download verified (a split model's over all its parts, in order, even when
+    they arrived in different sessions) is what the receipt's hash cache already knows."""
+    part_2 = minimal_gguf()
+    hub.add_repo(
+        MEDIUM.repo_id, {MEDIUM.filename: Blob(starter_path()), MEDIUM_PART_2: Blob(part_2)}
+    )
+    hub.fail_next(Fault(), Fault(status=503))  # part 1 in this session, part 2 in the next
+    with pytest.raises(DownloadError):
+        manager.download(Tier.MEDIUM)
+    model = manager.download(Tier.MEDIUM)
+
+    whole = hashlib.sha256(starter_path().read_bytes() + part_2).hexdigest()
+    hashes = ModelHashCache.of_folder(paths.models)
+    assert hashes.known(model) == whole
+    pipeline = Pipeline(paths)
+    try:
+        assert pipeline.hashes.known(model) == whole
+    finally:
+        pipeline.close()
+
+
+def test_a_part_that_fails_its_check_does_not_count_toward_the_models_hash(
+    hub: HubServer, paths: DataPaths, manager: ModelManager
+) -> None:
+    _publish_nano(hub)
+    target = paths.models / NANO.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bytes(starter_path().stat().st_size))  # right size, wrong bytes
+    model = manager.download(Tier.NANO)
+    digest = hashlib.sha256(starter_path().read_bytes()).hexdigest()
+    assert ModelHashCache.of_folder(paths.models).known(model) == digest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -19,7 +20,7 @@ from bizra_desktop.core.models.manager import ModelManager
 from bizra_desktop.core.models.progress import ModelState
 from bizra_desktop.core.models.records import FileRecord, ModelRecord
 from bizra_desktop.core.models.registry import Registry, TierEntry
-from bizra_desktop.core.models.store import ModelFileError, ModelStore
+from bizra_desktop.core.models.store import ModelFileError, ModelHashCache, ModelStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.tiers import Tier
 from tests.helpers import starter_path
@@ -86,6 +87,9 @@ def test_an_import_is_checked_placed_and_used_at_once(
     assert model.path == paths.models / starter_path().name
     assert model.path.read_bytes() == starter_path().read_bytes()
     assert ModelStore(paths.models).installed()[Tier.SMALL].path == model.path
+    # The hash the import computed is the one the first prompt's receipt will use.
+    digest = hashlib.sha256(starter_path().read_bytes()).hexdigest()
+    assert ModelHashCache.of_folder(paths.models).known(model) == digest
     [result] = manager.verify()
     assert result.ok and "recorded at install" in result.message
     # The same file for a second tier is shared, and deleting one tier keeps it for the other.

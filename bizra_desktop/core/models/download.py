@@ -15,16 +15,17 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bizra_desktop.core.models.catalogue import RemoteModel
 from bizra_desktop.core.models.errors import DownloadError, DownloadPaused, HubError
-from bizra_desktop.core.models.hashing import sha256_files
+from bizra_desktop.core.models.hashing import WholeModelDigest
 from bizra_desktop.core.models.hub import Hub, HubFile
 from bizra_desktop.core.models.names import inside, part_path
 from bizra_desktop.core.models.progress import Meter, ModelState, ProgressCallback, size_text
 from bizra_desktop.core.models.records import FileRecord, ModelRecord
+from bizra_desktop.core.models.store import ModelHashCache
 
 
 def fetch_model(
@@ -62,6 +63,8 @@ def fetch_model(
                 f"{file.name}: verified, but cannot replace the file in the model folder: "
                 f"{error.strerror or error}; download again to finish"
             ) from None
+    # Every part was just read to check it: the receipts' whole-model hash comes with it.
+    ModelHashCache.of_folder(models_dir).remember(targets, fetch.whole.hexdigest())
     return record
 
 
@@ -91,6 +94,7 @@ class _Fetch:
     meter: Meter
     report: ProgressCallback | None
     cancel: threading.Event | None
+    whole: WholeModelDigest = field(default_factory=WholeModelDigest)
 
     def _check_cancel(self, what: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -138,7 +142,7 @@ class _Fetch:
             self._check_cancel(f"{file.name}: paused while verifying; the file is kept")
             meter.advance(count, ModelState.VERIFYING, file.name)
 
-        return sha256_files([path], on_bytes) == file.sha256
+        return self.whole.check_part(path, file.sha256, on_bytes) == file.sha256
 
 
 def _share(part: Path, file: FileRecord) -> str:

@@ -14,11 +14,11 @@ import os
 import shutil
 from pathlib import Path
 
-from bizra_desktop.core.models.hashing import sha256_files
+from bizra_desktop.core.models.hashing import WholeModelDigest
 from bizra_desktop.core.models.names import inside, part_path
 from bizra_desktop.core.models.progress import Meter, ModelState, ProgressCallback, size_text
 from bizra_desktop.core.models.records import FileRecord, ModelRecord
-from bizra_desktop.core.models.store import ModelFileError, open_model, parse_split
+from bizra_desktop.core.models.store import ModelFileError, ModelHashCache, open_model, parse_split
 
 
 class ImportConflictError(ValueError):
@@ -41,21 +41,23 @@ def import_model(
         _check_no_conflict(part, target)
     for part, target in pairs:
         _place(part, target)
-    files = tuple(_hashed(target, report) for target in targets)
+    whole = WholeModelDigest()
+    files = tuple(_hashed(target, whole, report) for target in targets)
     try:
         open_model(targets[0])  # the placed copy, as llama.cpp will see it
     except ModelFileError as error:
         raise ModelFileError(f"the copy in the model folder is unusable: {error}") from None
+    ModelHashCache.of_folder(models_dir).remember(targets, whole.hexdigest())
     split = parse_split(targets[0].name)
     stem = split.stem if split is not None else targets[0].name[: -len(".gguf")]
     return ModelRecord("import", stem, files)
 
 
-def _hashed(path: Path, report: ProgressCallback | None) -> FileRecord:
+def _hashed(path: Path, whole: WholeModelDigest, report: ProgressCallback | None) -> FileRecord:
     size = path.stat().st_size
     meter = Meter(size, report)
-    digest = sha256_files(
-        [path], lambda count: meter.advance(count, ModelState.VERIFYING, path.name)
+    digest = whole.check_part(
+        path, None, lambda count: meter.advance(count, ModelState.VERIFYING, path.name)
     )
     return FileRecord(path.name, size, digest)
 

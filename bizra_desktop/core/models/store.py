@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -175,10 +176,14 @@ FileStamps = tuple[tuple[int, int, int, int], ...]
 
 def model_stamps(model: ModelFile) -> FileStamps:
     """The stamps of the model's files now; ModelChangedError if one is gone."""
+    return _parts_stamps(model.parts)
+
+
+def _parts_stamps(parts: Sequence[Path]) -> FileStamps:
     try:
-        stats = [part.stat() for part in model.parts]
+        stats = [part.stat() for part in parts]
     except FileNotFoundError:
-        raise ModelChangedError(f"{model.path}: the model file was deleted") from None
+        raise ModelChangedError(f"{parts[0]}: the model file was deleted") from None
     return tuple((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) for st in stats)
 
 
@@ -187,6 +192,17 @@ class ModelHashCache:
 
     def __init__(self, cache_file: Path) -> None:
         self.cache_file = cache_file
+
+    @classmethod
+    def of_folder(cls, models_dir: Path) -> ModelHashCache:
+        """The cache of the models in `models_dir`: the pipeline reads it, downloads and
+        imports fill it."""
+        return cls(models_dir / ".sha256-cache.json")
+
+    def remember(self, parts: Sequence[Path], sha256: str) -> None:
+        """Record the whole-model hash that a download or import just verified for `parts`,
+        as the files are now."""
+        self._record(parts[0], _parts_stamps(parts), sha256)
 
     def _load(self) -> dict[str, dict[str, object]]:
         try:
@@ -203,11 +219,9 @@ class ModelHashCache:
         and ModelChangedError says that it is no longer the one the stamps describe.
         """
         stamps = stamps or model_stamps(model)
-        key = str(model.path.resolve())
-        entries = self._load()
-        entry = entries.get(key)
-        if isinstance(entry, dict) and entry.get("stamps") == [list(s) for s in stamps]:
-            return str(entry["sha256"])
+        known = self.known(model, stamps)
+        if known is not None:
+            return known
         changed = ModelChangedError(
             f"{model.path}: the model file was replaced while it was in use, so the model that "
             "answered cannot be identified"
@@ -217,9 +231,22 @@ class ModelHashCache:
         digest = sha256_files(model.parts)
         if model_stamps(model) != stamps:  # replaced while it was being read
             raise changed
-        entries[key] = {"stamps": [list(s) for s in stamps], "sha256": digest}
-        self._save(entries)
+        self._record(model.path, stamps, digest)
         return digest
+
+    def known(self, model: ModelFile, stamps: FileStamps | None = None) -> str | None:
+        """The hash recorded for the model's files with these stamps (default: now), if any;
+        never reads the model."""
+        entry = self._load().get(str(model.path.resolve()))
+        stamps = stamps or model_stamps(model)
+        if isinstance(entry, dict) and entry.get("stamps") == [list(s) for s in stamps]:
+            return str(entry["sha256"])
+        return None
+
+    def _record(self, first_part: Path, stamps: FileStamps, sha256: str) -> None:
+        entries = self._load()
+        entries[str(first_part.resolve())] = {"stamps": [list(s) for s in stamps], "sha256": sha256}
+        self._save(entries)
 
     def _save(self, entries: dict[str, dict[str, object]]) -> None:
         # The cache is an optimisation: a read-only or full disk must not fail an inference.
