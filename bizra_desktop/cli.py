@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bizra_desktop import __version__, cli_models, cli_receipts, cli_serve
+from bizra_desktop import __version__, cli_chats, cli_models, cli_receipts, cli_serve
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
 from bizra_desktop.core.engine.protocol import SamplingParams
@@ -411,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(handler=cmd_analyze)
 
     cli_receipts.register(commands)
+    cli_chats.register(commands)
 
     bench = commands.add_parser("bench", help="pipeline vs bare llama-cpp-python, same run")
     bench.add_argument("--model", type=Path, help="GGUF to measure (default: the starter model)")

@@ -133,6 +133,14 @@ class ConversationStore(SqliteStore):
         with self.connection() as conn:
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
+    def message_counts(self) -> dict[int, int]:
+        """The number of messages of each conversation that has any, by conversation id."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT conversation_id, count(*) FROM messages GROUP BY conversation_id"
+            ).fetchall()
+        return {conversation_id: count for conversation_id, count in rows}
+
     def messages(self, conversation_id: int) -> builtins.list[Message]:
         """Oldest first."""
         with self.connection() as conn:

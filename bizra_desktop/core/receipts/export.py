@@ -108,6 +108,35 @@ def export_receipts(
     of one), or the receipts with `receipt_hashes` (a browser's selection). The chain is
     verified on the way and nothing is written unless it holds; `out` appears whole or not at
     all (via OUT.part). ExportError says why nothing was written."""
+    partial = out.with_name(out.name + ".part")
+    try:
+        with partial.open("wb") as file:
+            summary = write_export(
+                chain,
+                file,
+                with_content=with_content,
+                conversation_id=conversation_id,
+                receipt_hash=receipt_hash,
+                receipt_hashes=receipt_hashes,
+            )
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return summary
+
+
+def write_export(
+    chain: ReceiptChain,
+    file: BinaryIO,
+    *,
+    with_content: bool = False,
+    conversation_id: int | None = None,
+    receipt_hash: str | None = None,
+    receipt_hashes: Collection[str] | None = None,
+) -> ExportSummary:
+    """What export_receipts writes, into `file` (a chat export bundles it in memory)."""
     choices = (conversation_id, receipt_hash, receipt_hashes)
     if sum(choice is not None for choice in choices) > 1:
         raise ValueError("choose a conversation, a receipt or a set of receipts, not several")
@@ -139,17 +168,9 @@ def export_receipts(
             "receipts": signed.size if wanted is None else len(wanted),
             "scope": SCOPE_CHAIN if wanted is None else SCOPE_SELECTION,
         }
-        partial = out.with_name(out.name + ".part")
-        try:
-            with partial.open("wb") as file:
-                file.write(encode_line(header))
-                writer = _LineWriter(file, texts)
-                _write_receipts(conn, signed, wanted, writer)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(partial, out)
-        finally:
-            partial.unlink(missing_ok=True)
+        file.write(encode_line(header))
+        writer = _LineWriter(file, texts)
+        _write_receipts(conn, signed, wanted, writer)
     return ExportSummary(
         str(header["scope"]), writer.count, writer.with_content, signed.size, key.describe()
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Never
 
+from bizra_desktop.core.receipts.chat_document import chat_kind
 from bizra_desktop.core.receipts.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -74,9 +75,19 @@ class _Failure(Exception):
 
 
 def verify_export(path: Path, kept_checkpoint: str | None = None) -> ExportReport:
-    """Check the export at `path`; `kept_checkpoint` is a signed note the user kept earlier."""
+    """Check the export at `path`, of receipts or of a conversation (chat_export_verify.py);
+    `kept_checkpoint` is a signed note the user kept earlier."""
     try:
         with path.open("rb") as file:
+            if chat_kind(file.read(512)) is not None:
+                # That module builds on this one: imported when needed, not in a cycle.
+                from bizra_desktop.core.receipts.chat_export_verify import (  # noqa: PLC0415
+                    verify_chat_export,
+                )
+
+                file.seek(0)
+                return verify_chat_export(file.read(), kept_checkpoint)
+            file.seek(0)
             return verify_export_file(file, kept_checkpoint)
     except OSError as exc:
         return ExportReport(False, EXIT_BAD_INPUT, f"cannot read {path}: {exc.strerror or exc}")
