@@ -34,9 +34,9 @@ from bizra_desktop.core.models.store import starter_model_path
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui import theme
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
-from bizra_desktop.ui.style import STYLESHEET
 from tests.helpers import recorded_machine
 from tests.hub_server import Blob, Fault, HubServer
 
@@ -77,7 +77,7 @@ def main() -> int:
     hub = HubServer()  # serves only inside _model_manager; the address is fixed now
     os.environ["HF_ENDPOINT"] = hub.url  # before anything imports huggingface_hub
     app = QApplication(sys.argv)
-    app.setStyleSheet(STYLESHEET)
+    theme.manager().set_choice("light")  # the shots do not depend on the machine's theme
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bizra-shots-") as scratch:
         paths = DataPaths(Path(scratch)).ensure()

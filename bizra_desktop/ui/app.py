@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from bizra_desktop import __version__
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
+from bizra_desktop.ui import theme
 from bizra_desktop.ui.gui_gc import GuiThreadCollector
 from bizra_desktop.ui.main_window import MainWindow
-from bizra_desktop.ui.style import STYLESHEET
 
 # The source tree's resources/, or the bundle's (build.spec copies it there) when frozen.
 _RESOURCES = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "resources"
@@ -29,7 +29,7 @@ def create_application() -> QApplication:
     assert isinstance(app, QApplication)
     app.setApplicationName("BIZRA Desktop")
     app.setApplicationVersion(__version__)
-    app.setStyleSheet(STYLESHEET)
+    theme.manager()  # the system's light or dark theme; the window applies the setting
     if app.findChild(GuiThreadCollector) is None:
         GuiThreadCollector(app)
     icon = _RESOURCES / "icons" / "bizra.png"

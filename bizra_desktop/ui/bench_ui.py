@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings, save_settings
+from bizra_desktop.ui import theme
 from bizra_desktop.ui.main_window import MainWindow
-from bizra_desktop.ui.style import STYLESHEET
 
 PROBE_MS = 5
 PROMPT = "Write a very long story about a lighthouse keeper and a storm."
@@ -30,7 +30,7 @@ def run_ui_benchmark(tokens: int = 1000) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLESHEET)
+    theme.manager()  # the look the app has
     with tempfile.TemporaryDirectory(prefix="bizra-ui-bench-") as scratch:
         paths = DataPaths(Path(scratch)).ensure()
         save_settings(paths.settings, replace(load_settings(paths.settings), max_tokens=tokens))

@@ -34,6 +34,7 @@ from bizra_desktop.core.models.store import STARTER_NAME
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
 from bizra_desktop.ui.models.shared import shared_manager
@@ -47,13 +48,6 @@ STARTER_TEXT = (
     "stands in for every tier until one is installed: good for trying the app, far too small "
     "for real answers, and every answer it gives says so on its badge."
 )
-_STYLE = """
-QLabel#guide-title { font-size: 18px; font-weight: 600; }
-QLabel#guide-offline { background: #fef7e0; border: 1px solid #f9d98c; border-radius: 6px;
-                       padding: 8px; color: #5f4200; }
-QLabel#guide-machine, QLabel#guide-starter { color: #3c4043; }
-QLabel#guide-message[error="true"] { color: #c5221f; }
-"""
 
 
 class _Column:
@@ -113,7 +107,6 @@ class FirstRunGuide(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Welcome — BIZRA Desktop")
         self.setObjectName("first-run-guide")
-        self.setStyleSheet(_STYLE)
         self.resize(820, 600)
         self.manager = shared_manager(paths)
         self.worker = GuideWorker(paths, self.manager, machine)
@@ -147,7 +140,11 @@ class FirstRunGuide(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setAccessibleName("Model tiers")
+        describe(
+            self.table,
+            "Model tiers",
+            "Each tier's model, download size, whether it fits here; tick the tiers to download.",
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(_Column.STATE, QHeaderView.ResizeMode.Stretch)
@@ -168,7 +165,7 @@ class FirstRunGuide(QWidget):
         self.import_button = QPushButton("Import a GGUF file…")
         self.import_button.setToolTip("Use a model file you already have, for the tier chosen")
         self.import_tier = QComboBox()
-        self.import_tier.setAccessibleName("Tier for the imported file")
+        describe(self.import_tier, "Tier for the imported file", "Which tier the file serves.")
         for tier in Tier:
             self.import_tier.addItem(f"as {tier.display}", tier)
         actions = QHBoxLayout()
@@ -180,6 +177,17 @@ class FirstRunGuide(QWidget):
         starter = named_label("guide-starter", Qt.TextFormat.RichText)
         starter.setText(STARTER_TEXT)
         self.starter_button = QPushButton("Continue with the starter model")
+        describe(
+            self.download_button,
+            "Download the recommended tiers",
+            "Download the ticked tiers, one after another.",
+        )
+        describe(self.import_button, "Import a GGUF file", self.import_button.toolTip())
+        describe(
+            self.starter_button,
+            "Continue with the starter model",
+            "Close the guide and chat with the built-in starter model for now.",
+        )
         closing = QHBoxLayout()
         closing.addWidget(starter, 1)
         closing.addWidget(self.starter_button, 0, Qt.AlignmentFlag.AlignBottom)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -44,11 +45,14 @@ from bizra_desktop.core.pipeline import (
 from bizra_desktop.core.remote import load_remote_tiers
 from bizra_desktop.core.settings import Settings, load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui import theme
+from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.chat.view import ChatView, PromptEdit
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
 from bizra_desktop.ui.first_run import FirstRunGuide
 from bizra_desktop.ui.settings_dialog import GpuSearch, SettingsDialog
+from bizra_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from bizra_desktop.ui.workers import WorkerThread
 
 EMPTY_CHAT_HINT = "Ask anything. BIZRA picks the model that fits the question."
@@ -84,6 +88,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("BIZRA Desktop")
         self.resize(1100, 720)
         self.settings = load_settings(paths.settings)
+        theme.manager().set_choice(self.settings.theme)
         self.store = ConversationStore(paths.database)
         self.feedback = EscalationMemory(paths.database)
         self.pipeline = Pipeline(paths, feedback=self.feedback)
@@ -156,7 +161,47 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self._build_status_bar()
         self._build_menus()
+        self._describe_controls()
         self._update_controls()
+
+    def _describe_controls(self) -> None:
+        """Accessible names and descriptions, and the Tab order: the conversations, then the
+        chat's controls, then the prompt and Send (the chat's messages sit between)."""
+        for widget, name, description in (
+            (
+                self.search,
+                "Search conversations",
+                "Shows only conversations whose title has this text.",
+            ),
+            (
+                self.list_view,
+                "Conversations",
+                "Your conversations, newest first; Enter or a click opens one.",
+            ),
+            (self.new_button, "New chat", "Start an empty conversation."),
+            (self.rename_button, "Rename", "Rename the selected conversation."),
+            (self.delete_button, "Delete", "Delete the selected conversation and its messages."),
+            (self.chat, "Conversation", "The messages of this conversation, oldest first."),
+            (self.tier_picker, "Model", "Auto lets BIZRA pick the model tier; or pin one tier."),
+            (self.regenerate_button, "Regenerate", "Answer the last prompt again."),
+            (
+                self.bigger_button,
+                "Ask a bigger model",
+                "Answer the last prompt again with the next bigger tier.",
+            ),
+            (self.stop_button, "Stop", "Stop the answer being written (Esc)."),
+            (self.prompt, "Message", "Your prompt: Enter sends, Shift+Enter starts a new line."),
+            (self.send_button, "Send", "Send the prompt."),
+            (self.cancel_load, "Cancel loading", "Stop loading the model."),
+        ):
+            describe(widget, name, description)
+        order = (
+            self.search, self.list_view, self.new_button, self.rename_button,
+            self.delete_button, self.chat, self.tier_picker, self.regenerate_button,
+            self.bigger_button, self.stop_button, self.prompt, self.send_button,
+        )  # fmt: skip
+        for first, second in itertools.pairwise(order):
+            QWidget.setTabOrder(first, second)
 
     def _build_status_bar(self) -> None:
         self.backend_label = QLabel("backend: —")
@@ -204,6 +249,8 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         self.first_run_action = QAction("&First-run guide…", self)
         help_menu.addAction(self.first_run_action)
+        self.shortcuts_action = QAction("&Keyboard shortcuts…", self, shortcut=QKeySequence("F1"))
+        help_menu.addAction(self.shortcuts_action)
 
     def _wire(self) -> None:
         worker = self.worker.worker
@@ -219,7 +266,14 @@ class MainWindow(QMainWindow):
         self.prompt.submitted.connect(self.send)
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop)
+        for keys, what, slot in (
+            (QKeySequence(Qt.Key.Key_Escape), "Stop the answer", self.stop),
+            (QKeySequence("Ctrl+L"), "Go to the message box", self.prompt.setFocus),
+            (QKeySequence("Ctrl+F"), "Search conversations", self.search.setFocus),
+        ):
+            QShortcut(keys, self, slot).setWhatsThis(what)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        theme.manager().changed.connect(self.chat.restyle)
         self.regenerate_button.clicked.connect(self.regenerate)
         self.bigger_button.clicked.connect(self.ask_bigger)
         self.cancel_load.clicked.connect(self.stop)
@@ -502,6 +556,11 @@ class MainWindow(QMainWindow):
         viewer.setParent(self, Qt.WindowType.Window)
         viewer.show()
 
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
+
     def open_receipt_browser(self) -> None:
         from bizra_desktop.ui.receipts.browser import ReceiptBrowser  # noqa: PLC0415 - on demand
 
@@ -582,6 +641,7 @@ class MainWindow(QMainWindow):
         )
         self.settings = settings
         save_settings(self.paths.settings, settings)
+        theme.manager().set_choice(settings.theme)
         if api_changed:
             try:
                 asyncio.get_running_loop().create_task(self.sync_api_server())
@@ -651,7 +711,8 @@ class MainWindow(QMainWindow):
             view.set_figures(meta.get("figures", ""))
             view.setProperty("meta", meta)
         elif message.role == "error":
-            view.set_figures(f"<span style='color:#c62828'>{html.escape(message.content)}</span>")
+            colour = theme.current().error_text
+            view.set_figures(f"<span style='color:{colour}'>{html.escape(message.content)}</span>")
             view.retry_requested.connect(self.regenerate)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 
 from bizra_desktop.core.hardware import Gpu, list_gpus
 from bizra_desktop.core.routing.preference import Preference
-from bizra_desktop.core.settings import Settings
+from bizra_desktop.core.settings import THEMES, Settings
+from bizra_desktop.ui.accessibility import describe
 
+_THEME_LABELS = dict(zip(THEMES, ("as the system", "light", "dark"), strict=True))
 _PREFERENCE_LABELS = {
     Preference.QUALITY: "quality: a bigger model when unsure",
     Preference.BALANCED: "balanced (default)",
@@ -102,6 +104,10 @@ class SettingsDialog(QDialog):
         self.api_key = QLineEdit(settings.api_key)
         self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         self.api_key.setPlaceholderText("none: any local program may call it")
+        self.theme = QComboBox()
+        for value, label in _THEME_LABELS.items():
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(self.theme.findData(settings.theme))
         folder = QLabel(f"{data_folder}<br><small>set BIZRA_HOME to keep data elsewhere</small>")
 
         form = QFormLayout()
@@ -118,6 +124,7 @@ class SettingsDialog(QDialog):
         form.addRow("Local API", self.api_enabled)
         form.addRow("API port", self.api_port)
         form.addRow("API key", self.api_key)
+        form.addRow("Theme", self.theme)
         form.addRow("Data folder", folder)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -127,6 +134,34 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        self._describe(buttons)
+
+    def _describe(self, buttons: QDialogButtonBox) -> None:
+        """What a screen reader says for each control (the form's labels are their names)."""
+        for widget, name, description in (
+            (self.system_prompt, "System prompt", "Instructions sent before every prompt."),
+            (self.temperature, "Temperature", "0 answers the same each time; higher varies."),
+            (self.top_p, "Top-p", "Sample only from the most likely tokens making up this share."),
+            (self.max_tokens, "Max tokens", "The longest answer, in tokens."),
+            (self.n_ctx, "Context length", "How many tokens of the conversation the model sees."),
+            (self.n_threads, "Threads", "CPU threads for llama.cpp; 0: one per physical core."),
+            (self.gpu_auto, "Automatic GPU layers", "BIZRA decides how many layers the GPU runs."),
+            (self.gpu_layers, "GPU layers", "How many of the model's layers run on the GPU."),
+            (self.gpu_device, "GPU", "Which GPU llama.cpp uses."),
+            (self.flash_attn, "Flash attention", self.flash_attn.toolTip()),
+            (self.routing_preference, "Routing preference", "Quality against speed."),
+            (self.api_enabled, "Local API", "Serve an OpenAI-compatible API on this computer."),
+            (self.api_port, "API port", "The port the local API listens on."),
+            (self.api_key, "API key", "The key callers of the local API must send; empty: none."),
+            (self.theme, "Theme", "Light or dark, or as the system is."),
+        ):
+            describe(widget, name, description)
+        for button, description in (
+            (QDialogButtonBox.StandardButton.Ok, "Save the settings and close."),
+            (QDialogButtonBox.StandardButton.Cancel, "Close without saving."),
+        ):
+            push = buttons.button(button)
+            describe(push, push.text().replace("&", ""), description)
 
     @staticmethod
     def _decimal(low: float, high: float, value: float) -> QDoubleSpinBox:
@@ -177,4 +212,5 @@ class SettingsDialog(QDialog):
             api_enabled=self.api_enabled.isChecked(),
             api_port=self.api_port.value(),
             api_key=self.api_key.text().strip(),
+            theme=self.theme.currentData(),
         )

@@ -6,14 +6,12 @@ import re
 
 from PySide6.QtCore import QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QColor,
-    QFontDatabase,
     QGuiApplication,
+    QResizeEvent,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
-    QTextFrameFormat,
 )
 from PySide6.QtWidgets import (
     QFrame,
@@ -26,25 +24,56 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bizra_desktop.ui import theme
+from bizra_desktop.ui.chat.code_render import insert_code, style_tables
+from bizra_desktop.ui.chat.maths import render_maths
+
 # A fenced code block; an unterminated fence (still streaming, or cut off) runs to the end.
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)(?:^```[ \t]*$\n?|\Z)", re.MULTILINE | re.DOTALL)
+_OPEN_FENCE = re.compile(r"```[^\n`]*")  # the same lines _FENCE opens and closes on
+_CLOSE_FENCE = re.compile(r"```[ \t]*")
 _MARKDOWN = (
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub
     | QTextDocument.MarkdownFeature.MarkdownNoHTML  # model output never becomes live HTML
 )
 
-TIER_COLOURS = {
-    "NANO": "#2e7d32",
-    "MICRO": "#00838f",
-    "SMALL": "#1565c0",
-    "MEDIUM": "#6a1b9a",
-    "LARGE": "#c62828",
-}
-STARTER_COLOUR = "#455a64"
+
+class _Stream:
+    """What has streamed into a body: every piece, and the plain tail since the last code
+    block that closed (only that tail is still shown unrendered)."""
+
+    def __init__(self, palette: theme.Palette, tail_at: int) -> None:
+        self.palette = palette  # what the rendered part was drawn with
+        self.pieces: list[str] = []
+        self.tail_at = tail_at  # document position where the plain tail starts
+        self.tail_lines: list[str] = []  # the tail's complete lines, each with its "\n"
+        self.line = ""  # the tail's last, incomplete line
+        self.fence_open = False
+
+    def take(self, text: str) -> str:
+        """Add `text`; returns the tail's text up to the last code fence it closed ("" when
+        none closed). Looks only at the new lines, so streaming stays linear."""
+        self.pieces.append(text)
+        lines = (self.line + text).split("\n")
+        self.line = lines.pop()
+        finished: list[str] = []
+        for line in lines:
+            self.tail_lines.append(line + "\n")
+            if self.fence_open and _CLOSE_FENCE.fullmatch(line):
+                self.fence_open = False
+                finished += self.tail_lines
+                self.tail_lines = []
+            elif not self.fence_open and _OPEN_FENCE.fullmatch(line):
+                self.fence_open = True
+        return "".join(finished)
+
+    def tail(self) -> str:
+        return "".join(self.tail_lines) + self.line
 
 
 class MessageBody(QTextBrowser):
-    """Read-only text that grows with its content instead of scrolling."""
+    """Read-only text that grows with its content instead of scrolling down; a code line wider
+    than the message scrolls sideways (the body's horizontal scroll bar) instead of wrapping."""
 
     copy_requested = Signal(str)
 
@@ -53,16 +82,25 @@ class MessageBody(QTextBrowser):
         self.setOpenLinks(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_anchor)
         self.code_blocks: list[str] = []
+        self.markdown: str | None = None  # the source of what set_markdown shows
+        self._stream: _Stream | None = None
         self._fit_height(self.document().size())
 
     def _fit_height(self, size: QSizeF) -> None:
         margins = self.contentsMargins()
-        self.setFixedHeight(int(size.height()) + margins.top() + margins.bottom() + 2)
+        height = int(size.height()) + margins.top() + margins.bottom() + 2
+        if self.document().idealWidth() > self.viewport().width():  # a code line too wide
+            height += self.horizontalScrollBar().sizeHint().height()
+        self.setFixedHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height(self.document().size())  # narrower: the scroll bar may appear
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == "copy":
@@ -70,55 +108,80 @@ class MessageBody(QTextBrowser):
             self.copy_requested.emit(self.code_blocks[index])
 
     def append_plain(self, text: str) -> None:
-        """Streaming: append at the end, never re-render what is already there."""
+        """Streaming: append at the end, never re-render what is already there. A code block
+        whose closing fence arrives is rendered (highlighted) then, once; the text after it
+        stays plain until its own block closes or the answer ends."""
+        if self._stream is None:
+            self.code_blocks = []
+            self._stream = _Stream(theme.current(), self._end().position())
+        finished = self._stream.take(text)
+        cursor = self._end()
+        if not finished:
+            cursor.insertText(text, QTextCharFormat())
+            return
+        cursor.setPosition(self._stream.tail_at)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._render(cursor, finished)  # ends in the empty block after the code's frame
+        self._stream.tail_at = cursor.position()
+        cursor.insertText(self._stream.tail(), QTextCharFormat())
+
+    def _end(self) -> QTextCursor:
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text, QTextCharFormat())
+        return cursor
 
     def set_plain(self, text: str) -> None:
         self.code_blocks = []
+        self.markdown = self._stream = None
         self.setPlainText(text)
 
     def set_markdown(self, text: str) -> None:
-        """Render the finished message once: markdown, and code blocks with a Copy link."""
+        """Show `text` rendered: markdown, maths as text, code blocks highlighted with a Copy
+        link. After streaming the same text only the still-plain tail is rendered."""
+        stream, self._stream = self._stream, None
+        self.markdown = text
+        if (
+            stream is not None
+            and stream.palette is theme.current()
+            and "".join(stream.pieces) == text
+        ):
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(stream.tail_at)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            self._render(cursor, stream.tail())
+            return
         document = self.document()
         document.clear()
         self.code_blocks = []
-        cursor = QTextCursor(document)
+        self._render(QTextCursor(document), text)
+        self.setTextCursor(QTextCursor(document))  # at the start, so the view shows the start
+
+    def _render(self, cursor: QTextCursor, text: str) -> None:
+        palette = theme.current()
         position = 0
         for match in _FENCE.finditer(text):
-            self._insert_markdown(cursor, text[position : match.start()])
-            self._insert_code(cursor, match.group(1).strip(), match.group(2))
+            self._insert_markdown(cursor, text[position : match.start()], palette)
+            self.code_blocks.append(match.group(2).rstrip("\n"))
+            insert_code(
+                cursor,
+                match.group(1).strip(),
+                self.code_blocks[-1],
+                len(self.code_blocks) - 1,
+                palette,
+            )
             position = match.end()
-        self._insert_markdown(cursor, text[position:])
+        self._insert_markdown(cursor, text[position:], palette)
 
     @staticmethod
-    def _insert_markdown(cursor: QTextCursor, text: str) -> None:
+    def _insert_markdown(cursor: QTextCursor, text: str, palette: theme.Palette) -> None:
         if not text.strip():
             return
         part = QTextDocument()
-        part.setMarkdown(text, _MARKDOWN)
+        part.setMarkdown(render_maths(text), _MARKDOWN)
+        style_tables(part, palette)
         cursor.insertFragment(QTextDocumentFragment(part))
-
-    def _insert_code(self, cursor: QTextCursor, language: str, code: str) -> None:
-        index = len(self.code_blocks)
-        self.code_blocks.append(code.rstrip("\n"))
-        link = QTextCharFormat()
-        link.setAnchor(True)
-        link.setAnchorHref(f"copy:{index}")
-        link.setForeground(QColor("#1565c0"))
-        cursor.insertBlock()
-        cursor.insertText(f"{language or 'code'} · Copy", link)
-        frame = QTextFrameFormat()
-        frame.setBackground(QColor("#f3f4f6"))
-        frame.setPadding(6)
-        frame.setBorder(1)
-        frame.setBorderBrush(QColor("#d0d4da"))
-        cursor.insertFrame(frame)
-        mono = QTextCharFormat()
-        mono.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        cursor.insertText(code.rstrip("\n"), mono)
-        cursor.movePosition(QTextCursor.MoveOperation.End)
 
 
 class MessageView(QFrame):
@@ -142,9 +205,6 @@ class MessageView(QFrame):
         self.runtime.setObjectName("runtime")
         self.runtime.setVisible(False)
         self.runtime.setTextFormat(Qt.TextFormat.PlainText)
-        self.runtime.setStyleSheet(
-            "background:#eceff1; color:#37474f; border-radius:8px; padding:2px 8px;"
-        )
         header = QHBoxLayout()
         header.addWidget(self.badge)
         header.addWidget(self.runtime)
@@ -152,6 +212,10 @@ class MessageView(QFrame):
         layout.addLayout(header)
         self.body = MessageBody()
         self.body.copy_requested.connect(self._copy)
+        self.body.setAccessibleName({"user": "Your message", "error": "Error"}.get(role, "Answer"))
+        self.body.setAccessibleDescription(
+            "Read-only text; Tab moves through its links (a code block's Copy, the receipt)."
+        )
         layout.addWidget(self.body)
         footer = QHBoxLayout()
         self.figures = QLabel()
@@ -163,12 +227,19 @@ class MessageView(QFrame):
         self.retry = QPushButton("Retry")
         self.retry.setVisible(role == "error")
         self.retry.clicked.connect(self.retry_requested)
+        self.retry.setAccessibleName("Retry")
+        self.retry.setAccessibleDescription("Ask the same prompt again.")
         footer.addWidget(self.retry)
         layout.addLayout(footer)
         if role == "assistant":
             self.body.set_markdown(text)
         else:
             self.body.set_plain(text)  # user text is never interpreted as markup
+
+    def restyle(self) -> None:
+        """Draw the rendered text again in the current theme (its colours are in the text)."""
+        if self.body.markdown is not None:
+            self.body.set_markdown(self.body.markdown)
 
     def _copy(self, code: str) -> None:
         QGuiApplication.clipboard().setText(code)
@@ -182,16 +253,16 @@ class MessageView(QFrame):
     ) -> None:
         """`stand_in`: why the built-in starter model answered instead of the tier (then the
         badge says that, in the starter's grey, and names the starter only in the tooltip)."""
-        colour = STARTER_COLOUR if stand_in else TIER_COLOURS.get(tier, STARTER_COLOUR)
         if stand_in:
             self.badge.setText(f"{complexity} · {stand_in} — answered by the starter model")
             details = f"Answered by the built-in starter model {model}.\n{details}"
         else:
             self.badge.setText(f"{complexity} · {tier} · {model}")
         self.badge.setToolTip(details)
-        self.badge.setStyleSheet(
-            f"background:{colour}; color:white; border-radius:8px; padding:2px 8px;"
-        )
+        # The stylesheet colours the badge by this property (theme.stylesheet).
+        self.badge.setProperty("tier", "" if stand_in else tier)
+        self.badge.style().unpolish(self.badge)
+        self.badge.style().polish(self.badge)
         self.badge.setVisible(True)
 
     def set_runtime(self, text: str, details: str = "") -> None:

@@ -63,6 +63,11 @@ class ChatView(QScrollArea):
             if item is not None and isinstance(widget := item.widget(), MessageView)
         ]
 
+    def restyle(self, _palette: object) -> None:
+        """The theme changed: messages draw their rendered text again in its colours."""
+        for message in self.messages():
+            message.restyle()
+
     def clear(self) -> None:
         for message in self.messages():
             self.remove(message)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from bizra_desktop.core.models.catalogue import RemoteModel
 from bizra_desktop.core.models.progress import size_text
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui import accessibility
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -92,6 +93,19 @@ class HubPanel(QGroupBox):
         self.model_view.setModel(self.models)
         self.assign_button = QPushButton("Download for this tier")
         self.assign_button.setEnabled(False)
+        for widget, name, description in (
+            (self.query, "Search Hugging Face", "Words to look for in GGUF repository names."),
+            (self.search_button, "Search", "Search Hugging Face for GGUF repositories."),
+            (
+                self.quantizations_button,
+                "Other quantizations",
+                "List the other quantizations of the selected tier's model.",
+            ),
+            (self.repo_view, "Repositories", "Repositories found; choose one to list its files."),
+            (self.model_view, "Model files", "The chosen repository's GGUF files and sizes."),
+            (self.assign_button, "Download for this tier", "Use the chosen file for the tier."),
+        ):
+            accessibility.describe(widget, name, description)
         self.note = QLabel()
         self.note.setTextFormat(Qt.TextFormat.PlainText)  # it quotes the Hub's answers
         self.note.setWordWrap(True)

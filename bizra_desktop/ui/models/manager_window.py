@@ -32,6 +32,7 @@ from bizra_desktop.core.models.records import ModelSource
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.actions import allowed
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
@@ -46,12 +47,6 @@ from bizra_desktop.ui.models.tier_model import Column, TierTableModel
 
 _QUEUED = Qt.ConnectionType.QueuedConnection
 _WORKER_STOP_MS = 2_000
-_STYLE = """
-QLabel#offline { background: #fef7e0; border: 1px solid #f9d98c; border-radius: 6px;
-                 padding: 8px; color: #5f4200; }
-QLabel#message[error="true"], QLabel#failure { color: #c5221f; }
-QLabel#machine, QLabel#hub-note { color: #5f6368; }
-"""
 
 
 class Activity(StrEnum):
@@ -98,7 +93,6 @@ class ModelManagerWindow(QWidget):
         self.paths = paths
         self.pipeline = pipeline
         self.setWindowTitle("Models — BIZRA Desktop")
-        self.setStyleSheet(_STYLE)
         self.resize(1040, 700)
         self.manager = shared_manager(paths)
         self.tiers = TierTableModel()
@@ -175,6 +169,19 @@ class ModelManagerWindow(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addWidget(self.hub_panel, 1)
+        for widget, name, description in (
+            (self.table, "Model tiers", "The five tiers: model, size, whether it fits, state."),
+            (self.download_button, "Download", "Download the selected tier's model."),
+            (self.pause_button, "Pause", self.pause_button.toolTip()),
+            (self.resume_button, "Resume", "Continue the selected tier's paused download."),
+            (self.cancel_button, "Cancel", self.cancel_button.toolTip()),
+            (self.verify_button, "Verify", self.verify_button.toolTip()),
+            (self.delete_button, "Delete", "Delete the selected tier's model file."),
+            (self.import_button, "Import file", self.import_button.toolTip()),
+            (self.remote_button, "Remote server", self.remote_button.toolTip()),
+            (self.refresh_button, "Refresh", self.refresh_button.toolTip()),
+        ):
+            describe(widget, name, description)
 
     def _wire(self) -> None:
         local, hub, panel = self.threads.local, self.threads.hub, self.hub_panel

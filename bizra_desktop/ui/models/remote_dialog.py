@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from bizra_desktop.core.remote import RemoteEndpoint, load_remote_tiers, save_remote_tiers
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.accessibility import describe
 
 
 class RemoteTierDialog(QDialog):
@@ -41,10 +42,16 @@ class RemoteTierDialog(QDialog):
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)  # it quotes the URL as typed
-        self.error.setStyleSheet("color: #c5221f;")
+        self.error.setObjectName("remote-error")  # red (theme.stylesheet)
         self.error.setWordWrap(True)
         self.error.hide()
 
+        for widget, name, description in (
+            (self.base_url, "Server URL", "The server's OpenAI-compatible base URL."),
+            (self.model, "Model", "The model name the server knows."),
+            (self.api_key, "API key", "The key the server asks for; empty: none."),
+        ):
+            describe(widget, name, description)
         form = QFormLayout()
         form.addRow("Server URL", self.base_url)
         form.addRow("Model", self.model)

@@ -14,13 +14,13 @@ from bizra_desktop.core.models.manager import TierStatus
 from bizra_desktop.core.models.progress import ModelState, Progress, size_text
 from bizra_desktop.core.remote import RemoteEndpoint
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui import theme
 
 _Index = QModelIndex | QPersistentModelIndex
 # The bar's fill, 0..1; BUSY for work that reports no progress (verify, delete); None: no bar.
 ProgressRole = Qt.ItemDataRole.UserRole + 1
 BUSY = -1.0
-_FIT_COLOURS = {Fit.FITS: "#1e8e3e", Fit.TIGHT: "#b06000", Fit.WONT_FIT: "#c5221f"}
-_FAILED_COLOUR = "#c5221f"
+_FIT_ROLES = {Fit.FITS: "fits", Fit.TIGHT: "tight", Fit.WONT_FIT: "wont_fit"}  # theme.fit
 _MOVING = (ModelState.DOWNLOADING, ModelState.VERIFYING)  # states that have a progress bar
 
 
@@ -224,9 +224,9 @@ class TierTableModel(QAbstractTableModel):
         if status is None:
             return None
         if column is Column.FIT and status.fit is not None:
-            return QBrush(QColor(_FIT_COLOURS[status.fit.fit]))
+            return QBrush(QColor(theme.current().fit[_FIT_ROLES[status.fit.fit]]))
         if column is Column.STATE and status.state is ModelState.FAILED:
-            return QBrush(QColor(_FAILED_COLOUR))
+            return QBrush(QColor(theme.current().error_text))
         return None
 
     def _fill(self, tier: Tier, status: TierStatus | None) -> float | None:

@@ -33,6 +33,7 @@ from bizra_desktop.core.receipts.export import export_receipts
 from bizra_desktop.core.receipts.export_verify import ExportReport, verify_export
 from bizra_desktop.core.receipts.impact_ledger import accumulate
 from bizra_desktop.core.receipts.query import ReceiptDetail, ReceiptFilter, ReceiptRow
+from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.receipts.detail_pane import DetailPane
 from bizra_desktop.ui.receipts.filters import FilterBar
 from bizra_desktop.ui.receipts.impact_view import ImpactView
@@ -41,12 +42,6 @@ from bizra_desktop.ui.receipts.table_model import HASH_ROLE, PageRequest, Receip
 from bizra_desktop.ui.receipts.tasks import Progress, Task, TaskRunner
 
 EXPORT_FILTER = "Receipt exports (*.jsonl);;All files (*)"
-# The banner's look per kind of message.
-BANNER_STYLES = {
-    "info": "background:#e8f0fe; border:1px solid #c9d8f5;",
-    "ok": "background:#e6f4ea; border:1px solid #b7dfc2;",
-    "error": "background:#fdecea; border:1px solid #f5c2bd;",
-}
 COLUMN_WIDTHS = (140, 170, 60, 85, 70, 70)  # time … impact; the hash takes the rest
 
 
@@ -76,6 +71,7 @@ class ReceiptBrowser(QMainWindow):
     def _build(self) -> None:
         self.filters = FilterBar()
         self.banner = QLabel()
+        self.banner.setObjectName("banner")  # coloured by its "kind" (theme.stylesheet)
         self.banner.setTextFormat(Qt.TextFormat.PlainText)  # messages quote paths and receipts
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,6 +106,9 @@ class ReceiptBrowser(QMainWindow):
         self.tabs.addTab(receipts, "Receipts")
         self.tabs.addTab(self.impact, "Impact")
         self.receipts_tab = receipts
+        describe(self.table, "Receipts", "The receipts, newest first; select one to see it.")
+        describe(self.tabs, "Receipts and impact", "Switch between the receipts and the impact.")
+        describe(self.tabs.tabBar(), "Views", "The receipts list, or the impact they add up to.")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.banner)
@@ -370,7 +369,8 @@ class ReceiptBrowser(QMainWindow):
         """Show a message in the banner above the tabs; kind is info, ok or error."""
         self.banner.setText(text)
         self.banner.setProperty("kind", kind)
-        self.banner.setStyleSheet(f"QLabel {{ {BANNER_STYLES[kind]} padding:6px; }}")
+        self.banner.style().unpolish(self.banner)  # the stylesheet's rule for the new kind
+        self.banner.style().polish(self.banner)
         self.banner.show()
 
     def _start_busy(self, text: str) -> None:

@@ -10,9 +10,8 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QW
 
 from bizra_desktop.core.receipts.exchanges import Exchange
 from bizra_desktop.core.receipts.query import ReceiptDetail
-
-_ERROR = "color:#c62828"
-_GOOD = "color:#2e7d32"
+from bizra_desktop.ui import theme
+from bizra_desktop.ui.accessibility import describe
 
 
 class DetailPane(QWidget):
@@ -31,6 +30,9 @@ class DetailPane(QWidget):
         self.answer = _text_box()
         self.proof = QLabel()
         self.proof.setWordWrap(True)
+        describe(self.json, "Canonical JSON", self.json.toolTip())
+        describe(self.prompt, "Prompt", "The stored prompt this receipt commits to.")
+        describe(self.answer, "Answer", "The stored answer this receipt commits to.")
 
         message = QWidget()
         message_layout = QVBoxLayout(message)
@@ -70,7 +72,9 @@ class DetailPane(QWidget):
 
     def _set_problem(self, text: str | None) -> None:
         self.problem.setVisible(bool(text))
-        self.problem.setText(f"<span style='{_ERROR}'>{html.escape(text or '')}</span>")
+        self.problem.setText(
+            f"<span style='color:{theme.current().error_text}'>{html.escape(text or '')}</span>"
+        )
 
     def _show_exchange(self, exchange: Exchange | None, *, known: bool) -> None:
         self.prompt.setPlainText((exchange.prompt or "") if exchange else "")
@@ -92,13 +96,13 @@ class DetailPane(QWidget):
             self.proof.setText("No salt is stored for this receipt: the texts cannot be checked.")
         elif exchange.matches:
             self.proof.setText(
-                f"<span style='{_GOOD}'>✓ The prompt and answer reproduce the receipt's "
-                "commitments.</span>"
+                f"<span style='color:{theme.current().good_text}'>✓ The prompt and answer "
+                "reproduce the receipt's commitments.</span>"
             )
         else:
             self.proof.setText(
-                f"<span style='{_ERROR}'>✗ The stored texts do not reproduce the receipt's "
-                "commitments: they were changed after the answer.</span>"
+                f"<span style='color:{theme.current().error_text}'>✗ The stored texts do not "
+                "reproduce the receipt's commitments: they were changed after the answer.</span>"
             )
 
 

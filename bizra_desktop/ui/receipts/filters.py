@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from bizra_desktop.core.receipts.query import ReceiptFilter
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.accessibility import describe
 
 # A text search reads every message (about a second on 100,000 receipts): wait for a pause in
 # typing rather than search on every key.
@@ -43,6 +44,21 @@ class FilterBar(QWidget):
         self.text_edit = QLineEdit(placeholderText="Search prompts, answers and titles")
         self.text_edit.setClearButtonEnabled(True)
         self.clear_button = QPushButton("Clear filters")
+        for widget, name, description in (
+            (self.model_box, "Model", "Show only receipts of this model."),
+            (self.tier_box, "Tier", "Show only receipts of this tier."),
+            (self.since_check, "From", "Show only receipts from the date beside."),
+            (self.since_edit, "From date", "The first day (UTC) shown, when From is ticked."),
+            (self.until_check, "To", "Show only receipts up to the date beside."),
+            (self.until_edit, "To date", "The last day (UTC) shown, when To is ticked."),
+            (
+                self.text_edit,
+                "Search",
+                "Show only receipts whose prompt, answer or title has it.",
+            ),
+            (self.clear_button, "Clear filters", "Show every receipt again."),
+        ):
+            describe(widget, name, description)
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(TEXT_PAUSE_MS)

@@ -11,11 +11,8 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from bizra_desktop.core.receipts.impact_ledger import STAGE_THRESHOLDS, UNKNOWN, DayTotals
+from bizra_desktop.ui import theme
 
-LINE = QColor("#00838f")
-FILL = QColor(0, 131, 143, 40)
-GRID = QColor("#9aa0a6")
-TEXT = QColor("#3c4043")
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 20, 24, 28  # room for the axis labels
 _DOTS_UP_TO = 60  # more days than this and dots would merge into the line
 
@@ -41,7 +38,7 @@ class ImpactChart(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         plot = QRectF(self.rect()).adjusted(_LEFT, _TOP, -_RIGHT, -_BOTTOM)
-        painter.setPen(TEXT)
+        painter.setPen(QColor(theme.current().text))
         if not self._points:
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No counted answers yet")
             painter.end()
@@ -67,32 +64,36 @@ class ImpactChart(QWidget):
         area.lineTo(points[-1].x(), plot.bottom())
         area.lineTo(points[0].x(), plot.bottom())
         area.closeSubpath()
-        painter.fillPath(area, FILL)
-        painter.setPen(QPen(LINE, 2))
+        colour = QColor(theme.current().chart_line)
+        fill = QColor(colour)
+        fill.setAlpha(40)
+        painter.fillPath(area, fill)
+        painter.setPen(QPen(colour, 2))
         painter.drawPath(line)
         if len(points) <= _DOTS_UP_TO:
-            painter.setBrush(LINE)
+            painter.setBrush(colour)
             for point in points:
                 painter.drawEllipse(point, 3, 3)
         painter.end()
 
     @staticmethod
     def _draw_axes(painter: QPainter, plot: QRectF, top: float, first: date, last: date) -> None:
-        painter.setPen(QPen(GRID, 1))
+        grid, text = QColor(theme.current().chart_grid), QColor(theme.current().text)
+        painter.setPen(QPen(grid, 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
         label = QRectF(0, 0, _LEFT - 8, 16)
         for value in (0.0, top):
             label.moveCenter(QPointF(_LEFT / 2 - 4, plot.bottom() - value / top * plot.height()))
-            painter.setPen(TEXT)
+            painter.setPen(text)
             painter.drawText(label, Qt.AlignmentFlag.AlignRight, f"{value:,.0f}")
-        dashed = QPen(GRID, 1, Qt.PenStyle.DashLine)
+        dashed = QPen(grid, 1, Qt.PenStyle.DashLine)
         for stage, threshold in STAGE_THRESHOLDS:
             if 0 < threshold <= top:
                 y = plot.bottom() - threshold / top * plot.height()
                 painter.setPen(dashed)
                 painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-                painter.setPen(TEXT)
+                painter.setPen(text)
                 painter.drawText(QPointF(plot.left() + 6, y - 4), f"{stage.value} {threshold:g}")
         bottom = QRectF(plot.left(), plot.bottom() + 4, plot.width(), _BOTTOM - 4)
         if last == first:  # the one point sits in the middle

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from bizra_desktop.core.receipts.impact_ledger import STAGE_THRESHOLDS, ImpactLedger, Stage
+from bizra_desktop.ui import theme
+from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.receipts.impact_chart import ImpactChart
 from bizra_desktop.ui.receipts.totals_model import TotalsModel
 
@@ -37,8 +39,10 @@ class ImpactView(QWidget):
         self.per_tier = TotalsModel(("Tier", "Answers", "Impact"), self)
         self.per_day = TotalsModel(("Day (UTC)", "Answers", "Impact", "Accumulated"), self)
         tables = QHBoxLayout()
-        for model, stretch in ((self.per_tier, 2), (self.per_day, 3)):
-            tables.addWidget(_table(model), stretch)
+        for model, stretch, name in ((self.per_tier, 2, "Per tier"), (self.per_day, 3, "Per day")):
+            view = _table(model)
+            describe(view, f"Impact {name.lower()}", f"{name}: answers and their impact.")
+            tables.addWidget(view, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.stage_bar)
@@ -60,7 +64,8 @@ class ImpactView(QWidget):
             self.trust.setText("Counted from the verified chain only.")
         else:
             self.trust.setText(
-                "<span style='color:#c62828'>The chain does not verify: only the receipts before "
+                f"<span style='color:{theme.current().error_text}'>The chain does not verify: "
+                "only the receipts before "
                 f"the first broken one are counted. {html.escape(ledger.problem or '')}</span>"
             )
         self.chart.set_days(ledger.per_day)

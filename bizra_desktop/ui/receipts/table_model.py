@@ -24,13 +24,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFontDatabase
 
 from bizra_desktop.core.receipts.query import ReceiptFilter, ReceiptRow
+from bizra_desktop.ui import theme
 
 PAGE_SIZE = 500
 COLUMNS = ("Time (UTC)", "Model", "Tier", "Complexity", "Tokens/s", "Impact", "Hash")
 TIME, MODEL, TIER, COMPLEXITY, TOKENS_PER_S, IMPACT, HASH = range(len(COLUMNS))
 HASH_ROLE = Qt.ItemDataRole.UserRole + 1  # the full receipt hash of a row
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 2
-BROKEN_BACKGROUND = QColor("#fdecea")
 MISSING = "—"  # a field the body does not hold (or a body that is not JSON)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 # data() runs for every role of every visible cell at each repaint, and a call into Python costs
@@ -198,7 +198,7 @@ class ReceiptTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and column == HASH:
             return self._mono
         if role == Qt.ItemDataRole.BackgroundRole and receipt.seq == self._broken:
-            return BROKEN_BACKGROUND
+            return QColor(theme.current().broken_row)
         if role == HASH_ROLE:
             return receipt.hash
         if role == SEQ_ROLE:
