@@ -49,6 +49,7 @@ from bizra_desktop.ui import theme
 from bizra_desktop.ui.accessibility import describe
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.chat.view import ChatView, PromptEdit
+from bizra_desktop.ui.chat_export_actions import ChatExportActions
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
 from bizra_desktop.ui.first_run import FirstRunGuide
 from bizra_desktop.ui.settings_dialog import GpuSearch, SettingsDialog
@@ -233,6 +234,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         for action in (self.new_action, self.settings_action, quit_action):
             file_menu.addAction(action)
+        self.chat_export = ChatExportActions(
+            self, self.store, lambda: self.pipeline.chain, lambda: self.conversation_id
+        )
+        self.chat_export.add_to(file_menu, before=self.settings_action)
         receipts_menu = self.menuBar().addMenu("&Receipts")
         self.browse_receipts_action = QAction("&Browse receipts…", self)
         self.browse_receipts_action.setShortcut(QKeySequence("Ctrl+R"))
@@ -724,6 +729,7 @@ class MainWindow(QMainWindow):
         self.status_timer.stop()
         self.render_timer.stop()
         self.worker.shutdown()
+        self.chat_export.shutdown()
         # A stopped answer's last signals are still queued for this thread: deliver them while
         # the stores are open, so the answer is saved with its receipt, then ignore any more.
         QCoreApplication.sendPostedEvents()

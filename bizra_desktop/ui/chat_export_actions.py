@@ -1,0 +1,173 @@
+"""File → Export conversation… (Markdown, HTML, JSON) and File → Print… (to PDF).
+
+Building an export reads the conversation and walks the receipt chain for the inclusion
+proofs (seconds for a long chain), so it runs on a worker thread (a TaskRunner); only the
+printing, which Qt's text layout does, runs on the GUI thread, on the HTML the worker made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, QStandardPaths, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPageLayout, QPageSize, QTextDocument
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
+
+from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.receipts.chat_document import chat_document
+from bizra_desktop.core.receipts.chat_export import ChatExportSummary, export_chat
+from bizra_desktop.core.receipts.chat_render import render
+from bizra_desktop.ui.receipts.tasks import Task, TaskRunner
+
+# What the save dialog offers, and the format each filter writes.
+EXPORT_FILTERS = {"Markdown (*.md)": "md", "HTML (*.html)": "html", "JSON (*.json)": "json"}
+PDF_FILTER = "PDF (*.pdf)"
+T = TypeVar("T")
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+class ChatExportActions(QObject):
+    """The two File-menu actions on the conversation the window shows. `done(message, ok)`
+    reports each export or print, as the status bar shows it."""
+
+    done = Signal(str, bool)
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        store: ConversationStore,
+        chain: Callable[[], ReceiptChain],
+        conversation: Callable[[], int | None],
+    ) -> None:
+        super().__init__(window)
+        self._window, self._store, self._chain = window, store, chain
+        self._conversation = conversation
+        self._jobs: TaskRunner | None = None  # started by the first export
+        self.export_action = QAction("&Export conversation…", window)
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.export_action.triggered.connect(self.ask_export)
+        self.print_action = QAction("&Print…", window)
+        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_action.triggered.connect(self.ask_print)
+        self.done.connect(lambda message, _ok: self._status(message, 10_000))
+
+    def add_to(self, menu: QMenu, before: QAction) -> None:
+        menu.insertActions(before, [self.export_action, self.print_action])
+        menu.insertSeparator(before)
+
+    # --- dialogs ------------------------------------------------------------------------------
+
+    def ask_export(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is None:
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self._window,
+            "Export conversation",
+            str(self._default_path(conversation_id, ".md")),
+            ";;".join(EXPORT_FILTERS),
+        )
+        if path:
+            fmt = EXPORT_FILTERS.get(chosen, "md")
+            out = Path(path)
+            self.export_to(out if out.suffix else out.with_suffix(f".{fmt}"), fmt)
+
+    def ask_print(self) -> None:
+        conversation_id = self._current()
+        if conversation_id is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self._window,
+            "Print conversation to PDF",
+            str(self._default_path(conversation_id, ".pdf")),
+            PDF_FILTER,
+        )
+        if path:
+            self.print_to(Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf"))
+
+    # --- the work -----------------------------------------------------------------------------
+
+    def export_to(self, out: Path, fmt: str) -> None:
+        """Export the conversation shown to `out` in `fmt` (md, html, json), off the GUI thread."""
+        conversation_id = self._current()
+        if conversation_id is None:
+            return
+        store, chain = self._store, self._chain()
+        self._status(f"Exporting the conversation to {out}…")
+        self._submit(
+            Task(
+                lambda _: export_chat(chain, store, conversation_id, out, fmt),
+                lambda summary: self._exported(summary, out),
+                error=lambda message: self._say(f"Nothing was exported: {message}", False),
+            )
+        )
+
+    def print_to(self, out: Path) -> None:
+        """Print the conversation shown, as its HTML export reads, to the PDF file `out`."""
+        conversation_id = self._current()
+        if conversation_id is None:
+            return
+        store, chain = self._store, self._chain()
+        self._status(f"Printing the conversation to {out}…")
+        self._submit(
+            Task(
+                lambda _: render(chat_document(chain, store, conversation_id), "html"),
+                lambda page: self._print(page.decode("utf-8"), out),
+                error=lambda message: self._say(f"Nothing was printed: {message}", False),
+            )
+        )
+
+    def _print(self, page: str, out: Path) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(out))
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+        printer.setPageOrientation(QPageLayout.Orientation.Portrait)
+        document = QTextDocument()
+        document.setHtml(page)  # the embedded data is an HTML comment: not printed
+        document.print_(printer)
+        if out.is_file() and out.stat().st_size:
+            self._say(f"Printed the conversation to {out}", True)
+        else:
+            self._say(f"Nothing was printed: {out} could not be written", False)
+
+    def shutdown(self) -> None:
+        """Stop the worker thread (the window closes): stop → quit → wait."""
+        if self._jobs is not None:
+            self._jobs.shutdown()
+
+    @property
+    def idle(self) -> bool:
+        return self._jobs is None or self._jobs.idle
+
+    def _submit(self, task: Task[T]) -> None:
+        if self._jobs is None:
+            self._jobs = TaskRunner("bizra-chat-export", self)
+        self._jobs.submit(task)
+
+    def _exported(self, summary: ChatExportSummary, out: Path) -> None:
+        self._say(summary.describe(out), summary.proven == summary.answers)
+
+    def _current(self) -> int | None:
+        conversation_id = self._conversation()
+        if conversation_id is None:
+            self._say("Open a conversation first: there is nothing to export yet.", False)
+        return conversation_id
+
+    def _default_path(self, conversation_id: int, suffix: str) -> Path:
+        conversation = self._store.get(conversation_id)
+        title = conversation.title if conversation else "conversation"
+        name = _UNSAFE_NAME.sub("_", title).strip(" ._")[:60] or "conversation"
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(folder) / f"{name}{suffix}"
+
+    def _say(self, message: str, ok: bool) -> None:
+        self.done.emit(message, ok)
+
+    def _status(self, message: str, timeout_ms: int = 0) -> None:
+        self._window.statusBar().showMessage(message, timeout_ms)
