@@ -347,11 +347,6 @@ def current() -> Palette:
     return _current
 
 
-def system_scheme() -> str:
-    scheme = QGuiApplication.styleHints().colorScheme()
-    return DARK_NAME if scheme == Qt.ColorScheme.Dark else LIGHT_NAME
-
-
 class ThemeManager(QObject):
     """One per application: applies the chosen theme and follows the system while the choice
     is "system". `changed` fires with the new Palette; views that baked colours into rich text
@@ -381,9 +376,13 @@ class ThemeManager(QObject):
         self.choice = choice
         self.apply()
 
-    def apply(self) -> None:
+    def apply(self, system: Qt.ColorScheme | None = None) -> None:
+        """Apply the chosen theme; `system`: the scheme the platform just reported."""
         global _current  # noqa: PLW0603 - the one place the current palette changes
-        name = system_scheme() if self.choice == SYSTEM else self.choice
+        name = self.choice
+        if name == SYSTEM:
+            scheme = QGuiApplication.styleHints().colorScheme() if system is None else system
+            name = DARK_NAME if scheme == Qt.ColorScheme.Dark else LIGHT_NAME
         palette = PALETTES[name]
         if palette is self.palette:
             return
@@ -392,9 +391,9 @@ class ThemeManager(QObject):
         self._app.setStyleSheet(stylesheet(palette))
         self.changed.emit(palette)
 
-    def _on_system_changed(self, _scheme: Qt.ColorScheme) -> None:
+    def _on_system_changed(self, scheme: Qt.ColorScheme) -> None:
         if self.choice == SYSTEM:
-            self.apply()
+            self.apply(scheme)
 
 
 def manager() -> ThemeManager:

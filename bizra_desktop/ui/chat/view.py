@@ -83,6 +83,7 @@ class PromptEdit(QPlainTextEdit):
         super().__init__(parent)
         self.setPlaceholderText("Message BIZRA…  (Enter sends, Shift+Enter for a new line)")
         self.setFixedHeight(76)
+        self.setTabChangesFocus(True)  # Tab leaves the box (to Send), it types no tab character
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         is_enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
