@@ -161,6 +161,8 @@ class RemoteClient:
         }
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.stop:
+            body["stop"] = list(params.stop)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if endpoint.api_key:
             headers["Authorization"] = f"Bearer {endpoint.api_key}"

@@ -91,7 +91,8 @@ def test_malformed_json_is_a_400_with_an_openai_error_body(api: ServerThread) ->
         ({"max_completion_tokens": True}, "max_completion_tokens", "invalid_type"),
         ({"seed": -1}, "seed", None),
         ({"n": 2}, "n", "unsupported_parameter"),
-        ({"stop": ["\n"]}, "stop", "unsupported_parameter"),
+        ({"stop": ["1", "2", "3", "4", "5"]}, "stop", None),
+        ({"stop": ["\n", 7]}, "stop", "invalid_type"),
         ({"stream": "yes"}, "stream", "invalid_type"),
         ({"stream_options": {"include_usage": True}}, "stream_options", None),
         ({"model": ""}, "model", None),
@@ -189,14 +190,18 @@ def test_one_connection_carries_several_requests(api: ServerThread) -> None:
 @pytest.mark.parametrize(
     ("data", "status"),
     [
-        (b"GET /v1/models HTTP/1.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431),
         (
-            b"POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 9000000\r\n\r\n",
+            b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+            431,
+        ),
+        (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 9000000\r\n\r\n",
             413,
         ),
         (
-            b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             501,
         ),
         (b"GET /v1/models HTTP/1.1\r\nContent-Length: 5, 7\r\n\r\n", 400),
@@ -223,8 +228,8 @@ def test_the_server_stays_up_after_bad_requests(api: ServerThread) -> None:
 def test_a_body_that_does_not_arrive_in_time_is_a_408(impatient_api: ServerThread) -> None:
     status, body = raw_exchange(
         impatient_api,
-        b"POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 10\r\n\r\n{}",
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{}",
     )
 
     assert status == 408

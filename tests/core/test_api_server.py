@@ -13,7 +13,6 @@ from pathlib import Path
 import openai
 import pytest
 
-from bizra_desktop.core.api import server as api_server
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain
@@ -212,11 +211,8 @@ def test_a_full_queue_answers_429_at_once_and_frees_up(
 
 
 def test_a_request_whose_client_left_while_it_waited_never_runs(
-    pipeline: Pipeline, paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline, paths: DataPaths
 ) -> None:
-    # The watchers that notice closed connections poll; slowed down this much they notice
-    # nothing here, so the waiting request's turn comes before its watcher would cancel it.
-    monkeypatch.setattr(api_server, "_WATCH_INTERVAL_S", 600.0)
     api = ServerThread(pipeline, max_waiting=1)
     before = len(receipts(paths.database))
     try:

@@ -1,12 +1,14 @@
 """The local OpenAI-compatible API: GET /v1/models and POST /v1/chat/completions.
 
-Runs on whatever asyncio loop is running. Headless, `bizra serve` (cli_serve.py). In the
-window, on the app's qasync loop, from a coroutine or `asyncio.ensure_future`:
+Served by uvicorn (its h11 protocol, http.py) under an ASGI application (app.py, Starlette's
+requests and responses), on whatever asyncio loop is running. Headless, `bizra serve`
+(cli_serve.py). In the window, on the app's qasync loop, from a coroutine or
+`asyncio.ensure_future`:
 
     server = await start_api_server(pipeline, "127.0.0.1", settings.api_port, settings.api_key,
                                     defaults=lambda: run_defaults(window.settings))
     ...
-    server.close()               # stop listening, drop connections, stop a running answer
+    server.close()               # stop listening, stop a running answer, end connections
     await server.wait_closed()   # until the pipeline is free again
 
 `start_api_server` raises OSError when the port is taken. `defaults` is called per request

@@ -13,8 +13,9 @@ import ipaddress
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
+
 from bizra_desktop.core.api.errors import ApiError
-from bizra_desktop.core.api.http import Request
 from bizra_desktop.core.settings import valid_api_key
 
 

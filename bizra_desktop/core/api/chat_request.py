@@ -2,8 +2,8 @@
 
 The last message is the prompt (it must be the user's), earlier user and assistant messages
 are the history, and system (or developer) messages together are the system prompt. Sampling
-fields map onto SamplingParams; a field that would change the answer in a way the pipeline
-cannot honour (tools, stop sequences, n > 1, ...) is refused rather than silently ignored.
+fields and stop sequences map onto SamplingParams; a field that would change the answer in a
+way the pipeline cannot honour (tools, n > 1, ...) is refused rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from bizra_desktop.core.routing.preference import Preference
 
 MAX_TOKENS = 32768  # as the settings allow
 MAX_SEED = 2**32 - 1  # llama.cpp's seed is 32 bits
+MAX_STOPS = 4  # as OpenAI allows
+# Every token is checked against every prefix of every stop: a bound keeps that cheap.
+MAX_STOP_CHARS = 256
 _SYSTEM_ROLES = ("system", "developer")  # "developer" is the newer OpenAI name for "system"
 _TURN_ROLES = ("user", "assistant")
 # Set to anything but these values, these fields ask for what the pipeline does not do.
 _UNSUPPORTED: dict[str, tuple[Any, ...]] = {
     "n": (None, 1),
-    "stop": (None, [], ""),
     "tools": (None, []),
     "functions": (None, []),
     "logprobs": (None, False),
@@ -119,7 +121,23 @@ def _sampling(data: dict[str, Any], defaults: SamplingParams) -> SamplingParams:
         top_p=defaults.top_p if top_p is None else top_p,
         max_tokens=defaults.max_tokens if max_tokens is None else max_tokens,
         seed=defaults.seed if seed is None else seed,
+        stop=_stops(data.get("stop"), defaults.stop),
     )
+
+
+def _stops(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """`stop`: a string, or a list of up to MAX_STOPS strings; "" and [] ask for none."""
+    if value is None:
+        return default
+    stops = [value] if isinstance(value, str) else value
+    if not isinstance(stops, list) or not all(isinstance(stop, str) for stop in stops):
+        raise bad_param("stop", "'stop' must be a string or a list of strings", "invalid_type")
+    stops = [stop for stop in stops if stop]
+    if len(stops) > MAX_STOPS:
+        raise bad_param("stop", f"'stop' takes at most {MAX_STOPS} sequences")
+    if any(len(stop) > MAX_STOP_CHARS for stop in stops):
+        raise bad_param("stop", f"each 'stop' sequence must be at most {MAX_STOP_CHARS} characters")
+    return tuple(stops)
 
 
 def _field(data: dict[str, Any], name: str, kind: type, default: Any) -> Any:

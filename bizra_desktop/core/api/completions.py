@@ -9,14 +9,17 @@ a failure after that arrives as one `data: {"error": ...}` event, which OpenAI c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from bizra_desktop.core.api.catalog import ModelCatalog
 from bizra_desktop.core.api.chat_request import ChatRequest, parse_chat_request
 from bizra_desktop.core.api.errors import SERVER_ERROR, ApiError
-from bizra_desktop.core.api.http import Request, Responder, encode_json
+from bizra_desktop.core.api.http import JsonBody, Reply, sse_event
 from bizra_desktop.core.api.job import PipelineJob
 from bizra_desktop.core.api.responses import CompletionFrame
 from bizra_desktop.core.api.run_queue import QueueFull, RunQueue
@@ -25,6 +28,7 @@ from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, Routed, RunO
 from bizra_desktop.core.selector import NoModelError
 
 _DONE = b"data: [DONE]\n\n"
+_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 class ChatCompletions:
@@ -40,15 +44,14 @@ class ChatCompletions:
         self.catalog = catalog
         self.defaults = defaults
 
-    async def handle(self, request: Request, responder: Responder) -> None:
+    async def handle(self, request: Request, reply: Reply) -> None:
+        body = await request.body()  # read before routing: this returns what was kept
         # Off the loop, which may be the window's: a body may be megabytes of JSON, and the
         # model lookup reads the model files' headers.
-        chat = await asyncio.to_thread(
-            parse_chat_request, request.body, self.catalog, self.defaults()
-        )
+        chat = await asyncio.to_thread(parse_chat_request, body, self.catalog, self.defaults())
         job = PipelineJob(self.pipeline, chat.prompt, chat.options, asyncio.get_running_loop())
         try:
-            await self.queue.submit(job, request.client_closed)
+            await self.queue.submit(job, request.is_disconnected)
         except QueueFull:
             raise ApiError(
                 HTTPStatus.TOO_MANY_REQUESTS,
@@ -61,9 +64,10 @@ class ChatCompletions:
         try:
             routed = await _routed(job)
             if chat.stream:
-                await _stream(job, routed, chat, responder)
+                events = _stream(job, routed, chat)
+                await reply.send(StreamingResponse(events, headers=_STREAM_HEADERS))
             else:
-                await _complete(job, responder)
+                await reply.send(JsonBody(await _complete(job)))
         except BaseException:
             job.cancel()  # the client is gone (or the server closing): stop generating for it
             raise
@@ -83,36 +87,26 @@ async def _routed(job: PipelineJob) -> Routed:
     return event
 
 
-async def _complete(job: PipelineJob, responder: Responder) -> None:
+async def _complete(job: PipelineJob) -> dict[str, Any]:
     while (event := await job.next_event()) is not None:
         if isinstance(event, Finished):
-            frame = CompletionFrame(event.decision.model.name)
-            await responder.send_json(HTTPStatus.OK, frame.completion(event))
-            return
+            return CompletionFrame(event.decision.model.name).completion(event)
         if isinstance(event, Failed):
             raise _failure(event)
     raise AssertionError("a run ends with Finished or Failed")
 
 
-async def _stream(
-    job: PipelineJob, routed: Routed, chat: ChatRequest, responder: Responder
-) -> None:
+async def _stream(job: PipelineJob, routed: Routed, chat: ChatRequest) -> AsyncIterator[bytes]:
     frame = CompletionFrame(routed.decision.model.name)
-    await responder.start_stream("text/event-stream")
-    await responder.send_chunk(_event(frame.chunk({"role": "assistant", "content": ""})))
+    yield sse_event(frame.chunk({"role": "assistant", "content": ""}))
     while (event := await job.next_event()) is not None:
         if isinstance(event, Token) and event.text:
-            await responder.send_chunk(_event(frame.chunk({"content": event.text})))
+            yield sse_event(frame.chunk({"content": event.text}))
         elif isinstance(event, Finished):
             closing = frame.closing_chunks(event, chat.include_usage)
-            await responder.send_chunk(b"".join(map(_event, closing)) + _DONE)
+            yield b"".join(map(sse_event, closing)) + _DONE
         elif isinstance(event, Failed):
-            await responder.send_chunk(_event(_failure(event).body()))
-    await responder.end_stream()
-
-
-def _event(body: dict[str, Any]) -> bytes:
-    return b"data: " + encode_json(body) + b"\n\n"
+            yield sse_event(_failure(event).body())
 
 
 def _failure(failed: Failed) -> ApiError:

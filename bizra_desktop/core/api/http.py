@@ -1,25 +1,35 @@
-"""A small HTTP/1.1 server side: read one request with hard limits, write one response.
+"""The HTTP layer under the local API: its limits, and uvicorn's h11 protocol with two changes.
 
-Only what the local API needs: requests with a Content-Length body (no chunked uploads),
-responses with a Content-Length body or a chunked stream. Every read and write has a deadline,
-so a slow or silent client costs a connection for seconds, never forever.
+h11 parses every request (uvicorn's `h11` protocol, pure Python: no uvloop or httptools to
+bundle). uvicorn has no deadline for a request head, so a client that trickles its headers byte
+by byte would hold a connection for as long as it likes; this protocol closes a connection whose
+next request head has not arrived within `head_timeout_s` (which is also how long an idle
+keep-alive connection is kept). And where uvicorn answers every request h11 cannot parse with a
+plain-text 400, this protocol answers with the status h11 suggests (431 for an oversized head,
+501 for an unknown transfer coding) and an error body in OpenAI's shape, as every other refusal.
+The body's deadline, its size and the rest are checked by the application (app.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+
+import h11
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Send
+from uvicorn.config import Config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
 
 from bizra_desktop import __version__
+from bizra_desktop.core.api.errors import ApiError
 
 SERVER_NAME = f"bizra-desktop/{__version__}"
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token: methods, header names
 
 
 @dataclass(frozen=True)
@@ -32,175 +42,163 @@ class Limits:
     write_timeout_s: float = 30.0  # a client that stops reading is treated as gone
 
 
-class HttpError(Exception):
-    """A request that cannot be read; answered with `status` and the connection closed."""
+def encode_json(value: Any) -> bytes:
+    # ASCII-only JSON: any text, even a lone surrogate from a request, encodes.
+    return json.dumps(value, separators=(",", ":")).encode("ascii")
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+
+class JsonBody(JSONResponse):
+    """A JSON response, encoded as every body of this API is (encode_json)."""
+
+    def render(self, content: Any) -> bytes:
+        return encode_json(content)
+
+
+class _Connection(h11.Connection):
+    """h11's connection, keeping the protocol error it raised for the answer to name."""
+
+    error: h11.RemoteProtocolError | None = None
+
+    def next_event(self) -> Any:
+        try:
+            return super().next_event()
+        except h11.RemoteProtocolError as error:
+            self.error = error
+            raise
+
+
+class ApiProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request head and errors in OpenAI's
+    shape. The deadline is the config's `timeout_keep_alive`; the head's size limit is its
+    `h11_max_incomplete_event_size`."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        assert config.h11_max_incomplete_event_size is not None, "the server sets the head limit"
+        self._parser = self.conn = _Connection(h11.SERVER, config.h11_max_incomplete_event_size)
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        # uvicorn's own keep-alive timer is cancelled by the first byte that arrives; this one
+        # runs until the whole head is in, however slowly the bytes come.
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        self._head_deadline = self.loop.call_later(self.timeout_keep_alive, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        self._head_deadline = None
+        if self.conn.their_state is h11.IDLE:  # no request head yet: nothing to answer
+            self.timeout_keep_alive_handler()  # closes the connection
+
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn calls when h11 cannot parse the request; answered, then closed."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started:  # mid-answer: closing is the only way left to say it
+                self.transport.close()
+                return
+            cycle.disconnected = True  # the application's answer, if it comes, goes nowhere
+        error = self._parser.error
+        status = HTTPStatus(error.error_status_hint if error else HTTPStatus.BAD_REQUEST)
+        reason = (
+            f"the request line and headers exceed {self.config.h11_max_incomplete_event_size} bytes"
+            if status is HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+            else f"malformed HTTP request: {str(error)[:200] if error else msg}"
+        )
+        body = encode_json(ApiError(status, reason).body())
+        headers = [
+            *self.server_state.default_headers,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        try:
+            for event in (
+                h11.Response(status_code=status, headers=headers, reason=status.phrase),
+                h11.Data(data=body),
+                h11.EndOfMessage(),
+            ):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:
+            pass  # h11 allows no answer in this state: the close below is all the client gets
+        self.transport.close()
 
 
 class ClientGone(ConnectionError):
     """The client closed the connection or stopped reading."""
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str  # without the query string
-    version: str  # "HTTP/1.1" or "HTTP/1.0"
-    headers: dict[str, str]  # names in lower case; repeated headers joined with ", "
-    body: bytes
-    # Whether the client has closed its side; checked when a waiting request's turn comes, as
-    # the watcher that would cancel it only polls.
-    client_closed: Callable[[], bool]
-
-    @property
-    def keep_alive(self) -> bool:
-        # HTTP/1.0 keep-alive is a negotiation not worth having; 1.0 clients get one request.
-        tokens = {token.strip().lower() for token in self.headers.get("connection", "").split(",")}
-        return self.version == "HTTP/1.1" and "close" not in tokens
+def sse_event(body: dict[str, Any]) -> bytes:
+    """One server-sent event carrying a JSON body, as OpenAI streams chat completions."""
+    return b"data: " + encode_json(body) + b"\n\n"
 
 
-async def read_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits
-) -> Request | None:
-    """The next request on the connection; None when the client closed it or stayed silent.
-
-    `reader` must have been created with a buffer limit of `limits.head_bytes` (the `limit`
-    of asyncio.start_server), which is what bounds the head.
-    """
-    try:
-        async with asyncio.timeout(limits.head_timeout_s):
-            head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
-        return None  # closed or idle: nothing to answer
-    except asyncio.LimitOverrunError:
-        raise HttpError(
-            HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-            f"the request line and headers exceed {limits.head_bytes} bytes",
-        ) from None
-    method, path, version, headers = _parse_head(head, limits)
-    length = _content_length(headers, limits)
-    if length and headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    try:
-        async with asyncio.timeout(limits.body_timeout_s):
-            body = await reader.readexactly(length)
-    except asyncio.IncompleteReadError:
-        raise ClientGone("the client closed the connection mid-body") from None
-    except TimeoutError:
-        raise HttpError(
-            HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {limits.body_timeout_s} s"
-        ) from None
-    return Request(method, path, version, headers, body, reader.at_eof)
+def error_response(error: ApiError, *, close: bool = False) -> JsonBody:
+    """`close`: end the connection after it (a request whose body was not read, or a server
+    shutting down)."""
+    headers = {**error.headers, **({"Connection": "close"} if close else {})}
+    return JsonBody(error.body(), error.status, headers)
 
 
-def _parse_head(head: bytes, limits: Limits) -> tuple[str, str, str, dict[str, str]]:
-    # Latin-1 maps every byte to a character, so no header can fail to decode.
-    lines = head.decode("latin-1").split("\r\n")[:-2]
-    if any(char in line for line in lines for char in "\r\n\x00"):
-        raise HttpError(HTTPStatus.BAD_REQUEST, "bare CR, LF or NUL in the request head")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not _TOKEN.match(parts[0]) or not parts[1]:
-        raise HttpError(HTTPStatus.BAD_REQUEST, "malformed request line")
-    method, target, version = parts
-    if version not in ("HTTP/1.1", "HTTP/1.0"):
-        raise HttpError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "only HTTP/1.1 is served")
-    if len(lines) - 1 > limits.max_headers:
-        raise HttpError(
-            HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"more than {limits.max_headers} headers"
-        )
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        # A space before the colon or a folded line is how request smuggling starts (RFC 9112).
-        if not colon or not _TOKEN.match(name):
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"malformed header line {line[:40]!r}")
-        key, value = name.lower(), value.strip(" \t")
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return method, urlsplit(target).path, version, headers
+class Reply:
+    """The one response to one request: it sends through ASGI's `send` with a deadline for
+    every write, says `Connection: keep-alive` where the connection may stay open, and keeps
+    what went out (the status for the log; whether it is complete)."""
 
+    def __init__(self, request: Request, send: Send, write_timeout_s: float) -> None:
+        self.request = request
+        self._send = send
+        self._write_timeout_s = write_timeout_s
+        self.status: int | None = None  # once sent, an error can no longer be a response
+        self.complete = False
 
-def _content_length(headers: dict[str, str], limits: Limits) -> int:
-    if "transfer-encoding" in headers:
-        raise HttpError(
-            HTTPStatus.NOT_IMPLEMENTED,
-            "chunked request bodies are not accepted; send Content-Length",
-        )
-    text = headers.get("content-length", "0")
-    if not text.isascii() or not text.isdigit():  # also refuses "5, 7" from repeated headers
-        raise HttpError(HTTPStatus.BAD_REQUEST, "Content-Length must be one whole number")
-    length = int(text)
-    if length > limits.body_bytes:
-        raise HttpError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body exceeds {limits.body_bytes} bytes"
-        )
-    return length
+    async def send(self, response: Response) -> None:
+        await response(self.request.scope, self.request.receive, self)
 
-
-def encode_json(value: Any) -> bytes:
-    # ASCII-only JSON: any text, even a lone surrogate from a request, encodes.
-    return json.dumps(value, separators=(",", ":")).encode("ascii")
-
-
-class Responder:
-    """Writes the one response to one request: a JSON body, or a chunked stream."""
-
-    def __init__(
-        self, writer: asyncio.StreamWriter, request_version: str, keep_alive: bool, limits: Limits
-    ) -> None:
-        self.writer = writer
-        self.keep_alive = keep_alive
-        self.status: HTTPStatus | None = None  # once sent, an error can no longer be a response
-        self._chunked = request_version == "HTTP/1.1"  # 1.0 clients read to the close
-        self._limits = limits
-
-    async def send_json(
-        self, status: HTTPStatus, body: Any, headers: dict[str, str] | None = None
-    ) -> None:
-        data = encode_json(body)
-        head = {
-            "Content-Type": "application/json",
-            "Content-Length": str(len(data)),
-            **(headers or {}),
-        }
-        self.writer.write(self._head(status, head) + data)
-        await self._drain()
-
-    async def start_stream(self, content_type: str) -> None:
-        if not self._chunked:
-            self.keep_alive = False  # the end of the body is the end of the connection
-        framing = {"Transfer-Encoding": "chunked"} if self._chunked else {}
-        head = {"Content-Type": content_type, "Cache-Control": "no-cache", **framing}
-        self.writer.write(self._head(HTTPStatus.OK, head))
-        await self._drain()
-
-    async def send_chunk(self, data: bytes) -> None:
-        if self._chunked:
-            data = b"%x\r\n%s\r\n" % (len(data), data)
-        self.writer.write(data)
-        await self._drain()
-
-    async def end_stream(self) -> None:
-        if self._chunked:
-            self.writer.write(b"0\r\n\r\n")
-            await self._drain()
-
-    def _head(self, status: HTTPStatus, headers: dict[str, str]) -> bytes:
-        self.status = status
-        connection = "keep-alive" if self.keep_alive else "close"
-        lines = [
-            f"HTTP/1.1 {status.value} {status.phrase}",
-            f"Server: {SERVER_NAME}",
-            f"Connection: {connection}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    async def _drain(self) -> None:
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"connection" for name, _ in headers):
+                # h11 turns this into "close" where the connection cannot stay open.
+                headers.append((b"connection", b"keep-alive"))
+            message = {**message, "headers": headers}
         try:
-            async with asyncio.timeout(self._limits.write_timeout_s):
-                await self.writer.drain()
+            async with asyncio.timeout(self._write_timeout_s):
+                await self._send(message)
         except TimeoutError:
             raise ClientGone("the client stopped reading") from None
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete = True
+
+    async def fail(self, error: ApiError) -> None:
+        """Say that the answer failed, however far it got."""
+        try:
+            if self.status is None:
+                await self.send(error_response(error, close=True))
+            elif not self.complete:
+                # Mid-answer, and only event streams go out in pieces: an error event ends it,
+                # which OpenAI clients raise.
+                await self({"type": "http.response.body", "body": sse_event(error.body())})
+        except ConnectionError:
+            pass  # the client is gone too

@@ -1,14 +1,13 @@
-"""One Pipeline.run on a worker thread, its events handed to the event loop as they come.
+"""One pipeline Run on a worker thread, its events handed to the event loop as they come.
 
-Pipeline.run blocks (it waits on the inference host), so it must not run on the event loop.
+Run.events() blocks (it waits on the inference host), so it must not run on the event loop.
 The worker thread posts each event with call_soon_threadsafe; the handler awaits them.
 
-Cancelling is cooperative, as everywhere in the app: a flag the worker checks between events,
-calling Pipeline.stop() from inside its own run, so the stop can only reach this job. A stopped
-answer still ends with Finished and gets its receipt, exactly as when the user presses Stop in
-the window. A model load in progress is let finish (Pipeline.stop() during a load kills the
-inference host, and the next request most likely wants the same model); the answer then stops
-at its first token.
+Cancelling is cooperative, as everywhere in the app: `Run.stop()`, which reaches only this
+run. A stopped answer still ends with Finished and gets its receipt, exactly as when the user
+presses Stop in the window; a run stopped before its turn came ends without starting. A model
+load in progress is let finish (a stop during a load kills the inference host, and the next
+request most likely wants the same model); the answer then stops at its first token.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from bizra_desktop.core.pipeline import Loading, Pipeline, PipelineEvent, RunOpt
 
 @dataclass(frozen=True)
 class _End:
-    error: BaseException | None  # what Pipeline.run raised, if it raised
+    error: BaseException | None  # what the run raised, if it raised
 
 
 class PipelineJob:
@@ -33,23 +32,19 @@ class PipelineJob:
         options: RunOptions,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.pipeline = pipeline
-        self.prompt = prompt
-        self.options = options
+        self._run = pipeline.start(prompt, options)
         self._loop = loop
         self._queue: asyncio.Queue[PipelineEvent | _End] = asyncio.Queue()
         self._cancelled = threading.Event()
+        self._loading = False  # between Loading and the next event: the stop waits
 
     def run(self) -> None:
-        """On the worker thread: iterate the pipeline to its end, posting every event."""
-        if self._cancelled.is_set():  # cancelled while it waited for its turn
-            self._post(_End(None))
-            return
+        """On the worker thread: iterate the run to its end, posting every event."""
         try:
-            for event in self.pipeline.run(self.prompt, self.options):
-                # Again at every event: a stop before the host started generating did nothing.
-                if self._cancelled.is_set() and not isinstance(event, Loading):
-                    self.pipeline.stop()
+            for event in self._run.events():
+                self._loading = isinstance(event, Loading)
+                if self._cancelled.is_set() and not self._loading:
+                    self._run.stop()  # a stop that waited for the model to load
                 self._post(event)
         except Exception as error:  # NoModelError, or a bug: the handler answers it
             self._post(_End(error))
@@ -59,9 +54,11 @@ class PipelineJob:
     def cancel(self) -> None:
         """From any thread: nobody wants the answer any more; stop generating it."""
         self._cancelled.set()
+        if not self._loading:
+            self._run.stop()
 
     async def next_event(self) -> PipelineEvent | None:
-        """The run's next event; None once it is over. Raises what Pipeline.run raised."""
+        """The run's next event; None once it is over. Raises what the run raised."""
         item = await self._queue.get()
         if not isinstance(item, _End):
             return item
@@ -74,4 +71,4 @@ class PipelineJob:
         try:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
         except RuntimeError:  # the loop is closed: nobody is listening any more
-            self._cancelled.set()
+            self.cancel()

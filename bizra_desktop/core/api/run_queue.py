@@ -9,7 +9,7 @@ pipeline before its stopped generation has really ended.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bizra_desktop.core.api.http import ClientGone
@@ -28,11 +28,11 @@ class RunQueue:
         self._current: asyncio.Future[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bizra-api")
 
-    async def submit(self, job: PipelineJob, client_closed: Callable[[], bool]) -> None:
+    async def submit(self, job: PipelineJob, client_closed: Callable[[], Awaitable[bool]]) -> None:
         """Wait for the job's turn and start it; QueueFull at once when no place is free.
 
         ClientGone when the client left while the job waited: the handler's watcher cancels
-        such a job, but only at its next poll, and the turn may come sooner.
+        such a job, but the turn may come before the watcher has run.
         """
         if self.admitted > self.max_waiting:
             raise QueueFull
@@ -42,10 +42,13 @@ class RunQueue:
         except BaseException:  # cancelled while waiting: the place is free again
             self.admitted -= 1
             raise
-        if client_closed():
+        try:
+            if await client_closed():
+                raise ClientGone("the client left while its request waited")
+        except BaseException:  # gone, or cancelled during the check: the turn passes on
             self.admitted -= 1
             self._turn.release()
-            raise ClientGone("the client left while its request waited")
+            raise
         loop = asyncio.get_running_loop()
         self._current = loop.run_in_executor(self._executor, job.run)
         self._current.add_done_callback(self._finished)
