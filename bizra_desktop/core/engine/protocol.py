@@ -35,8 +35,6 @@ class LoadSpec:
     n_layers: int | None = None  # transformer blocks, for a partial offload
     gpu_device: int | None = None  # None: every GPU (llama.cpp splits the layers); else that one
     flash_attn: bool = True
-    # n_threads is the most; while other processes take cores, fewer (engine/threads.py).
-    adaptive_threads: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,14 +43,6 @@ class GenerateRequest:
     load: LoadSpec
     messages: tuple[dict[str, str], ...]
     params: SamplingParams = field(default_factory=SamplingParams)
-    # Speculative decoding (engine/drafts.py): a smaller model with the same vocabulary that
-    # drafts for `load`, and prompt lookup. Neither changes the answer, only its speed.
-    draft: LoadSpec | None = None
-    prompt_lookup: bool = False
-    # Bytes the loaded models may take together (the selector's budget); the host keeps
-    # earlier models loaded within it, so switching back to one costs nothing. None: only
-    # the models this request needs stay loaded.
-    memory_allowed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,19 +92,6 @@ class FinishReason(StrEnum):
     STOPPED = "stopped"  # the user stopped it
 
 
-@dataclass(frozen=True, kw_only=True)
-class DraftStats:
-    """What one drafter contributed to one answer."""
-
-    method: str  # "prompt_lookup" or "draft_model"
-    model: str | None  # the draft model's file name
-    drafted: int  # tokens drafted (and checked)
-    accepted: int  # of those, tokens the answering model picked too
-
-    def as_record(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 @dataclass(frozen=True)
 class GenerationDone:
     job_id: int
@@ -122,7 +99,6 @@ class GenerationDone:
     completion_tokens: int
     finish_reason: FinishReason
     note: str | None = None  # e.g. why the answer was cut short
-    drafting: tuple[DraftStats, ...] = ()  # one per drafter this answer had
 
 
 class FailureKind(StrEnum):
