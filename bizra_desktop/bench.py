@@ -6,10 +6,15 @@ contenders measured side by side, round after round, do not.
 
 from __future__ import annotations
 
+import json
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -19,6 +24,7 @@ from bizra_desktop.core.analyzer import TaskAnalyzer
 from bizra_desktop.core.engine.host import STREAM_INTERVAL_S, InferenceHost
 from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
 from bizra_desktop.core.engine.runner import LlamaRunner
+from bizra_desktop.core.engine.sampler import Sampler
 from bizra_desktop.core.hardware import physical_cores
 from bizra_desktop.core.models.store import ModelFile, open_model, starter_model_path
 from bizra_desktop.core.paths import DataPaths
@@ -33,6 +39,10 @@ from bizra_desktop.core.pipeline import (
 
 N_CTX = 2048
 SETTLE_S = 0.5
+ROUNDS = 5  # the default of `bizra bench` and `bizra bench --report` alike
+# Where scripts/build_llama_bench.sh puts llama.cpp's own benchmark.
+BUILT_LLAMA_BENCH = Path(__file__).resolve().parent.parent / "build" / "llama-bench" / "llama-bench"
+BUILD_LLAMA_BENCH = "scripts/build_llama_bench.sh"
 TASK = "Write a detailed story about a lighthouse keeper who finds a message in a bottle."
 ANALYZER_SAMPLES = (
     "Hello!",
@@ -190,30 +200,47 @@ def analyzer_timings(repeats: int = 50) -> dict[str, float]:
     }
 
 
+def _bare_llama(path: str, threads: int, flash_attn: bool) -> Any:
+    import llama_cpp  # noqa: PLC0415 - the bare baselines run llama.cpp in this process
+
+    return llama_cpp.Llama(
+        model_path=path,
+        n_ctx=N_CTX,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_gpu_layers=0,
+        flash_attn=flash_attn,
+        verbose=False,
+    )
+
+
 class ModelBench:
-    """One model measured three ways in one process: bare llama-cpp-python, the host's token
-    loop in-process, and the full pipeline with its child process."""
+    """One model measured four ways in one process: bare llama-cpp-python with its own
+    defaults and with the pipeline's settings, the host's token loop in-process, and the full
+    pipeline with its child process."""
 
     def __init__(self, model: ModelFile, max_tokens: int, progress: TextIO | None = None) -> None:
-        import llama_cpp  # noqa: PLC0415 - the bare baseline runs llama.cpp in this process
+        import llama_cpp  # noqa: PLC0415
 
         self.model = model
         self.threads = physical_cores()
         self.params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
         self.progress = progress
         path = str(model.path)
-        self.bare = llama_cpp.Llama(
-            model_path=path,
-            n_ctx=N_CTX,
-            n_threads=self.threads,
-            n_threads_batch=self.threads,
-            n_gpu_layers=0,
-            verbose=False,
-        )
+        # llama-cpp-python as it comes: flash attention off, its penalty sampler.
+        self.bare_defaults = _bare_llama(path, self.threads, flash_attn=False)
+        # The same library with the pipeline's settings: flash attention, our sampler chain,
+        # the same threads, context and batch. What is left between it and the pipeline is
+        # the pipeline's own work (child process, routing, receipts, thread policy).
+        self.bare = _bare_llama(path, self.threads, flash_attn=True)
+        bare = self.bare
+        bare._init_sampler = lambda **_: Sampler(llama_cpp, bare, self.params)
         self.runner = LlamaRunner()
         self.runner.ensure_loaded(LoadSpec(path, N_CTX, self.threads, 0))
         self._scratch = tempfile.TemporaryDirectory(prefix="bizra-bench-")
-        self.pipeline = Pipeline(DataPaths(Path(self._scratch.name)))
+        self.scratch = Path(self._scratch.name)
+        self.pipeline = Pipeline(DataPaths(self.scratch))
+        # n_threads 0: the app's default, the thread count adapting to the machine's load
         self.options = RunOptions(model_path=model.path, params=self.params, n_ctx=N_CTX)
 
     def __enter__(self) -> ModelBench:
@@ -223,6 +250,7 @@ class ModelBench:
         self.pipeline.close()
         self.runner.unload()
         self.bare.close()
+        self.bare_defaults.close()
         self._scratch.cleanup()
 
     def say(self, text: str) -> None:
@@ -231,42 +259,65 @@ class ModelBench:
             self.progress.flush()
 
     def compare(self, rounds: int) -> dict[str, Any]:
-        """Decode speed and TTFT of the three contenders, alternating, medians and ratios."""
+        """Decode speed and TTFT of the four contenders, alternating; medians, and ratios as
+        the median of the rounds' own ratios (each round's runs share that minute's speed)."""
         contenders: dict[str, Callable[[str], Iterator[int]]] = {
+            "bare_defaults": lambda prompt: _bare_chat(self.bare_defaults, prompt, self.params),
             "bare": lambda prompt: _bare_chat(self.bare, prompt, self.params),
             "lean": lambda prompt: _lean_loop(self.runner, prompt, self.params),
             "pipeline": lambda prompt: _pipeline(self.pipeline, prompt, self.options),
         }
         samples = _alternate(contenders, rounds, self.say)
+        rates = _rates(samples)
 
         def median(name: str, metric: str) -> float:
             return float(statistics.median(getattr(sample, metric) for sample in samples[name]))
 
-        pipeline_rate = median("pipeline", "tokens_per_s")
         return {
             "model": self.model.name,
             "threads": self.threads,
             "rounds": rounds,
             "max_tokens": self.params.max_tokens,
             "bare_tokens_per_s": round(median("bare", "tokens_per_s"), 2),
+            "bare_defaults_tokens_per_s": round(median("bare_defaults", "tokens_per_s"), 2),
             "lean_tokens_per_s": round(median("lean", "tokens_per_s"), 2),
-            "pipeline_tokens_per_s": round(pipeline_rate, 2),
-            "decode_ratio": round(pipeline_rate / median("bare", "tokens_per_s"), 4),
-            "decode_ratio_vs_lean": round(pipeline_rate / median("lean", "tokens_per_s"), 4),
+            "pipeline_tokens_per_s": round(median("pipeline", "tokens_per_s"), 2),
+            "decode_ratio_same_settings": _paired_ratio(rates["pipeline"], rates["bare"]),
+            "decode_ratio_vs_defaults": _paired_ratio(rates["pipeline"], rates["bare_defaults"]),
+            "decode_ratio_vs_lean": _paired_ratio(rates["pipeline"], rates["lean"]),
             "bare_ttft_ms": round(median("bare", "ttft_ms"), 2),
             "pipeline_ttft_ms": round(median("pipeline", "ttft_ms"), 2),
             "ttft_overhead_ms": round(median("pipeline", "ttft_ms") - median("bare", "ttft_ms"), 2),
             "tokens_generated": {n: [s.tokens for s in runs] for n, runs in samples.items()},
+            "rounds_tokens_per_s": {n: [round(r, 2) for r in v] for n, v in rates.items()},
         }
+
+    def native_and_contention(
+        self, llama_bench: Path | None, rounds: int, spinners: int
+    ) -> dict[str, Any]:
+        """Native figures (or how to get them) and, with spinners, the contention figures."""
+        depth = self.prompt_tokens()
+        figures: dict[str, Any] = {
+            "prompt_tokens": depth,
+            "llama_bench": str(llama_bench) if llama_bench else None,
+        }
+        if llama_bench is None:
+            figures["native_missing"] = f"no native figures: no llama-bench; {llama_bench_hint()}"
+            self.say(figures["native_missing"])
+        else:
+            figures |= native_comparison(self, llama_bench, depth, rounds)
+        if spinners:
+            figures["contention"] = contention(self, spinners, rounds, llama_bench, depth)
+        return figures
 
     def multi_turn(self) -> dict[str, float]:
         return multi_turn_ttft(self.pipeline, self.options)
 
-    def pipeline_rate(self, round_number: int) -> float:
+    def pipeline_rate(self, round_number: int, pipeline: Pipeline | None = None) -> float:
         """Decode tok/s of one pipeline answer to the benchmark task, on a fresh prompt."""
         time.sleep(SETTLE_S)
         prompt = f"({round_number}) {TASK}"
-        return _measure(_pipeline(self.pipeline, prompt, self.options)).tokens_per_s
+        return _measure(_pipeline(pipeline or self.pipeline, prompt, self.options)).tokens_per_s
 
     def prompt_tokens(self) -> int:
         """How many tokens the pipeline's benchmark prompt is: the depth decoding starts at."""
@@ -332,7 +383,7 @@ class ModelBench:
         """Pipeline decode tok/s per round, with a message from the host per token and
         batched."""
         per_token = Pipeline(
-            DataPaths(Path(self._scratch.name) / "per-token"),
+            DataPaths(self.scratch / "per-token"),
             host=InferenceHost(stream_interval_s=0),
         )
         try:
@@ -355,10 +406,14 @@ def _change(key: str, change: str, before: list[float], after: list[float]) -> d
         "metric": "decode tok/s",
         "before": round(statistics.median(before), 2),
         "after": round(statistics.median(after), 2),
-        "speedup": round(
-            statistics.median(new / old for old, new in zip(before, after, strict=True)), 3
-        ),
+        "speedup": round(_paired_ratio(after, before), 3),
     }
+
+
+def _paired_ratio(ours: Sequence[float], theirs: Sequence[float]) -> float:
+    """The median of the rounds' own ratios: each round's two figures share that minute's
+    machine speed, which drifts by 10 % from minute to minute here."""
+    return round(statistics.median(a / b for a, b in zip(ours, theirs, strict=True)), 4)
 
 
 def _alternate(
@@ -414,17 +469,201 @@ def _rates(samples: dict[str, list[Sample]]) -> dict[str, list[float]]:
     return {name: [sample.tokens_per_s for sample in runs] for name, runs in samples.items()}
 
 
+def find_llama_bench(given: Path | None = None) -> Path | None:
+    """llama.cpp's own llama-bench: the one given, else the one scripts/build_llama_bench.sh
+    built, else one on PATH. A given path that is not there is an error, not a silent skip."""
+    if given is not None:
+        if not given.is_file():
+            raise ValueError(f"--llama-bench {given}: no such file; {llama_bench_hint()}")
+        return given
+    if BUILT_LLAMA_BENCH.is_file():
+        return BUILT_LLAMA_BENCH
+    found = shutil.which("llama-bench")
+    return Path(found) if found else None
+
+
+def llama_bench_hint() -> str:
+    return (
+        f"build llama.cpp's llama-bench with `{BUILD_LLAMA_BENCH}` (a few minutes; it "
+        f"writes {BUILT_LLAMA_BENCH.relative_to(BUILT_LLAMA_BENCH.parents[2])}, found there "
+        "by default), put one on PATH, or pass --llama-bench PATH"
+    )
+
+
+def native_decode_rate(
+    llama_bench: Path, model: ModelFile, threads: int, depth: int = 0, repetitions: int = 1
+) -> float | None:
+    """tg128 tokens/s from llama.cpp's own llama-bench, `depth` tokens into the context (the
+    pipeline decodes after its prompt), or None if it cannot run."""
+    command = [str(llama_bench), "-m", str(model.path), "-t", str(threads), "-p", "0"]
+    command += ["-n", "128", "-d", str(depth), "-r", str(repetitions), "-o", "json"]
+    try:
+        output = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, check=True
+        ).stdout
+        return float(json.loads(output)[0]["avg_ts"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError):
+        return None
+
+
+def native_comparison(
+    bench: ModelBench, llama_bench: Path, depth: int, rounds: int
+) -> dict[str, Any]:
+    """The pipeline against llama.cpp's own llama-bench, one run of each per round, in turn,
+    on the same threads: decoding after a prompt as long as the pipeline's, and on an empty
+    context. `native_ratio` is the median of the rounds' own ratios."""
+    rates: dict[str, list[float]] = {"pipeline": [], "native": [], "native_empty_context": []}
+    for round_number in range(1, rounds + 1):
+        rates["pipeline"].append(bench.pipeline_rate(round_number))
+        for key, at in (("native", depth), ("native_empty_context", 0)):
+            time.sleep(SETTLE_S)
+            rate = native_decode_rate(llama_bench, bench.model, bench.threads, at)
+            if rate is None:
+                return {"native_error": f"{llama_bench} did not run on {bench.model.path}"}
+            rates[key].append(rate)
+        bench.say(
+            f"native round {round_number}/{rounds}: pipeline {rates['pipeline'][-1]:.1f}, "
+            f"native {rates['native'][-1]:.1f} tok/s"
+        )
+    return {
+        "native_depth": depth,
+        "native_ratio": _paired_ratio(rates["pipeline"], rates["native"]),
+        "native_ratio_empty_context": _paired_ratio(
+            rates["pipeline"], rates["native_empty_context"]
+        ),
+        "paired_pipeline_tokens_per_s": round(statistics.median(rates["pipeline"]), 2),
+        "native_tokens_per_s": round(statistics.median(rates["native"]), 2),
+        "native_empty_context_tokens_per_s": round(
+            statistics.median(rates["native_empty_context"]), 2
+        ),
+        "native_rounds": {key: [round(r, 2) for r in values] for key, values in rates.items()},
+    }
+
+
+SPINNER = "while True: pass"
+
+
+@contextmanager
+def spinning(count: int) -> Iterator[None]:
+    """`count` processes that each keep a core busy, as a build or a browser tab does."""
+    spinners = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(count)]
+    try:
+        time.sleep(SETTLE_S)  # started, and visible in the machine's load
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait()
+
+
+def contention(
+    bench: ModelBench, spinners: int, rounds: int, llama_bench: Path | None, depth: int
+) -> dict[str, Any]:
+    """Decode tok/s with nothing else running and beside `spinners` busy processes, in the same
+    rounds: the pipeline as the app runs it (thread count adapting), the pipeline with the
+    thread count fixed at one per physical core, and native llama-bench at every thread count
+    from 1 to the physical cores."""
+    fixed = Pipeline(DataPaths(bench.scratch / "fixed-threads"))
+    fixed_options = replace(bench.options, n_threads=bench.threads)
+    counts = range(1, bench.threads + 1) if llama_bench else range(0)
+    names = ["pipeline", "pipeline_fixed_threads", *(f"native_{t}" for t in counts)]
+    rates = {load: {name: [] for name in names} for load in ("quiet", "loaded")}
+    try:
+        _measure(_pipeline(fixed, "Say hi.", fixed_options))
+        for round_number in range(1, rounds + 1):
+            for load, count in (("quiet", 0), ("loaded", spinners)):
+                with spinning(count):
+                    got = rates[load]
+                    got["pipeline"].append(bench.pipeline_rate(round_number))
+                    time.sleep(SETTLE_S)
+                    prompt = f"({round_number}) {TASK}"
+                    got["pipeline_fixed_threads"].append(
+                        _measure(_pipeline(fixed, prompt, fixed_options)).tokens_per_s
+                    )
+                    for threads in counts:
+                        assert llama_bench is not None
+                        time.sleep(SETTLE_S)
+                        rate = native_decode_rate(llama_bench, bench.model, threads, depth)
+                        got[f"native_{threads}"].append(rate or 0.0)
+                bench.say(
+                    f"contention round {round_number}/{rounds}, {load}: "
+                    + ", ".join(f"{n} {v[-1]:.1f}" for n, v in rates[load].items())
+                )
+    finally:
+        fixed.close()
+    return _contention_figures(rates, spinners, rounds, depth, list(counts))
+
+
+def _contention_figures(
+    rates: dict[str, dict[str, list[float]]],
+    spinners: int,
+    rounds: int,
+    depth: int,
+    counts: list[int],
+) -> dict[str, Any]:
+    def med(load: str, name: str) -> float:
+        return round(statistics.median(rates[load][name]), 2)
+
+    quiet, loaded = rates["quiet"], rates["loaded"]
+    figures: dict[str, Any] = {
+        "spinning_processes": spinners,
+        "rounds": rounds,
+        "pipeline_quiet_tokens_per_s": med("quiet", "pipeline"),
+        "pipeline_loaded_tokens_per_s": med("loaded", "pipeline"),
+        "pipeline_fixed_threads_quiet_tokens_per_s": med("quiet", "pipeline_fixed_threads"),
+        "pipeline_fixed_threads_loaded_tokens_per_s": med("loaded", "pipeline_fixed_threads"),
+        # What adapting costs when nothing competes (target >= 0.95).
+        "quiet_ratio_vs_fixed_threads": _paired_ratio(
+            quiet["pipeline"], quiet["pipeline_fixed_threads"]
+        ),
+        "loaded_ratio_vs_fixed_threads": _paired_ratio(
+            loaded["pipeline"], loaded["pipeline_fixed_threads"]
+        ),
+        "loaded_ratio_vs_quiet": _paired_ratio(loaded["pipeline"], quiet["pipeline"]),
+        "rounds_tokens_per_s": {
+            load: {name: [round(r, 2) for r in values] for name, values in by_name.items()}
+            for load, by_name in rates.items()
+        },
+    }
+    if counts:
+        figures["native_depth"] = depth
+        figures["native"] = [
+            {
+                "threads": threads,
+                "quiet_tokens_per_s": med("quiet", f"native_{threads}"),
+                "loaded_tokens_per_s": med("loaded", f"native_{threads}"),
+            }
+            for threads in counts
+        ]
+        for load in ("quiet", "loaded"):
+            best = max(counts, key=lambda t: statistics.median(rates[load][f"native_{t}"]))
+            figures[f"best_native_threads_{load}"] = best
+            # Target under load: >= 0.9 of the best native thread count under the same load.
+            figures[f"{load}_ratio_vs_best_native"] = _paired_ratio(
+                rates[load]["pipeline"], rates[load][f"native_{best}"]
+            )
+    return figures
+
+
 def run_benchmark(
+    *,
     model_path: Path | None = None,
     max_tokens: int = 128,
-    rounds: int = 3,
+    rounds: int = ROUNDS,
     progress: TextIO | None = None,
+    llama_bench: Path | None = None,
+    spinners: int = 0,
 ) -> dict[str, Any]:
+    """The comparisons above on one model; native ones when llama-bench is found (else a note
+    saying how to build it), the contention figures when `spinners` > 0."""
     path = model_path or starter_model_path()
     if path is None:
         raise ValueError("no model to benchmark: the starter model is not installed")
+    native = find_llama_bench(llama_bench)
     with ModelBench(open_model(path, is_starter=model_path is None), max_tokens, progress) as bench:
         report = bench.compare(rounds)
         conversation = bench.multi_turn()
         bench.say(f"multi-turn: {conversation}")
+        report |= bench.native_and_contention(native, rounds, spinners)
     return {**report, **analyzer_timings(), **conversation}

@@ -10,6 +10,7 @@ import argparse
 import codecs
 import io
 import json
+import shlex
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +41,7 @@ from bizra_desktop.core.tiers import Tier
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 TIER_CHOICES = ["auto", *(tier.name.lower() for tier in Tier)]
+BENCH_MAX_TOKENS = 128
 
 
 class CliError(Exception):
@@ -52,6 +54,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -336,16 +345,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.report:
         from bizra_desktop.perf_report import ReportConfig, run_report  # noqa: PLC0415
 
-        config = ReportConfig(args.rounds, args.max_tokens, args.llama_bench, sys.stderr)
+        config = ReportConfig(
+            max_tokens=args.max_tokens,
+            llama_bench=args.llama_bench,
+            contention=args.contention,
+            command=_bench_command(args),
+            progress=sys.stderr,
+        )
+        if args.rounds is not None:
+            config = replace(config, rounds=args.rounds)
         report = run_report(data_paths(), args.report, config)
     else:
-        from bizra_desktop.bench import run_benchmark  # noqa: PLC0415
+        from bizra_desktop.bench import ROUNDS, run_benchmark  # noqa: PLC0415
 
         report = run_benchmark(
             model_path=args.model,
             max_tokens=args.max_tokens,
-            rounds=args.rounds,
+            rounds=args.rounds or ROUNDS,
             progress=sys.stderr,
+            llama_bench=args.llama_bench,
+            spinners=args.contention,
         )
     if args.json:
         _print_json(report, sys.stdout)
@@ -353,6 +372,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for key, value in report.items():
             print(f"{key:>28}: {value}")
     return EXIT_OK
+
+
+def _bench_command(args: argparse.Namespace) -> str:
+    """The `bizra bench --report` command line that reproduces this report: the options given,
+    the rest left to their defaults."""
+    words = ["bizra", "bench", "--report", str(args.report)]
+    if args.rounds is not None:
+        words += ["--rounds", str(args.rounds)]
+    if args.max_tokens != BENCH_MAX_TOKENS:
+        words += ["--max-tokens", str(args.max_tokens)]
+    if args.llama_bench is not None:
+        words += ["--llama-bench", str(args.llama_bench)]
+    if args.contention:
+        words += ["--contention", str(args.contention)]
+    return shlex.join(words)
 
 
 # --- wiring -------------------------------------------------------------------------------
@@ -415,8 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="pipeline vs bare llama-cpp-python, same run")
     bench.add_argument("--model", type=Path, help="GGUF to measure (default: the starter model)")
-    bench.add_argument("--max-tokens", type=_positive_int, default=128)
-    bench.add_argument("--rounds", type=_positive_int, default=3)
+    bench.add_argument("--max-tokens", type=_positive_int, default=BENCH_MAX_TOKENS)
+    bench.add_argument(
+        "--rounds",
+        type=_positive_int,
+        help="paired rounds per comparison (default: the number docs/PERFORMANCE.md names)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--ui", action="store_true", help="measure the window's lag instead")
     bench.add_argument(
@@ -432,8 +470,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--llama-bench",
         type=Path,
-        help="llama.cpp's llama-bench binary, for "
-        "the native figure (scripts/build_llama_bench.sh builds it)",
+        help="llama.cpp's llama-bench binary, for the native figures (default: the one "
+        "scripts/build_llama_bench.sh builds, else one on PATH)",
+    )
+    bench.add_argument(
+        "--contention",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="also measure quiet and beside N busy processes: the pipeline, and native "
+        "llama-bench at every thread count",
     )
     bench.set_defaults(handler=cmd_bench)
     cli_models.register(commands)

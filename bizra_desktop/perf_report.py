@@ -8,19 +8,16 @@ a PNG chart and docs/PERFORMANCE.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
-import shutil
-import statistics
-import subprocess
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop import __version__
-from bizra_desktop.bench import SETTLE_S, ModelBench
+from bizra_desktop.bench import ROUNDS, ModelBench, find_llama_bench, llama_bench_hint
 from bizra_desktop.core.engine.protocol import SamplingParams, TokenText
 from bizra_desktop.core.hardware import list_gpus, memory_budget, peak_memory, physical_cores
 from bizra_desktop.core.models.store import ModelFile, ModelStore
@@ -51,40 +48,6 @@ def memory_bandwidth() -> float:
     return 2 * BANDWIDTH_BYTES / best
 
 
-def native_decode_rate(
-    llama_bench: Path, model: ModelFile, threads: int, depth: int = 0, repetitions: int = 3
-) -> float | None:
-    """tg128 tokens/s from llama.cpp's own llama-bench, `depth` tokens into the context (the
-    pipeline decodes after its prompt), or None if it cannot run."""
-    try:
-        output = subprocess.run(
-            [
-                str(llama_bench),
-                "-m",
-                str(model.path),
-                "-t",
-                str(threads),
-                "-p",
-                "0",
-                "-n",
-                "128",
-                "-d",
-                str(depth),
-                "-r",
-                str(repetitions),
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        ).stdout
-        return float(json.loads(output)[0]["avg_ts"])
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError):
-        return None
-
-
 def _prompt_rate(bench: ModelBench) -> float:
     """Prompt-processing tokens/s: a fresh long prompt, timed to its first generated token."""
     params = SamplingParams(temperature=0.0, max_tokens=1)
@@ -110,11 +73,13 @@ def _load_times(bench: ModelBench) -> tuple[float, float]:
     return times[0], times[1]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ReportConfig:
-    rounds: int = 3
+    rounds: int = ROUNDS
     max_tokens: int = 128
     llama_bench: Path | None = None  # llama.cpp's own benchmark, for the native figure
+    contention: int = 0  # busy processes beside the contenders for the contention figures
+    command: str = "bizra bench --report docs"  # what made the report, as the page names it
     progress: TextIO | None = None
 
 
@@ -123,17 +88,15 @@ def measure(
 ) -> dict[str, Any]:
     with ModelBench(model, config.max_tokens, config.progress) as bench:
         row = {"tier": tier, **bench.compare(config.rounds)}
-        row["prompt_tokens"] = bench.prompt_tokens()
         if speed_changes:
             row["speed_changes"] = bench.speed_changes(config.rounds, bench.multi_turn())
         row["load_ms_first"], row["load_ms_again"] = _load_times(bench)
         row["prompt_tokens_per_s"] = round(_prompt_rate(bench), 1)
         pid = bench.pipeline.host.pid
         row["peak_memory_mb"] = round((peak_memory(pid) or 0) / 1e6, 1) if pid else None
-        if config.llama_bench:
-            row.update(
-                native_comparison(bench, config.llama_bench, row["prompt_tokens"], config.rounds)
-            )
+        # Contention is measured on the first (smallest) model only, as the speed changes.
+        spinners = config.contention if speed_changes else 0
+        row |= bench.native_and_contention(config.llama_bench, config.rounds, spinners)
     bound = bandwidth / model.size_bytes
     row["model_mb"] = round(model.size_bytes / 1e6, 1)
     row["bandwidth_bound_tokens_per_s"] = round(bound, 1)
@@ -142,44 +105,6 @@ def measure(
         row.get("speed_changes", []), row["threads"], row["fraction_of_bound"]
     )
     return row
-
-
-def native_comparison(
-    bench: ModelBench, llama_bench: Path, depth: int, rounds: int
-) -> dict[str, Any]:
-    """The pipeline against llama.cpp's own llama-bench, one run of each per round, in turn:
-    decoding after a prompt as long as the pipeline's, and on an empty context.
-
-    The ratio is the median of the rounds' own ratios: this machine's speed drifts by 10 % from
-    minute to minute, and each round's two runs share that minute.
-    """
-    rates: dict[str, list[float]] = {"pipeline": [], "native": [], "native_empty_context": []}
-    for round_number in range(1, rounds + 1):
-        rates["pipeline"].append(bench.pipeline_rate(round_number))
-        for key, at in (("native", depth), ("native_empty_context", 0)):
-            time.sleep(SETTLE_S)
-            rate = native_decode_rate(llama_bench, bench.model, bench.threads, at, repetitions=1)
-            if rate is None:
-                return {}
-            rates[key].append(rate)
-        bench.say(
-            f"native round {round_number}/{rounds}: pipeline {rates['pipeline'][-1]:.1f}, "
-            f"native {rates['native'][-1]:.1f} tok/s"
-        )
-    figures: dict[str, Any] = {
-        "paired_pipeline_tokens_per_s": round(statistics.median(rates["pipeline"]), 2),
-        "native_rounds": {
-            key: [round(rate, 2) for rate in values] for key, values in rates.items()
-        },
-    }
-    for key in ("native", "native_empty_context"):
-        ratios = [ours / theirs for ours, theirs in zip(rates["pipeline"], rates[key], strict=True)]
-        figures[f"{key}_tokens_per_s"] = round(statistics.median(rates[key]), 2)
-        figures[f"ratio_vs_{key}"] = round(statistics.median(ratios), 4)
-        figures[f"ratio_of_medians_vs_{key}"] = round(
-            statistics.median(rates["pipeline"]) / statistics.median(rates[key]), 4
-        )
-    return figures
 
 
 def _bound_kind(
@@ -237,8 +162,8 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
     starter = store.starter()
     if starter is not None:
         models.insert(0, ("starter", starter))
-    if config.llama_bench is None and (found := shutil.which("llama-bench")):
-        config = replace(config, llama_bench=Path(found))
+    llama_bench = find_llama_bench(config.llama_bench)
+    config = dataclasses.replace(config, llama_bench=llama_bench)
     bandwidth = memory_bandwidth()
     # The alternatives to each speed choice are measured on the first (smallest) model only.
     rows = [
@@ -249,14 +174,22 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "memory_bandwidth_gb_s": round(bandwidth / 1e9, 2),
+        "command": config.command,
+        "rounds": config.rounds,
+        "max_tokens": config.max_tokens,
         "llama_bench": str(config.llama_bench) if config.llama_bench else None,
         "models": rows,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "performance.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    from bizra_desktop.ui.perf_chart import render_chart  # noqa: PLC0415 - Qt only for the PNG
+    from bizra_desktop.ui.perf_chart import (  # noqa: PLC0415 - Qt only for the PNGs
+        render_chart,
+        render_contention_chart,
+    )
 
     render_chart(rows, out / "performance.png")
+    if rows and rows[0].get("contention"):
+        render_contention_chart(rows[0], out / "performance-contention.png")
     (out / "PERFORMANCE.md").write_text(markdown(report), encoding="utf-8")
     return report
 
@@ -266,6 +199,55 @@ def _native_cell(row: dict[str, Any]) -> str:
     if not row.get("native_tokens_per_s"):
         return "—"
     return f"{row['native_tokens_per_s']} (pipeline {row['paired_pipeline_tokens_per_s']})"
+
+
+def _contention_section(row: dict[str, Any]) -> list[str]:
+    figures = row.get("contention")
+    if not figures:
+        return []
+    spinners = figures["spinning_processes"]
+    lines = [
+        f"### Beside {spinners} busy process{'es' if spinners > 1 else ''}",
+        "",
+        f"{row['model']}, decode tok/s with nothing else running (quiet) and with {spinners} "
+        "process(es) spinning on a core each (loaded), taking turns in the same "
+        f"{figures['rounds']} rounds (medians). Pipeline: the app's automatic thread count "
+        "(at most one per physical core, fewer while other processes keep cores busy); "
+        f"fixed: always {row['threads']} threads.",
+        "",
+        "| contender | quiet | loaded |",
+        "|---|---|---|",
+        f"| pipeline (automatic threads) | {figures['pipeline_quiet_tokens_per_s']} | "
+        f"{figures['pipeline_loaded_tokens_per_s']} |",
+        f"| pipeline ({row['threads']} threads, fixed) | "
+        f"{figures['pipeline_fixed_threads_quiet_tokens_per_s']} | "
+        f"{figures['pipeline_fixed_threads_loaded_tokens_per_s']} |",
+        *(
+            f"| native llama-bench, {n['threads']} thread{'s' if n['threads'] > 1 else ''} | "
+            f"{n['quiet_tokens_per_s']} | {n['loaded_tokens_per_s']} |"
+            for n in figures.get("native", [])
+        ),
+        "",
+        "Ratios, each the median of the rounds' own ratios:",
+        "",
+    ]
+    if "loaded_ratio_vs_best_native" in figures:
+        lines += [
+            f"- loaded: pipeline ÷ the best native thread count under the same load "
+            f"({figures['best_native_threads_loaded']}): "
+            f"**{figures['loaded_ratio_vs_best_native']}** (target ≥ 0.9)",
+            f"- quiet: pipeline ÷ the best native thread count "
+            f"({figures['best_native_threads_quiet']}): {figures['quiet_ratio_vs_best_native']}",
+        ]
+    lines += [
+        f"- quiet: automatic ÷ fixed threads: **{figures['quiet_ratio_vs_fixed_threads']}** "
+        "(what adapting costs when nothing competes; target ≥ 0.95)",
+        f"- loaded: automatic ÷ fixed threads: {figures['loaded_ratio_vs_fixed_threads']}",
+        "",
+        "![quiet and loaded decode speed](performance-contention.png)",
+        "",
+    ]
+    return lines
 
 
 def _speed_section(row: dict[str, Any]) -> list[str]:
@@ -292,19 +274,23 @@ def _speed_section(row: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any]) -> str:
     info = report["machine"]
+    native = report["llama_bench"]
     lines = [
         "# Performance",
         "",
-        f"Generated {report['generated']} by `bizra bench --report` (BIZRA Desktop "
-        f"{info['bizra_desktop']}, llama-cpp-python {info['llama_cpp_python']}).",
+        f"Generated {report['generated']} by `{report['command']}` (BIZRA Desktop "
+        f"{info['bizra_desktop']}, llama-cpp-python {info['llama_cpp_python']}); running that "
+        f"command again regenerates this page, its JSON and charts ({report['rounds']} rounds, "
+        f"{report['max_tokens']} tokens an answer).",
         "",
         f"Machine: {info['cpu']}, {info['physical_cores']} physical cores, "
         f"{info['ram_free_gb']} GB RAM free, {info['os']}. GPU offload in this build: "
         f"{'yes' if info['gpu_offload_build'] else 'no'}; GPU: {info['gpu']}. Measured memory "
-        f"bandwidth (copy): {report['memory_bandwidth_gb_s']} GB/s.",
+        f"bandwidth (copy): {report['memory_bandwidth_gb_s']} GB/s. Native figures: "
+        + (f"`{native}`." if native else f"none — {llama_bench_hint()}."),
         "",
         "| model | tier | load first / again (ms) | TTFT (ms) | decode tok/s | prompt tok/s "
-        "| peak MB | pipeline ÷ bare | bound tok/s | of bound "
+        "| peak MB | ÷ bare, same settings | bound tok/s | of bound "
         "| native tok/s (pipeline, same rounds) | ÷ native |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -313,26 +299,35 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {row['model']} | {row['tier']} | {row['load_ms_first']:.0f} / "
             f"{row['load_ms_again']:.0f} | {row['pipeline_ttft_ms']:.0f} | "
             f"{row['pipeline_tokens_per_s']} | {row['prompt_tokens_per_s']} | "
-            f"{row['peak_memory_mb']} | {row['decode_ratio']} | "
+            f"{row['peak_memory_mb']} | {row['decode_ratio_same_settings']} | "
             f"{row['bandwidth_bound_tokens_per_s']} | {row['fraction_of_bound']:.0%} | "
-            f"{_native_cell(row)} | {row.get('ratio_vs_native') or '—'} |"
+            f"{_native_cell(row)} | {row.get('native_ratio') or '—'} |"
         )
     lines += [
         "",
         "![tokens/s per tier](performance.png)",
         "",
-        "Decode tok/s is the pipeline's (child-process host, streaming); pipeline ÷ bare divides "
-        "it by an in-process `create_chat_completion(stream=True)` loop on the same model in the "
-        "same run. Native is llama.cpp's own `llama-bench` tg128 from the source llama-cpp-python "
-        "vendors, same threads, started as deep into the context as the pipeline's prompt "
-        "(`-d`); one native run and one pipeline answer take turns each round, and ÷ native is "
-        "the median of the rounds' ratios (the ratio of the medians, every round's figures and "
-        "the figure on an empty context are in the JSON). The bound is "
-        "memory bandwidth ÷ model bytes: decoding reads every weight once per token.",
+        "Decode tok/s is the pipeline's: the app's own path (routing, receipts, the inference "
+        "host in a child process, streaming, the automatic thread count). ÷ bare, same settings "
+        "divides it by llama-cpp-python in this process, `create_chat_completion(stream=True)` "
+        "with the pipeline's settings: flash attention, the same sampler chain, threads, "
+        "context and batch (target ≥ 0.97). llama-cpp-python with its own defaults (flash "
+        "attention off, its penalty sampler) is `decode_ratio_vs_defaults` in the JSON; what "
+        "each of those choices adds is the table of speed choices below. Native is llama.cpp's "
+        "own `llama-bench` tg128, built from the source llama-cpp-python vendors "
+        "(`scripts/build_llama_bench.sh`), on the same threads, started as deep into the "
+        "context as the pipeline's prompt (`-d`); it decodes without sampling or detokenizing. "
+        "One native run and one pipeline answer take turns each round; ÷ native is the median "
+        "of the rounds' ratios (target ≥ 0.95; each round's figures and the figure on an empty "
+        "context are in the JSON). All ratios are medians of paired rounds: this machine's "
+        "speed drifts by 10 % from minute to minute, and each round's runs share that minute. "
+        "The bound is memory bandwidth ÷ model bytes: decoding reads every weight once per "
+        "token.",
         "",
     ]
     for row in report["models"]:
         lines += _speed_section(row)
+        lines += _contention_section(row)
     if not info["gpu_offload_build"]:
         lines.append(
             "No GPU was available where these figures were taken: they are CPU figures. "

@@ -76,7 +76,7 @@ class RunOptions:
     n_ctx: int = DEFAULT_N_CTX
     history: tuple[dict[str, str], ...] = ()  # earlier turns, oldest first
     system_prompt: str = ""  # empty: the model's own default
-    n_threads: int = 0  # 0: one per physical core
+    n_threads: int = 0  # 0: up to one per physical core, fewer while others take cores
     n_gpu_layers: int | None = None  # None: everything when it fits in VRAM, else CPU
     gpu_device: int | None = None  # None: every GPU; an index as nvidia-smi numbers them
     flash_attn: bool = True
@@ -408,6 +408,7 @@ class Pipeline:
             model.header.arch_int("block_count"),
             turn.budget.gpu_device,
             options.flash_attn,
+            adaptive_threads=not options.n_threads,
         )
         request = GenerateRequest(0, load, tuple(messages), options.params)
         for event in self.host.generate(request):

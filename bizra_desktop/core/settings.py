@@ -48,7 +48,7 @@ class Settings:
     top_p: float = 0.9
     max_tokens: int = 512
     n_ctx: int = 4096
-    n_threads: int = 0  # 0: one per physical core
+    n_threads: int = 0  # 0: automatic (engine/threads.py); a number: always that many
     n_gpu_layers: int | None = None  # None: decided from the build and free VRAM; -1: all
     gpu_device: int | None = None  # None: every GPU; else the index nvidia-smi shows
     flash_attn: bool = True

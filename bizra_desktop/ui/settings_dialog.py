@@ -67,7 +67,7 @@ class SettingsDialog(QDialog):
         self.n_ctx = self._integer(256, 131072, settings.n_ctx)
         self.n_ctx.setSingleStep(1024)
         self.n_threads = self._integer(0, 256, settings.n_threads)
-        self.n_threads.setSpecialValueText("auto (physical cores)")
+        self.n_threads.setSpecialValueText("auto (fewer while others are busy)")
         self.gpu_auto = QCheckBox("automatic")
         self.gpu_auto.setChecked(settings.n_gpu_layers is None)
         self.gpu_layers = self._integer(-1, 999, settings.n_gpu_layers or 0)
@@ -144,7 +144,12 @@ class SettingsDialog(QDialog):
             (self.top_p, "Top-p", "Sample only from the most likely tokens making up this share."),
             (self.max_tokens, "Max tokens", "The longest answer, in tokens."),
             (self.n_ctx, "Context length", "How many tokens of the conversation the model sees."),
-            (self.n_threads, "Threads", "CPU threads for llama.cpp; 0: one per physical core."),
+            (
+                self.n_threads,
+                "Threads",
+                "CPU threads for llama.cpp; auto: one per physical core, fewer while other "
+                "programs keep cores busy; a number: always that many.",
+            ),
             (self.gpu_auto, "Automatic GPU layers", "BIZRA decides how many layers the GPU runs."),
             (self.gpu_layers, "GPU layers", "How many of the model's layers run on the GPU."),
             (self.gpu_device, "GPU", "Which GPU llama.cpp uses."),

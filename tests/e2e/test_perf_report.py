@@ -1,4 +1,4 @@
-"""`bizra bench`, short mode: the figures exist, and the report writes JSON, chart and page."""
+"""`bizra bench`, short mode: the figures exist, and the report writes JSON, charts and page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.bench import BUILD_LLAMA_BENCH, find_llama_bench
 from bizra_desktop.core.hardware import physical_cores
 from tests.e2e.test_cli import bizra
 
@@ -14,11 +15,25 @@ pytestmark = pytest.mark.model
 
 
 def test_the_quick_bench_prints_its_ratios(bizra_home: Path) -> None:
-    result = bizra(bizra_home, "bench", "--rounds", "1", "--max-tokens", "16", "--json")
+    result = bizra(
+        bizra_home, "bench", "--rounds", "1", "--max-tokens", "16", "--contention", "1", "--json"
+    )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert figures["decode_ratio"] > 0 and figures["pipeline_tokens_per_s"] > 0
+    assert figures["decode_ratio_same_settings"] > 0 and figures["pipeline_tokens_per_s"] > 0
+    assert figures["decode_ratio_vs_defaults"] > 0
     assert figures["tokens_generated"]["pipeline"] == [16]
+    assert figures["tokens_generated"]["bare"] == [16]
+    contention = figures["contention"]
+    assert contention["spinning_processes"] == 1
+    assert contention["pipeline_loaded_tokens_per_s"] > 0
+    assert contention["quiet_ratio_vs_fixed_threads"] > 0
+    if find_llama_bench() is None:
+        assert BUILD_LLAMA_BENCH in figures["native_missing"]
+    else:
+        assert figures["native_ratio"] > 0
+        assert [n["threads"] for n in contention["native"]] == list(range(1, physical_cores() + 1))
+        assert contention["loaded_ratio_vs_best_native"] > 0
     assert 0 < figures["analyzer_p99_ms"] < 5
     assert figures["ttft_turn5_ms"] < figures["ttft_turn5_without_cache_ms"]
 
@@ -36,7 +51,7 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
         "load_ms_first",
         "prompt_tokens_per_s",
         "peak_memory_mb",
-        "decode_ratio",
+        "decode_ratio_same_settings",
         "bandwidth_bound_tokens_per_s",
         "fraction_of_bound",
     ):
@@ -57,3 +72,12 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
     assert "| SmolLM2-135M-Instruct | starter |" in page
     assert "No GPU was available" in page
     assert "| flash attention on | decode tok/s |" in page
+    # the page names the command that made it, and that command's defaults are the page's
+    assert f"by `bizra bench --report {out} --rounds 1 --max-tokens 8`" in page
+    assert report["command"] == f"bizra bench --report {out} --rounds 1 --max-tokens 8"
+
+
+def test_a_missing_llama_bench_says_how_to_build_it(bizra_home: Path, tmp_path: Path) -> None:
+    result = bizra(bizra_home, "bench", "--llama-bench", str(tmp_path / "nowhere"), "--json")
+    assert result.returncode != 0
+    assert BUILD_LLAMA_BENCH in result.stderr

@@ -35,6 +35,8 @@ class LoadSpec:
     n_layers: int | None = None  # transformer blocks, for a partial offload
     gpu_device: int | None = None  # None: every GPU (llama.cpp splits the layers); else that one
     flash_attn: bool = True
+    # n_threads is the most; while other processes take cores, fewer (engine/threads.py).
+    adaptive_threads: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from bizra_desktop.core.engine.protocol import (
     TokenText,
 )
 from bizra_desktop.core.engine.sampler import Sampler
+from bizra_desktop.core.engine.threads import ThreadGovernor
 
 # Room kept for the answer when deciding whether a prompt fits the context window.
 MIN_ANSWER_TOKENS = 64
@@ -162,6 +163,7 @@ class _Loaded:
     backend: str
     n_gpu_layers: int
     gpu_fallback: str | None
+    threads: ThreadGovernor | None = None  # None: a fixed thread count
 
 
 def _load(spec: LoadSpec, n_gpu_layers: int) -> Any:
@@ -286,6 +288,8 @@ class LlamaRunner:
             n_gpu_layers,
             fallback,
         )
+        if spec.adaptive_threads and not n_gpu_layers:
+            self._loaded.threads = ThreadGovernor.for_llama(_llama_cpp(), llama, spec.n_threads)
         return ModelLoaded(
             0,
             self._loaded.backend,
@@ -332,6 +336,7 @@ class LlamaRunner:
         generated = 0
         pending_tokens = 0
         finish = FinishReason.LENGTH
+        tick = self._loaded.threads.answer() if self._loaded.threads else _no_tick
         for token in llama.generate(
             prompt_tokens,
             top_k=params.top_k,
@@ -340,6 +345,7 @@ class LlamaRunner:
             temp=params.temperature,
             repeat_penalty=params.repeat_penalty,
         ):
+            tick()  # per-token time, for the thread count (engine/threads.py)
             if is_end(token) and not params.ignore_eos:
                 finish = FinishReason.STOP
                 break
@@ -396,6 +402,10 @@ class LlamaRunner:
                 )
             del messages[oldest]
             dropped += 1
+
+
+def _no_tick() -> None:
+    """The per-token callback when the thread count is fixed."""
 
 
 def _piece_reader(llama: Any) -> Callable[[int], bytes]:
