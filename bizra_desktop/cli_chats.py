@@ -12,11 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+from bizra_desktop.cli_receipts import report_export
 from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.chat_export import export_chat, format_for
-from bizra_desktop.core.receipts.export import ExportError
 from bizra_desktop.core.text import printable
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -86,14 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         ReceiptChain(paths.database, paths.keys) as chain,
         ConversationStore(paths.database) as store,
     ):
-        try:
-            summary = export_chat(chain, store, args.id, args.out, fmt)
-        except ExportError as error:
-            return _error(str(error), error.code)
-        except OSError as error:
-            return _error(f"cannot write {args.out}: {error.strerror or error}", EXIT_BAD_INPUT)
-    print(summary.describe(args.out))
-    return EXIT_OK
+        return report_export(args.out, lambda: export_chat(chain, store, args.id, args.out, fmt))
 
 
 def _error(message: str, code: int) -> int:

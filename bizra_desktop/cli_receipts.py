@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Protocol
 
 from bizra_desktop.core.paths import DataPaths, data_paths
 from bizra_desktop.core.receipts.chain import ReceiptChain
@@ -90,19 +92,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not paths.database.exists():
         return _error(f"no receipts to export ({paths.database} does not exist)", EXIT_INVALID)
     with _chain(paths) as chain:
-        try:
-            summary = export_receipts(
+        return report_export(
+            args.out,
+            lambda: export_receipts(
                 chain,
                 args.out,
                 with_content=args.with_content,
                 conversation_id=args.conversation,
                 receipt_hash=args.receipt,
-            )
-        except ExportError as error:
-            return _error(str(error), error.code)
-        except OSError as error:
-            return _error(f"cannot write {args.out}: {error.strerror or error}", EXIT_BAD_INPUT)
-    print(summary.describe(args.out))
+            ),
+        )
+
+
+class _Summary(Protocol):
+    def describe(self, out: Path) -> str: ...
+
+
+def report_export(out: Path, write: Callable[[], _Summary]) -> int:
+    """Run `write`, an export to `out`; print what it wrote, or why nothing was, in one line.
+    The exit code: 0, or the export's own, or 2 for a file that cannot be written."""
+    try:
+        summary = write()
+    except ExportError as error:
+        return _error(str(error), error.code)
+    except OSError as error:
+        return _error(f"cannot write {out}: {error.strerror or error}", EXIT_BAD_INPUT)
+    print(summary.describe(out))
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.chat_document import chat_document
-from bizra_desktop.core.receipts.chat_export import ChatExportSummary, export_chat
+from bizra_desktop.core.receipts.chat_export import export_chat
 from bizra_desktop.core.receipts.chat_render import render
 from bizra_desktop.ui.receipts.tasks import Task, TaskRunner
 
@@ -63,62 +63,73 @@ class ChatExportActions(QObject):
     # --- dialogs ------------------------------------------------------------------------------
 
     def ask_export(self) -> None:
-        conversation_id = self._current()
-        if conversation_id is None:
-            return
-        path, chosen = QFileDialog.getSaveFileName(
-            self._window,
-            "Export conversation",
-            str(self._default_path(conversation_id, ".md")),
-            ";;".join(EXPORT_FILTERS),
-        )
-        if path:
-            fmt = EXPORT_FILTERS.get(chosen, "md")
-            out = Path(path)
-            self.export_to(out if out.suffix else out.with_suffix(f".{fmt}"), fmt)
+        chosen = self._ask("Export conversation", ".md", ";;".join(EXPORT_FILTERS))
+        if chosen is not None:
+            path, name = chosen
+            fmt = EXPORT_FILTERS.get(name, "md")
+            self.export_to(path if path.suffix else path.with_suffix(f".{fmt}"), fmt)
 
     def ask_print(self) -> None:
+        chosen = self._ask("Print conversation to PDF", ".pdf", PDF_FILTER)
+        if chosen is not None:
+            path = chosen[0]
+            pdf = path.suffix.lower() == ".pdf"
+            self.print_to(path if pdf else path.with_name(f"{path.name}.pdf"))
+
+    def _ask(self, title: str, suffix: str, filters: str) -> tuple[Path, str] | None:
+        """The file the user chose and the filter chosen with it; None if cancelled."""
         conversation_id = self._current()
         if conversation_id is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(
-            self._window,
-            "Print conversation to PDF",
-            str(self._default_path(conversation_id, ".pdf")),
-            PDF_FILTER,
+            return None
+        path, chosen = QFileDialog.getSaveFileName(
+            self._window, title, str(self._default_path(conversation_id, suffix)), filters
         )
-        if path:
-            self.print_to(Path(path) if path.lower().endswith(".pdf") else Path(path + ".pdf"))
+        return (Path(path), chosen) if path else None
 
     # --- the work -----------------------------------------------------------------------------
 
     def export_to(self, out: Path, fmt: str) -> None:
         """Export the conversation shown to `out` in `fmt` (md, html, json), off the GUI thread."""
-        conversation_id = self._current()
-        if conversation_id is None:
-            return
-        store, chain = self._store, self._chain()
-        self._status(f"Exporting the conversation to {out}…")
-        self._submit(
-            Task(
-                lambda _: export_chat(chain, store, conversation_id, out, fmt),
-                lambda summary: self._exported(summary, out),
-                error=lambda message: self._say(f"Nothing was exported: {message}", False),
-            )
+        self._run(
+            f"Exporting the conversation to {out}…",
+            lambda chain, store, conversation_id: export_chat(
+                chain, store, conversation_id, out, fmt
+            ),
+            lambda summary: self._say(summary.describe(out), summary.proven == summary.answers),
+            "Nothing was exported",
         )
 
     def print_to(self, out: Path) -> None:
         """Print the conversation shown, as its HTML export reads, to the PDF file `out`."""
+        self._run(
+            f"Printing the conversation to {out}…",
+            lambda chain, store, conversation_id: render(
+                chat_document(chain, store, conversation_id), "html"
+            ),
+            lambda page: self._print(page.decode("utf-8"), out),
+            "Nothing was printed",
+        )
+
+    def _run(
+        self,
+        status: str,
+        work: Callable[[ReceiptChain, ConversationStore, int], T],
+        done: Callable[[T], None],
+        failure: str,
+    ) -> None:
+        """`work` on the conversation shown, on the worker thread; then `done` here."""
         conversation_id = self._current()
         if conversation_id is None:
             return
         store, chain = self._store, self._chain()
-        self._status(f"Printing the conversation to {out}…")
-        self._submit(
+        self._status(status)
+        if self._jobs is None:
+            self._jobs = TaskRunner("bizra-chat-export", self)
+        self._jobs.submit(
             Task(
-                lambda _: render(chat_document(chain, store, conversation_id), "html"),
-                lambda page: self._print(page.decode("utf-8"), out),
-                error=lambda message: self._say(f"Nothing was printed: {message}", False),
+                lambda _: work(chain, store, conversation_id),
+                done,
+                error=lambda message: self._say(f"{failure}: {message}", False),
             )
         )
 
@@ -144,14 +155,6 @@ class ChatExportActions(QObject):
     @property
     def idle(self) -> bool:
         return self._jobs is None or self._jobs.idle
-
-    def _submit(self, task: Task[T]) -> None:
-        if self._jobs is None:
-            self._jobs = TaskRunner("bizra-chat-export", self)
-        self._jobs.submit(task)
-
-    def _exported(self, summary: ChatExportSummary, out: Path) -> None:
-        self._say(summary.describe(out), summary.proven == summary.answers)
 
     def _current(self) -> int | None:
         conversation_id = self._conversation()
