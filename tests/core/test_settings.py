@@ -157,7 +157,7 @@ def test_a_corrupt_file_is_kept_aside_and_defaults_used(
 
 
 def test_unknown_keys_are_ignored(path: Path) -> None:
-    write_json(path, {"schema_version": 1, "temperature": 0.1, "theme": "dark", "": None})
+    write_json(path, {"schema_version": 1, "temperature": 0.1, "font_size": 14, "": None})
 
     assert load_settings(path) == Settings(temperature=0.1)
 
