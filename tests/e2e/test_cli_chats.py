@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.receipts.chain import ReceiptChain
 from tests.core.test_chat_export import (
     Document,
     _checkpoint_of_another_key,
@@ -18,9 +20,11 @@ from tests.core.test_chat_export import (
     _edit_receipt_field,
     _forge_checkpoint_root,
     _swap_proofs,
+    answered,
     rewrite,
 )
 from tests.e2e.test_cli import bizra
+from tests.e2e.test_cli_cp1252 import cli
 from tests.e2e.test_cli_receipts import one_line_error
 
 FORMATS = ("md", "html", "json")
@@ -115,3 +119,23 @@ def test_bad_requests_exit_2_with_one_line(bizra_home: Path, tmp_path: Path) -> 
         2,
         "say --format md, html or json: x.txt does not end in one",
     )
+
+
+def test_a_cp1252_console_gets_every_line_and_the_file_every_character(
+    bizra_home: Path, tmp_path: Path
+) -> None:
+    """On a Windows console (cp1252) a title in another script prints as '?', the export
+    file keeps it exactly and verifies."""
+    db = bizra_home / "bizra.sqlite3"
+    title = "猫 → café ✓"
+    with ReceiptChain(db) as chain, ConversationStore(db) as store:
+        chat = store.create(title).id
+        answered(chain, store, chat, "猫?", "ねこ")
+    listed = cli(bizra_home, "chats", "list")
+    assert listed.code == 0 and listed.stdout.rstrip().endswith("? -> café v"), listed.stdout
+    out = tmp_path / "chat.md"
+    exported = cli(bizra_home, "chats", "export", str(chat), str(out))
+    assert exported.code == 0 and exported.stdout.startswith("exported “? -> café v”")
+    assert f"# {title}\n" in out.read_text(encoding="utf-8")
+    verified = cli(bizra_home, "receipts", "verify", str(out))
+    assert verified.code == 0, verified.stderr
