@@ -257,12 +257,14 @@ def test_a_conversation_without_receipts_exports_and_says_nothing_is_proven(
     db_path: Path, tmp_path: Path
 ) -> None:
     with ReceiptChain(db_path) as chain, ConversationStore(db_path) as store:
-        chat = store.create("only an error").id
+        chat = store.create("only an error \x1b[2J").id
         store.add_message(chat, "user", "hello")
         store.add_message(chat, "error", "no model")
         out = tmp_path / "chat.md"
         summary = export_chat(chain, store, chat, out, "md")
     assert (summary.answers, summary.proven) == (0, 0)
+    # The line goes to a console: the title's terminal escape is shown, not obeyed.
+    assert summary.describe(out).startswith("exported “only an error \\x1b[2J” (2 messages")
     report = check(out)
     assert report.ok and "no answer in it has a receipt: nothing in it is proven" in report.message
     assert "nothing here is proven" in out.read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.chat_document import FORMAT_NAMES, answer_checks, chat_document
 from bizra_desktop.core.receipts.chat_render import render
 from bizra_desktop.core.receipts.verification import plural
+from bizra_desktop.core.text import printable
 
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
@@ -26,7 +27,8 @@ class ChatExportSummary:
 
     def describe(self, out: Path) -> str:
         text = (
-            f"exported “{self.title}” ({plural(self.messages, 'message')}, "
+            # printable: a title may hold a terminal escape, and this line goes to a console
+            f"exported “{printable(self.title)}” ({plural(self.messages, 'message')}, "
             f"{plural(self.proven, 'answer')} proven by bundled receipts) to {out} as "
             f"{FORMAT_NAMES[self.fmt]}; `bizra receipts verify {out}` checks it offline"
         )
