@@ -116,3 +116,37 @@ def test_a_bad_bizra_field_is_refused(catalog: ModelCatalog, extension: Any, par
     with pytest.raises(ApiError) as caught:
         parse(catalog, bizra=extension)
     assert caught.value.status == 400 and caught.value.param == param
+
+
+@pytest.mark.parametrize(
+    ("stop", "stops"),
+    [
+        ("\n\n", ("\n\n",)),
+        (["END", "Q:"], ("END", "Q:")),
+        ("", ()),  # what some clients send for "none"
+        ([], ()),
+        (["x" * 256, "", "y"], ("x" * 256, "y")),
+    ],
+)
+def test_stop_sequences_become_the_params_stop(
+    catalog: ModelCatalog, stop: Any, stops: tuple[str, ...]
+) -> None:
+    assert parse(catalog, stop=stop).options.params.stop == stops
+    assert parse(catalog).options.params.stop == DEFAULTS.params.stop == ()
+
+
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    [
+        (["a", "b", "c", "d", "e"], "invalid_value"),
+        ("x" * 257, "invalid_value"),
+        (7, "invalid_type"),
+        (["a", None], "invalid_type"),
+        ({"text": "a"}, "invalid_type"),
+    ],
+)
+def test_bad_stop_sequences_are_refused(catalog: ModelCatalog, stop: Any, code: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse(catalog, stop=stop)
+    assert caught.value.status == 400 and caught.value.param == "stop"
+    assert caught.value.code == code

@@ -257,3 +257,48 @@ def test_closing_the_server_stops_a_running_answer(pipeline: Pipeline, paths: Da
 
     (stopped,) = receipts(paths.database)[before:]
     assert stopped.body["stopped"] is True
+
+
+def test_stop_sequences_end_the_answer_before_them(client: openai.OpenAI, paths: DataPaths) -> None:
+    days = [{"role": "user", "content": "List the days of the week, one per line."}]
+    settings = {"model": "nano", "messages": days, "max_tokens": 40, "temperature": 0, "seed": 3}
+    whole = client.chat.completions.create(**settings).choices[0].message.content
+    assert whole
+    middle = len(whole) // 2
+    stop = whole[middle : middle + 3]  # three characters from the middle of the answer
+    cut = whole[: whole.index(stop)]
+    assert cut
+    stops = [stop, "never in this answer"]
+
+    answer = client.chat.completions.create(**settings, stop=stops).choices[0]
+    stream = client.chat.completions.create(**settings, stop=stop, stream=True)
+    with stream:
+        chunks = list(stream)
+
+    assert answer.message.content == cut and answer.finish_reason == "stop"
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == cut
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    stopped_receipt, streamed_receipt = receipts(paths.database)[-2:]
+    assert stopped_receipt.body["params"]["stop"] == stops
+    assert streamed_receipt.body["params"]["stop"] == [stop]
+    assert streamed_receipt.body["stopped"] is False  # ended by its stop, not stopped by anyone
+
+
+def test_closing_the_server_mid_answer_tells_its_client(
+    pipeline: Pipeline, paths: DataPaths
+) -> None:
+    api = ServerThread(pipeline)
+    before = len(receipts(paths.database))
+    with openai.OpenAI(base_url=api.server.base_url, api_key="unused", max_retries=0) as client:
+        try:
+            stream = client.chat.completions.create(
+                model="auto", messages=STORY, max_tokens=LONG, temperature=0, stream=True
+            )
+            assert next(stream).choices[0].delta.role == "assistant"
+        finally:
+            api.close()
+        with stream, pytest.raises(openai.APIError, match="shutting down"):
+            list(stream)
+
+    (stopped,) = receipts(paths.database)[before:]
+    assert stopped.body["stopped"] is True
