@@ -94,6 +94,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
         n_gpu_layers=machine.n_gpu_layers,
         gpu_device=machine.gpu_device,
         flash_attn=machine.flash_attn,
+        draft_model=machine.draft_model,
+        prompt_lookup=machine.prompt_lookup,
         preference=Preference(args.prefer) if args.prefer else machine.preference(),
     )
 

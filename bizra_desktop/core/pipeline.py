@@ -18,6 +18,7 @@ from typing import Any
 from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import (
+    DraftStats,
     FailureKind,
     FinishReason,
     GenerateRequest,
@@ -36,6 +37,7 @@ from bizra_desktop.core.hardware import (
     physical_cores,
 )
 from bizra_desktop.core.impact import impact_score
+from bizra_desktop.core.models import fit
 from bizra_desktop.core.models.store import (
     FileStamps,
     ModelChangedError,
@@ -81,6 +83,9 @@ class RunOptions:
     gpu_device: int | None = None  # None: every GPU; an index as nvidia-smi numbers them
     flash_attn: bool = True
     preference: Preference = Preference.BALANCED  # quality ↔ speed, for automatic routing
+    # Speculative decoding (engine/drafts.py); neither changes an answer, only its speed.
+    draft_model: bool = True  # a smaller installed tier drafts for a larger one
+    prompt_lookup: bool = True  # the answer's guesses from text the prompt quotes
 
 
 # --- events -------------------------------------------------------------------------------
@@ -140,6 +145,7 @@ class InferenceStats:
     finish_reason: FinishReason
     gpu_fallback: str | None
     gpu_device: int | None = None
+    drafting: tuple[DraftStats, ...] = ()  # each drafter's drafted and accepted tokens
 
     @property
     def runtime(self) -> str:
@@ -291,7 +297,6 @@ class Pipeline:
         self.remote = RemoteClient()
         self._turn = threading.Lock()
         self._chain: ReceiptChain | None = None
-        self._host_model: tuple[Path, FileStamps] | None = None  # the file the host last loaded
 
     @property
     def chain(self) -> ReceiptChain:
@@ -393,24 +398,18 @@ class Pipeline:
         except ModelChangedError as error:
             yield Failed("bad_input", str(error))
             return
-        before, self._host_model = self._host_model, (model.path, turn.model_stamps)
-        if before is not None and before[0] == model.path and before != self._host_model:
-            # The file was replaced since the host loaded it: with the same LoadSpec the host
-            # would go on answering from the old weights; a new host loads the new ones.
-            self.host.close()
-        load = LoadSpec(
-            str(model.path),
-            options.n_ctx,
-            options.n_threads or physical_cores(),
-            options.n_gpu_layers,
-            turn.budget.vram_free,
-            model.memory_needed(options.n_ctx),
-            model.header.arch_int("block_count"),
-            turn.budget.gpu_device,
-            options.flash_attn,
-            adaptive_threads=not options.n_threads,
+        # A replaced model file is loaded anew: the host keys its loaded models by the file's
+        # size and modification time.
+        draft = turn.decision.draft if options.draft_model else None
+        request = GenerateRequest(
+            0,
+            _load_spec(model, options, turn.budget),
+            tuple(messages),
+            options.params,
+            draft=None if draft is None else _load_spec(draft, options, turn.budget),
+            prompt_lookup=options.prompt_lookup,
+            memory_allowed=fit.budget(turn.budget),
         )
-        request = GenerateRequest(0, load, tuple(messages), options.params)
         for event in self.host.generate(request):
             if isinstance(event, TokenText):
                 yield turn.token(event.text, event.tokens)
@@ -464,6 +463,7 @@ class Pipeline:
             done.finish_reason,
             loaded.gpu_fallback,
             turn.budget.gpu_device if loaded.n_gpu_layers else None,
+            done.drafting,
         )
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
         salt = new_salt()
@@ -514,6 +514,8 @@ class Pipeline:
             "tokens_per_s": stats.tokens_per_s,
             "impact": impact,
             "stopped": stats.finish_reason is FinishReason.STOPPED,
+            # Only when a drafter ran: receipts of answers without one keep the old shape.
+            **({"drafting": _drafting_record(stats.drafting)} if stats.drafting else {}),
         }
 
     def stop(self) -> None:
@@ -560,6 +562,33 @@ class Run:
         self._stop.set()
         if self._has_turn:  # else: the check when it gets its turn, or at its next event
             self._pipeline.stop()
+
+
+def _load_spec(model: ModelFile, options: RunOptions, budget: MemoryBudget) -> LoadSpec:
+    return LoadSpec(
+        str(model.path),
+        options.n_ctx,
+        options.n_threads or physical_cores(),
+        options.n_gpu_layers,
+        budget.vram_free,
+        model.memory_needed(options.n_ctx),
+        model.header.arch_int("block_count"),
+        budget.gpu_device,
+        options.flash_attn,
+        adaptive_threads=not options.n_threads,
+    )
+
+
+def _drafting_record(drafting: Sequence[DraftStats]) -> list[dict[str, Any]]:
+    """Each drafter's counts and acceptance rate (accepted ÷ drafted, None if it drafted
+    nothing): a draft changes no token, so the draft model is named, not hashed."""
+    return [
+        {
+            **stats.as_record(),
+            "acceptance": round(stats.accepted / stats.drafted, 3) if stats.drafted else None,
+        }
+        for stats in drafting
+    ]
 
 
 def _failure_text(failure: HostFailure, model: ModelFile) -> str:

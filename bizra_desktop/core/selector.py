@@ -9,7 +9,7 @@ from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models.store import ModelFile
 from bizra_desktop.core.remote import RemoteEndpoint
-from bizra_desktop.core.tiers import TIER_FOR_COMPLEXITY, Complexity, Tier
+from bizra_desktop.core.tiers import DRAFT_TIERS, TIER_FOR_COMPLEXITY, Complexity, Tier
 
 # A remote tier needs none of this machine's memory: it always fits.
 # Leave room for the OS, the app and the browser the user has open.
@@ -28,6 +28,9 @@ class RoutingDecision:
     # 'MICRO tier not installed' when the built-in starter model answers for the tier: a badge
     # reading "MICRO · SmolLM2" would pass the stand-in off as the tier.
     stand_in: str | None = None
+    # An installed smaller tier that drafts for `model` (speculative decoding), if one fits
+    # beside it.
+    draft: ModelFile | None = None
 
     @property
     def summary(self) -> str:
@@ -93,6 +96,7 @@ class AdaptiveSelector:
                 pin is not None,
                 None,
                 tuple(reasons),
+                draft=self.draft_for(wanted),
             )
         why_not = self._why_not(wanted)
         if usable:
@@ -111,6 +115,7 @@ class AdaptiveSelector:
                 pin is not None,
                 fallback,
                 (*reasons, fallback),
+                draft=self.draft_for(nearest),
             )
         if self.starter is None:
             raise NoModelError(
@@ -138,6 +143,20 @@ class AdaptiveSelector:
             (*reasons, fallback),
             stand_in=f"{wanted.name} tier {missing}",
         )
+
+    def draft_for(self, tier: Tier) -> ModelFile | None:
+        """The installed tier that drafts for `tier`'s model (tiers.DRAFT_TIERS), when both
+        are local files and fit in memory together."""
+        model = self.installed.get(tier)
+        if not isinstance(model, ModelFile):
+            return None
+        for smaller in DRAFT_TIERS.get(tier, ()):
+            draft = self.installed.get(smaller)
+            if isinstance(draft, ModelFile) and (
+                model.memory_needed(self.n_ctx) + draft.memory_needed(self.n_ctx) <= self._budget()
+            ):
+                return draft
+        return None
 
     def _why_not(self, tier: Tier) -> str:
         model = self.installed.get(tier)

@@ -52,6 +52,10 @@ class Settings:
     n_gpu_layers: int | None = None  # None: decided from the build and free VRAM; -1: all
     gpu_device: int | None = None  # None: every GPU; else the index nvidia-smi shows
     flash_attn: bool = True
+    # Speculative decoding (core/engine/drafts.py): a smaller installed tier drafts for a
+    # larger one; prompt lookup drafts from text the prompt quotes. Answers stay the same.
+    draft_model: bool = True
+    prompt_lookup: bool = True
     tier_pin: str = AUTO  # or a Tier name, lowercase
     routing_preference: str = Preference.BALANCED.value  # quality | balanced | speed
     api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)
@@ -271,6 +275,8 @@ _RULES: dict[str, _Rule] = {
     "n_gpu_layers": _Number(int, -1, 999, optional=True),
     "gpu_device": _Number(int, 0, 63, optional=True),
     "flash_attn": _Flag(),
+    "draft_model": _Flag(),
+    "prompt_lookup": _Flag(),
     "tier_pin": _Choice((AUTO, *(tier.name.lower() for tier in Tier))),
     "routing_preference": _Choice(tuple(p.value for p in Preference)),
     "api_enabled": _Flag(),

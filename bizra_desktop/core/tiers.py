@@ -134,3 +134,10 @@ TIER_FOR_COMPLEXITY: dict[Complexity, Tier] = {
     Complexity.COMPLEX: Tier.SMALL,
     Complexity.EXPERT: Tier.MEDIUM,
 }
+
+# Speculative decoding: the smaller tiers that draft for a larger one, preferred first. The
+# Qwen2.5 tiers share one tokenizer; NANO costs a third of MICRO a drafted token.
+DRAFT_TIERS: dict[Tier, tuple[Tier, ...]] = {
+    Tier.MEDIUM: (Tier.NANO,),
+    Tier.LARGE: (Tier.NANO, Tier.MICRO),
+}

@@ -88,6 +88,21 @@ class SettingsDialog(QDialog):
         self.flash_attn.setToolTip(
             "Faster decoding on the CPU and on most GPUs; turn it off if a model misbehaves."
         )
+        self.draft_model = self._flag(
+            "a smaller tier drafts",
+            settings.draft_model,
+            "When NANO (or MICRO) is installed it guesses the next tokens for MEDIUM and LARGE, "
+            "which check several at once: faster, and the same answer.",
+        )
+        self.prompt_lookup = self._flag(
+            "prompt lookup",
+            settings.prompt_lookup,
+            "Guesses the next tokens from text the prompt quotes (rewrites, code fixes): "
+            "faster when the answer repeats it, and the same answer.",
+        )
+        drafting = QHBoxLayout()
+        drafting.addWidget(self.draft_model)
+        drafting.addWidget(self.prompt_lookup)
         self.routing_preference = QComboBox()
         for preference, label in _PREFERENCE_LABELS.items():
             self.routing_preference.addItem(label, preference.value)
@@ -120,6 +135,7 @@ class SettingsDialog(QDialog):
         form.addRow("GPU layers", gpu)
         form.addRow("GPU", self.gpu_device)
         form.addRow("Attention", self.flash_attn)
+        form.addRow("Speculative decoding", drafting)
         form.addRow("Routing", self.routing_preference)
         form.addRow("Local API", self.api_enabled)
         form.addRow("API port", self.api_port)
@@ -154,6 +170,8 @@ class SettingsDialog(QDialog):
             (self.gpu_layers, "GPU layers", "How many of the model's layers run on the GPU."),
             (self.gpu_device, "GPU", "Which GPU llama.cpp uses."),
             (self.flash_attn, "Flash attention", self.flash_attn.toolTip()),
+            (self.draft_model, "Draft with a smaller tier", self.draft_model.toolTip()),
+            (self.prompt_lookup, "Prompt lookup", self.prompt_lookup.toolTip()),
             (self.routing_preference, "Routing preference", "Quality against speed."),
             (self.api_enabled, "Local API", "Serve an OpenAI-compatible API on this computer."),
             (self.api_port, "API port", "The port the local API listens on."),
@@ -195,6 +213,13 @@ class SettingsDialog(QDialog):
         box.setCurrentIndex(box.findData(chosen) if chosen is not None else 0)
 
     @staticmethod
+    def _flag(text: str, checked: bool, tip: str) -> QCheckBox:
+        box = QCheckBox(text)
+        box.setChecked(checked)
+        box.setToolTip(tip)
+        return box
+
+    @staticmethod
     def _integer(low: int, high: int, value: int) -> QSpinBox:
         box = QSpinBox()
         box.setRange(low, high)
@@ -213,6 +238,8 @@ class SettingsDialog(QDialog):
             n_gpu_layers=None if self.gpu_auto.isChecked() else self.gpu_layers.value(),
             gpu_device=self.gpu_device.currentData(),
             flash_attn=self.flash_attn.isChecked(),
+            draft_model=self.draft_model.isChecked(),
+            prompt_lookup=self.prompt_lookup.isChecked(),
             routing_preference=self.routing_preference.currentData(),
             api_enabled=self.api_enabled.isChecked(),
             api_port=self.api_port.value(),

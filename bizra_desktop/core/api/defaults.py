@@ -17,6 +17,8 @@ def run_defaults(settings: Settings) -> RunOptions:
         n_gpu_layers=settings.n_gpu_layers,
         gpu_device=settings.gpu_device,
         flash_attn=settings.flash_attn,
+        draft_model=settings.draft_model,
+        prompt_lookup=settings.prompt_lookup,
         system_prompt=settings.system_prompt,
         preference=settings.preference(),
     )

@@ -89,10 +89,14 @@ def _host_main(conn: Connection, stop_job: Synchronized[int], stream_interval_s:
         job = request.job_id
         try:
             conn.send(ModelLoading(job, request.load.model_path))
-            conn.send(replace(runner.ensure_loaded(request.load), job_id=job))
+            loaded = runner.ensure_loaded(request.load, request.draft, request.memory_allowed)
+            conn.send(replace(loaded, job_id=job))
             sender = _EventSender(conn, job, stream_interval_s)
             for event in runner.stream(
-                request.messages, request.params, partial(_stop_requested, stop_job, job)
+                request.messages,
+                request.params,
+                partial(_stop_requested, stop_job, job),
+                request.prompt_lookup,
             ):
                 sender.send(event)
         except ModelLoadError as error:
@@ -196,7 +200,7 @@ class InferenceHost:
             job = self._job
             self._active_job = job
         conn = self._ensure_process()
-        request = GenerateRequest(job, request.load, request.messages, request.params)
+        request = replace(request, job_id=job)
         try:
             conn.send(request)
         except OSError as error:

@@ -45,6 +45,14 @@ class GenerateRequest:
     load: LoadSpec
     messages: tuple[dict[str, str], ...]
     params: SamplingParams = field(default_factory=SamplingParams)
+    # Speculative decoding (engine/drafts.py): a smaller model with the same vocabulary that
+    # drafts for `load`, and prompt lookup. Neither changes the answer, only its speed.
+    draft: LoadSpec | None = None
+    prompt_lookup: bool = False
+    # Bytes the loaded models may take together (the selector's budget); the host keeps
+    # earlier models loaded within it, so switching back to one costs nothing. None: only
+    # the models this request needs stay loaded.
+    memory_allowed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,19 @@ class FinishReason(StrEnum):
     STOPPED = "stopped"  # the user stopped it
 
 
+@dataclass(frozen=True, kw_only=True)
+class DraftStats:
+    """What one drafter contributed to one answer."""
+
+    method: str  # "prompt_lookup" or "draft_model"
+    model: str | None  # the draft model's file name
+    drafted: int  # tokens drafted (and checked)
+    accepted: int  # of those, tokens the answering model picked too
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class GenerationDone:
     job_id: int
@@ -101,6 +122,7 @@ class GenerationDone:
     completion_tokens: int
     finish_reason: FinishReason
     note: str | None = None  # e.g. why the answer was cut short
+    drafting: tuple[DraftStats, ...] = ()  # one per drafter this answer had
 
 
 class FailureKind(StrEnum):

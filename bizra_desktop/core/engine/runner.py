@@ -11,11 +11,19 @@ import ctypes
 import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
+from bizra_desktop.core.engine.drafts import (
+    Drafter,
+    ModelDrafter,
+    PromptLookup,
+    Speculation,
+    vocabulary_mismatch,
+)
 from bizra_desktop.core.engine.protocol import (
     FinishReason,
     GenerationDone,
@@ -243,25 +251,97 @@ def _chat_formatter(
     return render
 
 
+def _model_key(spec: LoadSpec, role: str) -> tuple[object, ...]:
+    """What makes a loaded model reusable: the file as it is now (a replaced file loads anew)
+    and the settings it was loaded with; not the free memory measured for the request."""
+    stat = os.stat(spec.model_path)
+    return (
+        role,
+        spec.model_path,
+        stat.st_size,
+        stat.st_mtime_ns,
+        spec.n_ctx,
+        spec.n_threads,
+        spec.n_gpu_layers,
+        spec.gpu_device,
+        spec.flash_attn,
+        spec.adaptive_threads,
+    )
+
+
 class LlamaRunner:
-    """Keeps the last model loaded and streams chat completions from it.
+    """Keeps recently used models loaded, as many as the request's memory allows (least
+    recently used evicted first), and streams chat completions from the one asked for last.
 
     `own_sampler` False leaves sampling to llama-cpp-python's chain: the benchmark's baseline
     for ours (sampler.py), which gives the same tokens faster.
     """
 
     def __init__(self, own_sampler: bool = True) -> None:
-        self._loaded: _Loaded | None = None
+        # Least recently used first. A draft model has its own entries ("draft" role): a
+        # model drafting for itself needs a second context.
+        self._models: OrderedDict[tuple[object, ...], _Loaded] = OrderedDict()
+        self._loaded: _Loaded | None = None  # the model answering
+        self._draft: _Loaded | None = None  # the model drafting for it, if any
+        self._draft_note: str | None = None  # why the requested draft model does not draft
         self.own_sampler = own_sampler
 
-    def ensure_loaded(self, spec: LoadSpec) -> ModelLoaded:
-        if self._loaded is not None and self._loaded.spec == spec:
-            loaded = self._loaded
-            return ModelLoaded(
-                0, loaded.backend, loaded.n_gpu_layers, spec.n_ctx, 0.0, True, loaded.gpu_fallback
-            )
-        self.unload()
+    def ensure_loaded(
+        self, spec: LoadSpec, draft: LoadSpec | None = None, memory_allowed: int | None = None
+    ) -> ModelLoaded:
+        """Load `spec` (and `draft`, which drafts for it) unless loaded already. Other models
+        stay loaded while all together need at most `memory_allowed` bytes (their
+        `memory_needed`); None keeps only these. A draft model that fails to load or does not
+        share the vocabulary is left out with a note in the answer; the answer is the same."""
+        needed = [_model_key(spec, "target")]
+        if draft is not None:
+            needed.append(_model_key(draft, "draft"))
+        if memory_allowed is None:
+            for key in [key for key in self._models if key not in needed]:
+                self._evict(key)
+        loaded, load_ms = self._ensure(spec, "target", memory_allowed, needed)
+        reused = load_ms is None
+        self._loaded, self._draft, self._draft_note = loaded, None, None
+        if draft is not None:
+            try:
+                drafting, draft_ms = self._ensure(draft, "draft", memory_allowed, needed)
+            except (ModelLoadError, OSError) as error:
+                self._draft_note = f"no drafting: {error}"
+            else:
+                mismatch = vocabulary_mismatch(loaded.llama, drafting.llama)
+                if mismatch:
+                    name = Path(draft.model_path).name
+                    self._draft_note = f"no drafting: {name} {mismatch}"
+                else:
+                    self._draft = drafting
+                reused = reused and draft_ms is None
+                load_ms = (load_ms or 0.0) + (draft_ms or 0.0)
+        return ModelLoaded(
+            0,
+            loaded.backend,
+            loaded.n_gpu_layers,
+            loaded.llama.n_ctx(),
+            round(load_ms or 0.0, 2),
+            reused,
+            loaded.gpu_fallback,
+        )
 
+    def _ensure(
+        self,
+        spec: LoadSpec,
+        role: str,
+        memory_allowed: int | None,
+        keep: Sequence[tuple[object, ...]],
+    ) -> tuple[_Loaded, float | None]:
+        """The loaded model for `spec` and its load time in ms (None: it was loaded already)."""
+        key = _model_key(spec, role)
+        loaded = self._models.get(key)
+        if loaded is not None:
+            self._models.move_to_end(key)
+            return loaded, None
+        for stale in [k for k in self._models if k[:2] == key[:2]]:  # its file was replaced
+            self._evict(stale)
+        self._make_room(spec.memory_needed, memory_allowed, keep)
         backend = gpu_backend()
         fit = spec
         if backend not in (None, "Metal") and spec.vram_free is None:
@@ -280,7 +360,7 @@ class LlamaRunner:
             n_gpu_layers = 0
             llama = _load(spec, 0)
         load_ms = (time.perf_counter() - started) * 1000
-        self._loaded = _Loaded(
+        loaded = _Loaded(
             spec,
             llama,
             _chat_formatter(llama),
@@ -289,31 +369,46 @@ class LlamaRunner:
             fallback,
         )
         if spec.adaptive_threads and not n_gpu_layers:
-            self._loaded.threads = ThreadGovernor.for_llama(_llama_cpp(), llama, spec.n_threads)
-        return ModelLoaded(
-            0,
-            self._loaded.backend,
-            n_gpu_layers,
-            llama.n_ctx(),
-            round(load_ms, 2),
-            False,
-            fallback,
-        )
+            loaded.threads = ThreadGovernor.for_llama(_llama_cpp(), llama, spec.n_threads)
+        self._models[key] = loaded
+        return loaded, load_ms
+
+    def _make_room(
+        self, needed: int, allowed: int | None, keep: Sequence[tuple[object, ...]]
+    ) -> None:
+        """Evict the least recently used models, except `keep`, until `needed` more bytes fit
+        in `allowed` beside the rest."""
+        for key in list(self._models):
+            held = sum(other.spec.memory_needed for other in self._models.values())
+            if allowed is not None and held + needed <= allowed:
+                return
+            if key not in keep:
+                self._evict(key)
+
+    def _evict(self, key: tuple[object, ...]) -> None:
+        loaded = self._models.pop(key)
+        if loaded is self._loaded:
+            self._loaded = None
+        if loaded is self._draft:
+            self._draft = None
+        loaded.llama.close()
 
     def unload(self) -> None:
-        if self._loaded is not None:
-            self._loaded.llama.close()
-            self._loaded = None
+        for key in list(self._models):
+            self._evict(key)
 
     def stream(
         self,
         messages: Sequence[dict[str, str]],
         params: SamplingParams,
         should_stop: Callable[[], bool],
+        prompt_lookup: bool = False,
     ) -> Iterator[PromptReady | TokenText | GenerationDone]:
         """Yield the answer's text as it is generated, then one GenerationDone.
 
         `should_stop` is polled after every token, so a stop takes effect within one token.
+        Drafts (prompt lookup if asked, the draft model loaded with this model) speed it up
+        and change no token (drafts.py).
         """
         if self._loaded is None:
             raise RuntimeError("no model loaded")
@@ -329,6 +424,24 @@ class LlamaRunner:
             llama._init_sampler = lambda **_: sampler
         elif params.seed is not None:
             llama.set_seed(params.seed)
+        generation = llama.generate(
+            prompt_tokens,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        )
+        drafters = self._drafters(prompt_lookup)
+        speculation = Speculation(llama, drafters) if drafters else None
+        tokens = (
+            generation
+            if speculation is None
+            # Llama.generate has set up this answer's sampler by its first token.
+            else speculation.tokens(
+                generation, lambda i: llama._sampler.sample(llama._ctx, i), budget
+            )
+        )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stop_filter = _StopFilter([*stops, *params.stop])
         is_end = _end_of_generation(llama)
@@ -337,14 +450,7 @@ class LlamaRunner:
         pending_tokens = 0
         finish = FinishReason.LENGTH
         tick = self._loaded.threads.answer() if self._loaded.threads else _no_tick
-        for token in llama.generate(
-            prompt_tokens,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-        ):
+        for token in tokens:
             tick()  # per-token time, for the thread count (engine/threads.py)
             if is_end(token) and not params.ignore_eos:
                 finish = FinishReason.STOP
@@ -366,7 +472,7 @@ class LlamaRunner:
         tail = stop_filter.flush(decoder.decode(b"", final=True))
         if tail or pending_tokens:
             yield TokenText(0, tail, pending_tokens)
-        notes = []
+        notes = [self._draft_note] if self._draft_note else []
         if dropped:
             notes.append(
                 f"the {dropped} earliest messages were left out: the conversation is longer "
@@ -374,7 +480,22 @@ class LlamaRunner:
             )
         if finish is FinishReason.LENGTH and budget < params.max_tokens:
             notes.append(f"answer cut at {budget} tokens: the context window ({n_ctx:,}) is full")
-        yield GenerationDone(0, len(prompt_tokens), generated, finish, "; ".join(notes) or None)
+        yield GenerationDone(
+            0,
+            len(prompt_tokens),
+            generated,
+            finish,
+            "; ".join(notes) or None,
+            speculation.stats() if speculation is not None else (),
+        )
+
+    def _drafters(self, prompt_lookup: bool) -> list[Drafter]:
+        """Prompt lookup first: its guesses cost nothing, a draft model's cost decodes."""
+        drafters: list[Drafter] = [PromptLookup()] if prompt_lookup else []
+        if self._draft is not None:
+            name = Path(self._draft.spec.model_path).name
+            drafters.append(ModelDrafter(self._draft.llama, name))
+        return drafters
 
     def _fit_context(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str], int]:
         """Tokenize the chat, leaving out the oldest turns until it fits with room to answer.
