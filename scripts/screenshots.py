@@ -8,10 +8,12 @@ then with that server gone: offline, as a machine without network sees it. The f
 likewise, in fresh data folders, on machines recorded in tests/data/machines.json.
 
 .venv/bin/python scripts/screenshots.py
+.venv/bin/python scripts/screenshots.py --only themes first-run   # some groups only
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sqlite3
@@ -73,7 +75,15 @@ def _routing_reasons(app: QApplication, window: MainWindow) -> None:
     QToolTip.hideText()
 
 
+GROUPS = ("chat", "receipts", "models", "themes", "first-run")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Regenerate docs/screenshots/.")
+    parser.add_argument(
+        "--only", nargs="+", choices=GROUPS, default=GROUPS, help="only these groups of shots"
+    )
+    groups = set(parser.parse_args().only)
     hub = HubServer()  # serves only inside _model_manager; the address is fixed now
     os.environ["HF_ENDPOINT"] = hub.url  # before anything imports huggingface_hub
     app = QApplication(sys.argv)
@@ -85,35 +95,110 @@ def main() -> int:
         window = MainWindow(paths)
         window.resize(1200, 800)
         window.show()
-        _save(window, "empty.png")
+        if "chat" in groups:
+            _save(window, "empty.png")
         for prompt in PROMPTS:
             window.prompt.setPlainText(prompt)
             window.send()
             _wait(app, lambda: window.answer is None)
-        window.store.create("Trip ideas for Lisbon")
-        window.store.create("Rust lifetimes question")
-        window.conversations.refresh()
-        _wait(app, lambda: False, timeout_s=0.3)
-        _save(window, "chat.png")
-        _routing_reasons(app, window)
-
-        window.prompt.setPlainText("Write a very long story about a lighthouse keeper.")
-        window.send()
-        _wait(app, lambda: window.answer is not None and len(window.answer.text) > 40)
-        _save(window, "streaming.png")
-        window.stop()
-        _wait(app, lambda: window.answer is None)
-
-        dialog = SettingsDialog(window.settings, str(paths.root), parent=window)
-        dialog.show()
-        _wait(app, lambda: False, timeout_s=0.3)
-        _save(dialog, "settings.png")
-        dialog.close()
-        _receipt_browser(app, window)
-        _model_manager(app, window, hub)
+        answered = window.conversation_id
+        if "chat" in groups:
+            _chat(app, window, paths)
+        if "receipts" in groups:
+            _receipt_browser(app, window)
+        if "models" in groups:
+            _model_manager(app, window, hub)
+        if "themes" in groups:
+            _code_and_themes(app, window, answered)
         window.close()
-    _first_run(app)
+    if "first-run" in groups:
+        _first_run(app)
     return 0
+
+
+def _chat(app: QApplication, window: MainWindow, paths: DataPaths) -> None:
+    """chat.png, routing-reasons.png, streaming.png and settings.png."""
+    window.store.create("Trip ideas for Lisbon")
+    window.store.create("Rust lifetimes question")
+    window.conversations.refresh()
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(window, "chat.png")
+    _routing_reasons(app, window)
+
+    window.prompt.setPlainText("Write a very long story about a lighthouse keeper.")
+    window.send()
+    _wait(app, lambda: window.answer is not None and len(window.answer.text) > 40)
+    _save(window, "streaming.png")
+    window.stop()
+    _wait(app, lambda: window.answer is None)
+
+    dialog = SettingsDialog(window.settings, str(paths.root), parent=window)
+    dialog.show()
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(dialog, "settings.png")
+    dialog.close()
+
+
+CODE_ANSWER = """Here is a prime check that tries odd divisors up to √n:
+
+```python
+def is_prime(n: int) -> bool:
+    \"\"\"True when n has no divisor but 1 and itself.\"\"\"
+    if n < 2:
+        return False
+    if n % 2 == 0:
+        return n == 2
+    divisor = 3
+    while divisor * divisor <= n:  # a factor above √n pairs with one below it
+        if n % divisor == 0:
+            return False
+        divisor += 2
+    return True
+
+
+print([n for n in range(30) if is_prime(n)])  # [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
+```
+
+It does about $\\sqrt{n}/2$ divisions, so checking $n = 10^{12}$ takes $5 \\times 10^5$ steps.
+
+| n | prime? | divisions |
+|---|---|---|
+| 97 | yes | 4 |
+| 1001 | no: $7 \\times 11 \\times 13$ | 3 |
+
+Run it with:
+
+```bash
+python primes.py
+```
+"""
+
+
+def _code_and_themes(app: QApplication, window: MainWindow, answered: int | None) -> None:
+    """code-answer.png (a fixed answer with code, a table and maths, drawn by the real view),
+    dark.png (the model's answers in the dark theme) and shortcuts.png (Help → Keyboard
+    shortcuts)."""
+    from bizra_desktop.ui.chat.message_view import MessageView  # noqa: PLC0415
+
+    window.new_chat()
+    window.chat.add(MessageView("user", "How do I check whether a number is prime, quickly?"))
+    answer = window.chat.add(MessageView("assistant", CODE_ANSWER))
+    answer.set_badge("moderate", "MICRO", "Qwen2.5-1.5B-Instruct", "")
+    answer.set_figures("212 tokens · TTFT 140 ms · 38.2 tok/s · CPU")
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(window, "code-answer.png")
+    theme.manager().set_choice("dark")
+    if answered is not None:
+        window.list_view.setCurrentIndex(
+            window.conversations.index(window.conversations.row_of(answered) or 0)
+        )
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(window, "dark.png")
+    theme.manager().set_choice("light")
+    dialog = window.show_shortcuts()
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(dialog, "shortcuts.png")
+    dialog.close()
 
 
 def _first_run(app: QApplication) -> None:

@@ -91,6 +91,7 @@ def insert_code(cursor: QTextCursor, language: str, code: str, index: int, p: Pa
     frame.setPadding(6)
     frame.setBorder(1)
     frame.setBorderBrush(QColor(p.code_border))
+    frame.setBottomMargin(6)  # apart from the text that follows
     cursor.insertFrame(frame)
     lines = QTextBlockFormat()
     lines.setNonBreakableLines(True)  # long lines scroll sideways, as in an editor

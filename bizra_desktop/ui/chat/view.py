@@ -53,6 +53,7 @@ class ChatView(QScrollArea):
 
     def remove(self, message: MessageView) -> None:
         self._column.removeWidget(message)
+        message.hide()  # at once: deleteLater waits for the event loop
         message.deleteLater()
 
     def messages(self) -> list[MessageView]:
