@@ -313,11 +313,17 @@ class ModelBench:
     def multi_turn(self) -> dict[str, float]:
         return multi_turn_ttft(self.pipeline, self.options)
 
-    def pipeline_rate(self, round_number: int, pipeline: Pipeline | None = None) -> float:
+    def pipeline_rate(
+        self,
+        round_number: int,
+        pipeline: Pipeline | None = None,
+        options: RunOptions | None = None,
+    ) -> float:
         """Decode tok/s of one pipeline answer to the benchmark task, on a fresh prompt."""
         time.sleep(SETTLE_S)
         prompt = f"({round_number}) {TASK}"
-        return _measure(_pipeline(pipeline or self.pipeline, prompt, self.options)).tokens_per_s
+        run = _pipeline(pipeline or self.pipeline, prompt, options or self.options)
+        return _measure(run).tokens_per_s
 
     def prompt_tokens(self) -> int:
         """How many tokens the pipeline's benchmark prompt is: the depth decoding starts at."""
@@ -513,14 +519,21 @@ def native_comparison(
     on the same threads: decoding after a prompt as long as the pipeline's, and on an empty
     context. `native_ratio` is the median of the rounds' own ratios."""
     rates: dict[str, list[float]] = {"pipeline": [], "native": [], "native_empty_context": []}
+    # llama-bench decodes its 128 tokens once before it times them; the pipeline gets the
+    # same: one full answer first, so neither pays for first-touched memory in the rounds.
+    bench.pipeline_rate(0)
     for round_number in range(1, rounds + 1):
-        rates["pipeline"].append(bench.pipeline_rate(round_number))
+        native_first = round_number % 2 == 0  # alternate, so drift favours neither side
+        if not native_first:
+            rates["pipeline"].append(bench.pipeline_rate(round_number))
         for key, at in (("native", depth), ("native_empty_context", 0)):
             time.sleep(SETTLE_S)
             rate = native_decode_rate(llama_bench, bench.model, bench.threads, at)
             if rate is None:
                 return {"native_error": f"{llama_bench} did not run on {bench.model.path}"}
             rates[key].append(rate)
+        if native_first:
+            rates["pipeline"].append(bench.pipeline_rate(round_number))
         bench.say(
             f"native round {round_number}/{rounds}: pipeline {rates['pipeline'][-1]:.1f}, "
             f"native {rates['native'][-1]:.1f} tok/s"
@@ -538,6 +551,11 @@ def native_comparison(
         ),
         "native_rounds": {key: [round(r, 2) for r in values] for key, values in rates.items()},
     }
+
+
+def _native_after_settling(llama_bench: Path, model: ModelFile, threads: int, depth: int) -> float:
+    time.sleep(SETTLE_S)
+    return native_decode_rate(llama_bench, model, threads, depth) or 0.0
 
 
 SPINNER = "while True: pass"
@@ -568,24 +586,28 @@ def contention(
     fixed_options = replace(bench.options, n_threads=bench.threads)
     counts = range(1, bench.threads + 1) if llama_bench else range(0)
     names = ["pipeline", "pipeline_fixed_threads", *(f"native_{t}" for t in counts)]
-    rates = {load: {name: [] for name in names} for load in ("quiet", "loaded")}
+    rates: dict[str, dict[str, list[float]]] = {
+        load: {name: [] for name in names} for load in ("quiet", "loaded")
+    }
     try:
-        _measure(_pipeline(fixed, "Say hi.", fixed_options))
+        bench.pipeline_rate(0, fixed, fixed_options)  # warm, as the other pipeline is
         for round_number in range(1, rounds + 1):
             for load, count in (("quiet", 0), ("loaded", spinners)):
-                with spinning(count):
-                    got = rates[load]
-                    got["pipeline"].append(bench.pipeline_rate(round_number))
-                    time.sleep(SETTLE_S)
-                    prompt = f"({round_number}) {TASK}"
-                    got["pipeline_fixed_threads"].append(
-                        _measure(_pipeline(fixed, prompt, fixed_options)).tokens_per_s
+                runs: dict[str, Callable[[], float]] = {
+                    "pipeline": partial(bench.pipeline_rate, round_number),
+                    "pipeline_fixed_threads": partial(
+                        bench.pipeline_rate, round_number, fixed, fixed_options
+                    ),
+                }
+                for threads in counts:
+                    assert llama_bench is not None
+                    runs[f"native_{threads}"] = partial(
+                        _native_after_settling, llama_bench, bench.model, threads, depth
                     )
-                    for threads in counts:
-                        assert llama_bench is not None
-                        time.sleep(SETTLE_S)
-                        rate = native_decode_rate(llama_bench, bench.model, threads, depth)
-                        got[f"native_{threads}"].append(rate or 0.0)
+                order = list(runs) if round_number % 2 else list(reversed(runs))
+                with spinning(count):
+                    for name in order:  # alternate, so drift favours no contender
+                        rates[load][name].append(runs[name]())
                 bench.say(
                     f"contention round {round_number}/{rounds}, {load}: "
                     + ", ".join(f"{n} {v[-1]:.1f}" for n, v in rates[load].items())

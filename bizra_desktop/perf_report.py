@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop import __version__
-from bizra_desktop.bench import ROUNDS, ModelBench, find_llama_bench, llama_bench_hint
+from bizra_desktop.bench import (
+    BUILT_LLAMA_BENCH,
+    ROUNDS,
+    ModelBench,
+    find_llama_bench,
+    llama_bench_hint,
+)
 from bizra_desktop.core.engine.protocol import SamplingParams, TokenText
 from bizra_desktop.core.hardware import list_gpus, memory_budget, peak_memory, physical_cores
 from bizra_desktop.core.models.store import ModelFile, ModelStore
@@ -210,7 +216,8 @@ def _contention_section(row: dict[str, Any]) -> list[str]:
         f"### Beside {spinners} busy process{'es' if spinners > 1 else ''}",
         "",
         f"{row['model']}, decode tok/s with nothing else running (quiet) and with {spinners} "
-        "process(es) spinning on a core each (loaded), taking turns in the same "
+        f"process{'es' if spinners > 1 else ''} spinning on a core each (loaded), taking turns "
+        "in the same "
         f"{figures['rounds']} rounds (medians). Pipeline: the app's automatic thread count "
         "(at most one per physical core, fewer while other processes keep cores busy); "
         f"fixed: always {row['threads']} threads.",
@@ -272,6 +279,12 @@ def _speed_section(row: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _shown_path(path: str) -> str:
+    """A path inside the repository as the repository names it (build/...), others whole."""
+    root = BUILT_LLAMA_BENCH.parents[2]
+    return str(Path(path).relative_to(root)) if Path(path).is_relative_to(root) else path
+
+
 def markdown(report: dict[str, Any]) -> str:
     info = report["machine"]
     native = report["llama_bench"]
@@ -287,7 +300,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{info['ram_free_gb']} GB RAM free, {info['os']}. GPU offload in this build: "
         f"{'yes' if info['gpu_offload_build'] else 'no'}; GPU: {info['gpu']}. Measured memory "
         f"bandwidth (copy): {report['memory_bandwidth_gb_s']} GB/s. Native figures: "
-        + (f"`{native}`." if native else f"none — {llama_bench_hint()}."),
+        + (f"`{_shown_path(native)}`." if native else f"none — {llama_bench_hint()}."),
         "",
         "| model | tier | load first / again (ms) | TTFT (ms) | decode tok/s | prompt tok/s "
         "| peak MB | ÷ bare, same settings | bound tok/s | of bound "
