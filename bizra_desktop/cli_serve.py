@@ -20,6 +20,7 @@ from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.settings import Settings, load_settings, valid_api_key
 
 _API_LOG = "bizra_desktop.core.api"
+_HTTP_LOG = "uvicorn.error"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,15 +77,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     paths = data_paths()
     settings = load_settings(paths.settings)
     pipeline = Pipeline(paths)
-    log = logging.getLogger(_API_LOG)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("bizra serve: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    # Each request (the API's log), and what uvicorn warns of (requests it cannot parse); its
+    # own start and stop messages are left out.
+    logs = {_API_LOG: logging.INFO, _HTTP_LOG: logging.WARNING}
+    for name, level in logs.items():
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(level)
     try:
         asyncio.run(_serve(pipeline, args, settings))
     finally:
-        log.removeHandler(handler)
+        for name in logs:
+            logging.getLogger(name).removeHandler(handler)
         pipeline.close()
     return 0
 

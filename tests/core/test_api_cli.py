@@ -59,3 +59,23 @@ def test_a_key_a_header_cannot_carry_is_bad_input() -> None:
     )
 
     assert result.returncode == 2 and "printable ASCII" in result.stderr
+
+
+def test_a_request_http_cannot_parse_is_refused_and_logged_in_one_line() -> None:
+    with subprocess.Popen([*SERVE, "--port", "0"], stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/v1", process.stderr.readline())
+        assert match
+        with closing(socket.create_connection(("127.0.0.1", int(match[1])), timeout=30)) as sock:
+            sock.sendall(b"GARBAGE\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        log = process.stderr.read()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and json.loads(body)["error"]["message"]
+    assert "bizra serve: Invalid HTTP request received." in log.splitlines()
+    assert "Traceback" not in log
