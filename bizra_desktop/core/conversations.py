@@ -38,9 +38,11 @@ _MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
     ),
+    # The preset a conversation answers with (core/presets.py); NULL: the settings as they are.
+    ("ALTER TABLE conversations ADD COLUMN preset TEXT",),
 )
 
-_CONVERSATION = "SELECT id, title, created_at, updated_at FROM conversations"
+_CONVERSATION = "SELECT id, title, created_at, updated_at, preset FROM conversations"
 _MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash, meta FROM messages"
 
 # A counter rather than updated_at orders the list: clocks tie (Windows ticks every 15.6 ms)
@@ -56,6 +58,7 @@ class Conversation:
     title: str
     created_at: str
     updated_at: str
+    preset: str | None = None  # a preset's name; None: the settings as they are
 
 
 @dataclass(frozen=True)
@@ -83,16 +86,16 @@ class ConversationStore(SqliteStore):
         with self.connection() as conn:
             conn.create_function("bizra_contains", 2, _contains, deterministic=True)
 
-    def create(self, title: str = DEFAULT_TITLE) -> Conversation:
+    def create(self, title: str = DEFAULT_TITLE, preset: str | None = None) -> Conversation:
         title = _title(title)
         with self.transaction() as conn:
             now = utc_now()
             cursor = conn.execute(
-                "INSERT INTO conversations (title, created_at, updated_at, activity) "
-                f"VALUES (?, ?, ?, ({_NEXT_ACTIVITY}))",
-                (title, now, now),
+                "INSERT INTO conversations (title, created_at, updated_at, activity, preset) "
+                f"VALUES (?, ?, ?, ({_NEXT_ACTIVITY}), ?)",
+                (title, now, now, preset),
             )
-        return Conversation(_rowid(cursor), title, now, now)
+        return Conversation(_rowid(cursor), title, now, now, preset)
 
     def list(self, search: str | None = None) -> builtins.list[Conversation]:
         """Newest activity first. `search` keeps conversations whose title or any message
@@ -127,6 +130,15 @@ class ConversationStore(SqliteStore):
         if row is None:
             raise LookupError(f"no conversation with id {conversation_id}")
         return Conversation(*row)
+
+    def set_preset(self, conversation_id: int, preset: str | None) -> None:
+        """Answer this conversation with the preset named `preset` (None: the settings)."""
+        with self.connection() as conn:
+            changed = conn.execute(
+                "UPDATE conversations SET preset = ? WHERE id = ?", (preset, conversation_id)
+            )
+        if changed.rowcount == 0:
+            raise LookupError(f"no conversation with id {conversation_id}")
 
     def delete(self, conversation_id: int) -> None:
         """Delete a conversation and its messages; deleting a missing one does nothing."""

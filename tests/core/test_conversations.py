@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -288,7 +289,29 @@ def test_schema_version_is_recorded_per_component(db_path: Path) -> None:
 
     with closing(sqlite3.connect(db_path)) as conn:
         rows = conn.execute("SELECT component, version FROM schema_versions").fetchall()
-    assert rows == [("conversations", 1)]
+    assert rows == [("conversations", 2)]
+
+
+def test_a_conversation_keeps_its_preset_and_older_files_gain_the_column(db_path: Path) -> None:
+    # A file made by the version before presets: the conversations component at version 1.
+    from bizra_desktop.core.conversations import _MIGRATIONS  # noqa: PLC0415 - the v1 schema
+
+    with closing(open_database(db_path, "conversations", _MIGRATIONS[:1])) as conn:
+        conn.execute(
+            "INSERT INTO conversations (title, created_at, updated_at, activity) "
+            "VALUES ('old', 'then', 'then', 1)"
+        )
+    with ConversationStore(db_path) as store:
+        [old] = store.list()
+        assert (old.title, old.preset) == ("old", None)
+        new = store.create("new", preset="Code")
+        store.set_preset(old.id, "Creative")
+        with pytest.raises(LookupError, match="no conversation with id 999"):
+            store.set_preset(999, "Code")
+    with ConversationStore(db_path) as store:
+        assert {c.title: c.preset for c in store.list()} == {"new": "Code", "old": "Creative"}
+        store.set_preset(new.id, None)
+        assert store.get(new.id) == replace(new, preset=None)
 
 
 def test_open_database_runs_only_the_missing_migrations(db_path: Path) -> None:
