@@ -340,6 +340,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bizra_desktop.bench import analyzer_timings  # noqa: PLC0415
 
         report = analyzer_timings()
+    elif args.draft:
+        from bizra_desktop.bench_draft import ROUNDS, run_draft_benchmark  # noqa: PLC0415
+
+        report = run_draft_benchmark(
+            data_paths(),
+            args.model,
+            args.draft_model,
+            rounds=args.rounds or ROUNDS,
+            max_tokens=args.max_tokens,
+            progress=sys.stderr,
+        )
     elif args.ui:
         from bizra_desktop.ui.bench_ui import run_ui_benchmark  # noqa: PLC0415
 
@@ -463,6 +474,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--analyzer", action="store_true", help="only time the prompt rater (no model runs)"
     )
     bench.add_argument("--ui-tokens", type=_positive_int, default=1000)
+    bench.add_argument(
+        "--draft",
+        action="store_true",
+        help="decode speed with and without speculative decoding: --draft-model drafting for "
+        "--model (default: the installed NANO for MEDIUM, else the starter model for a copy "
+        "of itself) and prompt lookup on a rewrite workload",
+    )
+    bench.add_argument("--draft-model", type=Path, help="GGUF that drafts for --model")
     bench.add_argument(
         "--report",
         type=Path,

@@ -85,7 +85,7 @@ class RunOptions:
     preference: Preference = Preference.BALANCED  # quality ↔ speed, for automatic routing
     # Speculative decoding (engine/drafts.py); neither changes an answer, only its speed.
     draft_model: bool = True  # a smaller installed tier drafts for a larger one
-    prompt_lookup: bool = True  # the answer's guesses from text the prompt quotes
+    prompt_lookup: bool = False  # the answer's guesses from text the prompt quotes
 
 
 # --- events -------------------------------------------------------------------------------

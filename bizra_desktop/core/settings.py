@@ -55,7 +55,8 @@ class Settings:
     # Speculative decoding (core/engine/drafts.py): a smaller installed tier drafts for a
     # larger one; prompt lookup drafts from text the prompt quotes. Answers stay the same.
     draft_model: bool = True
-    prompt_lookup: bool = True
+    # Off: on the starter model and two CPU cores it measured 0.98x (docs/PERFORMANCE.md).
+    prompt_lookup: bool = False
     tier_pin: str = AUTO  # or a Tier name, lowercase
     routing_preference: str = Preference.BALANCED.value  # quality | balanced | speed
     api_enabled: bool = False  # the window serves the local OpenAI-compatible API (core/api)

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import FailureKind, FinishReason, LoadSpec, SamplingParams
 from bizra_desktop.core.engine.runner import choose_gpu_layers
+from bizra_desktop.core.models.store import split_parts
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import (
     Failed,
@@ -28,6 +30,7 @@ from bizra_desktop.core.pipeline import (
 )
 from bizra_desktop.core.receipts.commitments import commit
 from bizra_desktop.core.tiers import Complexity, Tier
+from tests.helpers import starter_path
 
 pytestmark = pytest.mark.model
 
@@ -300,3 +303,50 @@ def test_stop_reaches_only_its_own_run(pipeline: Pipeline) -> None:
         if isinstance(event, Token):
             running.stop()
     assert _finished(events).stats.finish_reason is FinishReason.STOPPED
+
+
+REWRITE = (
+    "Correct the spelling in this list and return the list:\n\n- Buy milk and bred\n"
+    "- Call the plumbr about the kitchen sink\n- Send the invoice to the acounting team"
+)
+
+
+def test_a_receipt_records_prompt_lookup_and_its_acceptance(pipeline: Pipeline) -> None:
+    lookup = RunOptions(params=SamplingParams(temperature=0.0, max_tokens=80), prompt_lookup=True)
+    result = _finished(list(pipeline.run(REWRITE, lookup)))
+    (record,) = result.receipt.body["drafting"]
+    assert record["method"] == "prompt_lookup" and record["model"] is None
+    assert 0 < record["accepted"] <= record["drafted"]
+    assert record["acceptance"] == round(record["accepted"] / record["drafted"], 3)
+    assert result.stats.drafting[0].drafted == record["drafted"]
+    # Without a drafter the receipt has the shape it always had.
+    plain = replace(lookup, prompt_lookup=False)
+    assert "drafting" not in _finished(list(pipeline.run(REWRITE, plain))).receipt.body
+    assert pipeline.chain.verify().ok
+
+
+def test_an_installed_nano_drafts_for_medium_and_the_receipt_names_it(tmp_path: Path) -> None:
+    """NANO and MEDIUM installed (the starter model under both names; the selector pairs the
+    tiers, the host checks the vocabularies): MEDIUM answers, NANO drafts."""
+    home = DataPaths(tmp_path / "home")
+    home.ensure()
+    for tier in (Tier.NANO, Tier.MEDIUM):
+        for part in split_parts(home.models / tier.spec.filename):
+            part.symlink_to(starter_path())
+    fresh = Pipeline(home)
+    try:
+        options = RunOptions(pin=Tier.MEDIUM, params=SamplingParams(temperature=0.0, max_tokens=48))
+        events = list(fresh.run(STORY, options))
+        routed = events[0]
+        assert isinstance(routed, Routed) and routed.decision.tier is Tier.MEDIUM
+        assert routed.decision.draft is not None
+        assert routed.decision.draft.path.name == Tier.NANO.spec.filename
+        (record,) = _finished(events).receipt.body["drafting"]
+        assert (record["method"], record["model"]) == ("draft_model", Tier.NANO.spec.filename)
+        assert record["drafted"] > 0
+        # Switched off in Settings: no draft model is sent to the host.
+        off = _finished(list(fresh.run(STORY, replace(options, draft_model=False))))
+        assert "drafting" not in off.receipt.body
+        assert fresh.chain.verify().ok
+    finally:
+        fresh.close()
