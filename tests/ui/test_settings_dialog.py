@@ -72,3 +72,20 @@ def test_while_the_gpus_are_looked_for_the_saved_choice_stands(qtbot: QtBot) -> 
     dialog.show_gpus(TWO_GPUS)
     assert dialog.gpu_device.isEnabled() and dialog.gpu_device.currentData() == 1
     assert len(_choices(dialog)) == 3
+
+
+def test_speculative_decoding_switches_are_saved_and_reach_the_model(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    dialog = _dialog(qtbot, Settings(), TWO_GPUS)
+    # Defaults: a smaller tier drafts; prompt lookup measured no faster on the CPU, so off.
+    assert dialog.draft_model.isChecked() and not dialog.prompt_lookup.isChecked()
+    dialog.draft_model.setChecked(False)
+    dialog.prompt_lookup.setChecked(True)
+    save_settings(tmp_path / "settings.json", dialog.result_settings())
+    options = run_defaults(load_settings(tmp_path / "settings.json"))
+    assert (options.draft_model, options.prompt_lookup) == (False, True)
+    # A settings file from before the switches gets their defaults.
+    (tmp_path / "old.json").write_text('{"schema_version": 1, "temperature": 0.2}', "utf-8")
+    old = load_settings(tmp_path / "old.json")
+    assert (old.temperature, old.draft_model, old.prompt_lookup) == (0.2, True, False)
