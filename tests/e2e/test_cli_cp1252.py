@@ -15,6 +15,7 @@ import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -145,11 +146,11 @@ def test_serve_logs_requests_whatever_they_hold(home: Path) -> None:
         banner = process.stderr.readline().decode("cp1252")
         match = re.search(r"http://127\.0\.0\.1:(\d+)/v1", banner)
         assert match, banner
-        # A raw request line with UTF-8 bytes in its path (no client would encode it so): it
-        # is logged, in whatever the console can show.
-        request = (
-            f"GET /v1/猫→✓ HTTP/1.1\r\nHost: 127.0.0.1:{match[1]}\r\nConnection: close\r\n\r\n"
-        )
+        # A path that decodes to characters cp1252 lacks (raw UTF-8 bytes in a request line
+        # are refused as malformed, as HTTP wants): it is logged, in whatever the console can
+        # show.
+        path = quote("/v1/猫→✓")
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{match[1]}\r\nConnection: close\r\n\r\n"
         with closing(socket.create_connection(("127.0.0.1", int(match[1])), timeout=30)) as conn:
             conn.sendall(request.encode())
             assert conn.recv(1024).startswith(b"HTTP/1.1 404")

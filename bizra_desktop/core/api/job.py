@@ -5,9 +5,9 @@ The worker thread posts each event with call_soon_threadsafe; the handler awaits
 
 Cancelling is cooperative, as everywhere in the app: `Run.stop()`, which reaches only this
 run. A stopped answer still ends with Finished and gets its receipt, exactly as when the user
-presses Stop in the window; a run stopped before its turn came ends without starting. A model
-load in progress is let finish (a stop during a load kills the inference host, and the next
-request most likely wants the same model); the answer then stops at its first token.
+presses Stop in the window. Until its model is loaded, a run is not stopped but marked: a stop
+during a load kills the inference host, and the next request most likely wants the same model.
+The answer then stops at its first token.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import threading
 from dataclasses import dataclass
 
-from bizra_desktop.core.pipeline import Loading, Pipeline, PipelineEvent, RunOptions
+from bizra_desktop.core.pipeline import Loaded, Pipeline, PipelineEvent, RunOptions
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,14 @@ class PipelineJob:
         self._loop = loop
         self._queue: asyncio.Queue[PipelineEvent | _End] = asyncio.Queue()
         self._cancelled = threading.Event()
-        self._loading = False  # between Loading and the next event: the stop waits
+        self._loaded = False  # its model is loaded: a stop no longer cancels the load
 
     def run(self) -> None:
         """On the worker thread: iterate the run to its end, posting every event."""
         try:
             for event in self._run.events():
-                self._loading = isinstance(event, Loading)
-                if self._cancelled.is_set() and not self._loading:
+                self._loaded = self._loaded or isinstance(event, Loaded)
+                if self._cancelled.is_set() and self._loaded:
                     self._run.stop()  # a stop that waited for the model to load
                 self._post(event)
         except Exception as error:  # NoModelError, or a bug: the handler answers it
@@ -54,7 +54,7 @@ class PipelineJob:
     def cancel(self) -> None:
         """From any thread: nobody wants the answer any more; stop generating it."""
         self._cancelled.set()
-        if not self._loading:
+        if self._loaded:  # else the worker thread stops it once the model is loaded
             self._run.stop()
 
     async def next_event(self) -> PipelineEvent | None:
