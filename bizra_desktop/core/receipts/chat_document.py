@@ -26,7 +26,7 @@ from bizra_desktop.core.receipts.export import EXIT_BAD_INPUT, ExportError, writ
 FORMAT = "bizra-chat-export/1"
 MARK = b"bizra-chat-export/"  # in a chat export's first line (JSON: its second), never elsewhere
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}
-CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at")
+CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at", "preset")
 MESSAGE_FIELDS = ("id", "role", "content", "created_at", "receipt_hash", "meta")
 BUNDLE_FIELDS = ("header", "lines")
 # Routing and figures that a message's meta shares with its receipt: (meta key, receipt path).

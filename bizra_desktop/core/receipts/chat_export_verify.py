@@ -116,8 +116,11 @@ def _check_shape(document: dict[str, Any]) -> None:
         raise _Invalid("the document: app or exported_at is not a string")
     conversation = document["conversation"]
     _fields(conversation, CONVERSATION_FIELDS, "the conversation")
-    if type(conversation["id"]) is not int or not all(
-        isinstance(conversation[name], str) for name in CONVERSATION_FIELDS[1:]
+    texts = ("title", "created_at", "updated_at")
+    if (
+        type(conversation["id"]) is not int
+        or not all(isinstance(conversation[name], str) for name in texts)
+        or not isinstance(conversation["preset"], str | None)
     ):
         raise _Invalid("the conversation: a field is of the wrong type")
     messages = document["messages"]
