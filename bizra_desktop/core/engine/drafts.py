@@ -51,6 +51,7 @@ class Drafter(ABC):
 
     method: str  # as receipts name it: "prompt_lookup", "draft_model"
     model: str | None = None  # the draft model's file name
+    seconds_per_token: float = 0.0  # what a drafted token costs to draft (measured)
 
     @abstractmethod
     def draft(self, context: Sequence[int], limit: int) -> list[int]:
@@ -107,6 +108,7 @@ class ModelDrafter(Drafter):
 
     def draft(self, context: Sequence[int], limit: int) -> list[int]:
         np, llama = self._np, self.llama
+        started = time.perf_counter()
         cached = llama.input_ids[: llama.n_tokens]
         shared = min(len(cached), len(context) - 1)  # at least one token decodes: fresh logits
         differ = np.nonzero(cached[:shared] != np.asarray(context[:shared], dtype=cached.dtype))
@@ -125,6 +127,12 @@ class ModelDrafter(Drafter):
             if len(drafted) == limit:
                 break
             llama.eval([best])
+        # Timed per call, catching up included, but not a first call's prompt decode: that is
+        # paid once an answer.
+        if drafted and len(context) - shared <= MAX_DRAFT + 1:
+            spent = (time.perf_counter() - started) / len(drafted)
+            previous = self.seconds_per_token
+            self.seconds_per_token = spent if not previous else 0.8 * previous + 0.2 * spent
         return drafted
 
 
@@ -159,7 +167,6 @@ class _Record:
     # introduction) is noticed: and while a drafter is not asked they drift to the prior.
     right: float = 3.0
     wrong: float = 1.0
-    seconds_per_token: float = 0.0  # what drafting costs (a draft model's decodes)
 
     @property
     def p(self) -> float:
@@ -201,7 +208,7 @@ class DraftPolicy:
         p, best, best_rate, expected = record.p, 0, 1 / self.single, 1.0
         for k in range(1, min(limit, MAX_DRAFT) + 1):
             expected += p**k
-            cost = self.single + k * (slope + record.seconds_per_token)
+            cost = self.single + k * (slope + record.drafter.seconds_per_token)
             if expected / cost > best_rate:
                 best, best_rate = k, expected / cost
         return best
@@ -266,11 +273,8 @@ class Speculation:
                 record.right = _DECAY * record.right + (1 - _DECAY) * _PRIOR_RIGHT
                 record.wrong = _DECAY * record.wrong + (1 - _DECAY) * _PRIOR_WRONG
                 continue
-            started = time.perf_counter()
             draft = record.drafter.draft(context, length)
             if draft:
-                spent = (time.perf_counter() - started) / len(draft)
-                record.seconds_per_token = 0.8 * record.seconds_per_token + 0.2 * spent
                 return record, draft
         return None, []
 
