@@ -43,6 +43,7 @@ from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.commitments import commit
 from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.app import create_application
+from bizra_desktop.ui.chat.code_render import lexer_for
 from bizra_desktop.ui.main_window import MainWindow
 
 REPORT_FLAG = "--self-test-report"
@@ -176,6 +177,9 @@ def _run_in_app(paths: DataPaths, timeout: float, started: float) -> SelfTestRes
     app = create_application()
     if getattr(sys, "frozen", False) and app.windowIcon().isNull():
         raise SelfTestError("the bundle lacks the application icon (resources/icons/bizra.png)")
+    # Pygments finds its lexers by name at run time, which a bundle can silently leave out.
+    if lexer_for("python") is None:
+        raise SelfTestError("the bundle lacks Pygments' lexers: code blocks would not be coloured")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(paths)
