@@ -18,10 +18,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from bizra_desktop import __version__, cli_chats, cli_models, cli_receipts, cli_serve
+from bizra_desktop import (
+    __version__,
+    cli_chats,
+    cli_models,
+    cli_presets,
+    cli_receipts,
+    cli_serve,
+)
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
-from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.paths import DataPaths, data_paths
 from bizra_desktop.core.pipeline import (
     Failed,
@@ -33,8 +39,10 @@ from bizra_desktop.core.pipeline import (
     Token,
     clean_prompt,
 )
+from bizra_desktop.core.presets import Preset, UnknownPresetError, find_preset
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
 from bizra_desktop.core.routing.preference import Preference
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.selector import NoModelError, RoutingDecision
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
@@ -77,27 +85,29 @@ def _temperature(text: str) -> float:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
-    pin = None if args.tier == "auto" else Tier.parse(args.tier)
-    defaults = SamplingParams()
-    params = SamplingParams(
-        max_tokens=getattr(args, "max_tokens", defaults.max_tokens),
-        temperature=getattr(args, "temperature", defaults.temperature),
-        seed=getattr(args, "seed", defaults.seed),
-    )
-    # Where and how models run is the machine's, set once in the window's Settings.
-    machine = load_settings(data_paths().settings)
-    return RunOptions(
-        pin=pin,
+    """The settings' run options (as the window and the local API use them), then the preset
+    (`--preset`), then what the command line sets."""
+    paths = data_paths()
+    options = replace(
+        run_defaults(load_settings(paths.settings)),
+        pin=None if args.tier == "auto" else Tier.parse(args.tier),
         model_path=args.model,
-        params=params,
-        n_threads=machine.n_threads,
-        n_gpu_layers=machine.n_gpu_layers,
-        gpu_device=machine.gpu_device,
-        flash_attn=machine.flash_attn,
-        draft_model=machine.draft_model,
-        prompt_lookup=machine.prompt_lookup,
-        preference=Preference(args.prefer) if args.prefer else machine.preference(),
     )
+    preset = _preset(args)
+    if preset is not None:
+        options = preset.applied_to(options)
+    given = {name: getattr(args, name, None) for name in ("max_tokens", "temperature", "seed")}
+    return replace(
+        options,
+        params=replace(
+            options.params, **{name: value for name, value in given.items() if value is not None}
+        ),
+        preference=Preference(args.prefer) if args.prefer else options.preference,
+    )
+
+
+def _preset(args: argparse.Namespace) -> Preset | None:
+    return find_preset(data_paths().database, args.preset) if args.preset else None
 
 
 def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, Any]:
@@ -149,7 +159,7 @@ def _console_never_fails() -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     paths = data_paths()
     pipeline = Pipeline(paths)
-    transcript = _Transcript(paths)
+    transcript = _Transcript(paths, _preset(args))
     try:
         prompt = _prompt_text(args.prompt)
         outcome = _stream(pipeline, prompt, _options(args), args.json, transcript)
@@ -167,14 +177,16 @@ class _Transcript:
     """Answers given on the command line are saved as conversations too: they show up in the
     app, and their texts back `receipts export --with-content`."""
 
-    def __init__(self, paths: DataPaths) -> None:
+    def __init__(self, paths: DataPaths, preset: Preset | None) -> None:
         self.store = ConversationStore(paths.database)
         self.conversation_id: int | None = None
+        self.preset = preset.name if preset is not None else None
 
     def record(self, prompt: str, result: Finished) -> None:
         try:
             if self.conversation_id is None:
-                self.conversation_id = self.store.create(title_from_prompt(prompt)).id
+                title = title_from_prompt(prompt)
+                self.conversation_id = self.store.create(title, self.preset).id
             self.store.add_message(self.conversation_id, "user", clean_prompt(prompt))
             self.store.add_message(
                 self.conversation_id,
@@ -229,7 +241,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal: one loaded model, history kept between turns."""
     paths = data_paths()
     pipeline = Pipeline(paths)
-    transcript = _Transcript(paths)
+    transcript = _Transcript(paths, _preset(args))
     options = _options(args)
     history: list[dict[str, str]] = []
     print("Type a prompt and press Enter; an empty line or Ctrl+D ends the chat.")
@@ -425,16 +437,22 @@ def build_parser() -> argparse.ArgumentParser:
             choices=[p.value for p in Preference],
             help="quality routes up sooner, speed later (default: the settings' choice)",
         )
+        sub.add_argument(
+            "--preset",
+            help="answer with a preset's system prompt, sampling and routing preference "
+            "(built in: Precise, Balanced, Creative, Code; `bizra presets` lists them)",
+        )
 
     ask = commands.add_parser("ask", help="answer a prompt with the model it deserves")
     ask.add_argument("prompt", help="the prompt, or - to read it from standard input")
     routing_args(ask)
-    ask.add_argument("--max-tokens", type=_positive_int, default=SamplingParams.max_tokens)
+    ask.add_argument(
+        "--max-tokens", type=_positive_int, help="answer length limit (default: the settings')"
+    )
     ask.add_argument(
         "--temperature",
         type=_temperature,
-        default=SamplingParams.temperature,
-        help="0 picks the likeliest token every time (repeatable answers)",
+        help="0 picks the likeliest token every time (repeatable answers; default: the settings')",
     )
     ask.add_argument("--seed", type=int, help="sampling seed, for repeatable answers")
     ask.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -504,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=cmd_bench)
     cli_models.register(commands)
+    cli_presets.register(commands)
     cli_serve.register(commands)
     return parser
 
@@ -516,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"bizra: error: {error}", file=sys.stderr)
         return error.code
-    except (PromptError, NoModelError) as error:
+    except (PromptError, NoModelError, UnknownPresetError) as error:
         print(f"bizra: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as error:  # ModelFileError, GGUFError, bad tier names

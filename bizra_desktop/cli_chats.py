@@ -57,6 +57,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "created_at": conversation.created_at,
                     "updated_at": conversation.updated_at,
                     "messages": counts.get(conversation.id, 0),
+                    "preset": conversation.preset,
                 }
                 for conversation in store.list()
             ]

@@ -14,9 +14,10 @@ import logging
 import signal
 import sys
 
-from bizra_desktop.core.api import DEFAULT_HOST, DEFAULT_MAX_WAITING, run_defaults, start_api_server
+from bizra_desktop.core.api import DEFAULT_HOST, DEFAULT_MAX_WAITING, start_api_server
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.pipeline import Pipeline
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings, load_settings, valid_api_key
 
 _API_LOG = "bizra_desktop.core.api"

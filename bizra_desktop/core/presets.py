@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bizra_desktop.core.db import Migration, SqliteStore, utc_now
+from bizra_desktop.core.pipeline import RunOptions
 from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.settings import Settings
 from bizra_desktop.core.tiers import Tier
@@ -66,12 +67,25 @@ class Preset:
         }
         return {key: value for key, value in changes.items() if value is not None}
 
-    def applied_to(self, settings: Settings) -> Settings:
-        """The settings with this preset's values in place of theirs."""
-        changes = self._setting_changes()
-        if self.tier is not None:
-            changes["tier_pin"] = self.tier.name.lower()
-        return settings.with_changes(**changes)
+    def applied_to(self, options: RunOptions) -> RunOptions:
+        """The run options with this preset's values in place of theirs. Its tier pins only a
+        run that routes automatically: a tier chosen for the run itself (the window's model
+        picker, an API request's model, `--tier`) wins."""
+        params = options.params
+        return replace(
+            options,
+            params=replace(
+                params,
+                temperature=params.temperature if self.temperature is None else self.temperature,
+                top_p=params.top_p if self.top_p is None else self.top_p,
+                max_tokens=params.max_tokens if self.max_tokens is None else self.max_tokens,
+            ),
+            system_prompt=options.system_prompt
+            if self.system_prompt is None
+            else self.system_prompt,
+            preference=self.preference or options.preference,
+            pin=self.tier if options.pin is None else options.pin,
+        )
 
     def summary(self) -> str:
         """One line for a menu's tooltip or `bizra presets list`."""
@@ -220,3 +234,10 @@ def _stored(name: str, body: str) -> Preset | None:
         return Preset.from_json({**data, "name": name}) if isinstance(data, dict) else None
     except (ValueError, LookupError):
         return None
+
+
+def find_preset(db_path: Path, name: str) -> Preset:
+    """The preset `name` in the app database at `db_path` (UnknownPresetError if none): for a
+    command or a request that names one."""
+    with PresetStore(db_path) as store:
+        return store.get(name)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bizra_desktop.core.api import ApiServer, run_defaults, start_api_server
+from bizra_desktop.core.api import ApiServer, start_api_server
 from bizra_desktop.core.conversations import ConversationStore, Message, title_from_prompt
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import process_memory
@@ -42,7 +42,9 @@ from bizra_desktop.core.pipeline import (
     RunOptions,
     clean_prompt,
 )
+from bizra_desktop.core.presets import PresetStore
 from bizra_desktop.core.remote import load_remote_tiers
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings, load_settings, save_settings
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui import theme
@@ -52,6 +54,7 @@ from bizra_desktop.ui.chat.view import ChatView, PromptEdit
 from bizra_desktop.ui.chat_export_actions import ChatExportActions
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
 from bizra_desktop.ui.first_run import FirstRunGuide
+from bizra_desktop.ui.preset_picker import PresetPicker
 from bizra_desktop.ui.settings_dialog import GpuSearch, SettingsDialog
 from bizra_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from bizra_desktop.ui.workers import WorkerThread
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
         self.settings = load_settings(paths.settings)
         theme.manager().set_choice(self.settings.theme)
         self.store = ConversationStore(paths.database)
+        self.presets = PresetStore(paths.database)
         self.feedback = EscalationMemory(paths.database)
         self.pipeline = Pipeline(paths, feedback=self.feedback)
         self.worker = WorkerThread(self.pipeline)
@@ -139,9 +143,12 @@ class MainWindow(QMainWindow):
         for tier in Tier:
             self.tier_picker.addItem(tier.display, tier.name.lower())
         self.tier_picker.setCurrentIndex(max(0, self.tier_picker.findData(self.settings.tier_pin)))
+        self.preset_picker = PresetPicker(self.presets)
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Model:"))
         controls.addWidget(self.tier_picker)
+        controls.addWidget(QLabel("Preset:"))
+        controls.addWidget(self.preset_picker)
         controls.addStretch(1)
         for button in (self.regenerate_button, self.bigger_button, self.stop_button):
             controls.addWidget(button)
@@ -198,7 +205,8 @@ class MainWindow(QMainWindow):
             describe(widget, name, description)
         order = (
             self.search, self.list_view, self.new_button, self.rename_button,
-            self.delete_button, self.chat, self.tier_picker, self.regenerate_button,
+            self.delete_button, self.chat, self.tier_picker, self.preset_picker,
+            self.regenerate_button,
             self.bigger_button, self.stop_button, self.prompt, self.send_button,
         )  # fmt: skip
         for first, second in itertools.pairwise(order):
@@ -251,6 +259,8 @@ class MainWindow(QMainWindow):
         routing_menu = self.menuBar().addMenu("R&outing")
         self.reset_learning_action = QAction("&Forget what escalations taught", self)
         routing_menu.addAction(self.reset_learning_action)
+        self.save_preset_action = QAction("&Save settings as preset…", self)
+        routing_menu.addAction(self.save_preset_action)
         help_menu = self.menuBar().addMenu("&Help")
         self.first_run_action = QAction("&First-run guide…", self)
         help_menu.addAction(self.first_run_action)
@@ -291,6 +301,10 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(self._on_search)
         self.list_view.selectionModel().currentChanged.connect(self._on_conversation_selected)
         self.tier_picker.currentIndexChanged.connect(self._on_pin_changed)
+        self.preset_picker.currentIndexChanged.connect(self._on_preset_changed)
+        self.save_preset_action.triggered.connect(
+            lambda: self.preset_picker.save_settings_as_preset(self.settings)
+        )
         self.settings_action.triggered.connect(self.open_settings)
         self.verify_action.triggered.connect(lambda: asyncio.ensure_future(self.verify_chain()))
         self.reset_learning_action.triggered.connect(self.reset_learning)
@@ -324,6 +338,8 @@ class MainWindow(QMainWindow):
             return
         self.stop()
         self.conversation_id = conversation_id
+        conversation = self.store.get(conversation_id)
+        self.preset_picker.select(conversation.preset if conversation else None)
         self.chat.clear()
         for message in self.store.messages(conversation_id):
             self._show_stored(message)
@@ -362,7 +378,8 @@ class MainWindow(QMainWindow):
         if self.answer is not None:
             return
         if self.conversation_id is None:
-            self.conversation_id = self.store.create(title_from_prompt(prompt)).id
+            title, preset = title_from_prompt(prompt), self.preset_picker.currentData()
+            self.conversation_id = self.store.create(title, preset).id
         self.store.add_message(self.conversation_id, "user", prompt)
         self._select_conversation(self.conversation_id)
         self.prompt.clear()
@@ -385,7 +402,9 @@ class MainWindow(QMainWindow):
         chosen = self.tier_picker.currentData()
         if pin is None and chosen != "auto":
             pin = Tier.parse(chosen)
-        return replace(run_defaults(self.settings), pin=pin, history=self._history())
+        options = replace(run_defaults(self.settings), pin=pin, history=self._history())
+        preset = self.preset_picker.current()
+        return options if preset is None else preset.applied_to(options)
 
     def _start(self, prompt: str, pin: Tier | None = None) -> None:
         self._request_ids += 1
@@ -676,6 +695,12 @@ class MainWindow(QMainWindow):
             return
         self.api_label.setText(f"API: http://127.0.0.1:{port}/v1")
 
+    def _on_preset_changed(self) -> None:
+        """The preset picked applies to this conversation from its next prompt on (and to a
+        new chat's first)."""
+        if self.conversation_id is not None:
+            self.store.set_preset(self.conversation_id, self.preset_picker.currentData())
+
     def _on_pin_changed(self) -> None:
         self.apply_settings(replace(self.settings, tier_pin=self.tier_picker.currentData()))
 
@@ -735,5 +760,6 @@ class MainWindow(QMainWindow):
         QCoreApplication.sendPostedEvents()
         self.answer = None
         self.store.close()
+        self.presets.close()
         self.feedback.close()
         super().closeEvent(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bizra_desktop.core.api.errors import ApiError
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.models.store import ModelStore
 from bizra_desktop.core.pipeline import RunOptions
+from bizra_desktop.core.presets import Preset, PresetStore, find_preset
 from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.tiers import Tier
 from tests.helpers import starter_path
@@ -28,9 +30,19 @@ def catalog(tmp_path: Path) -> ModelCatalog:
     return ModelCatalog(ModelStore(tmp_path / "models"))
 
 
+@pytest.fixture(autouse=True)
+def presets(tmp_path: Path) -> Path:
+    """The database `bizra.preset` names are found in: the built-ins and one of the user's."""
+    db = tmp_path / "bizra.sqlite3"
+    with PresetStore(db) as store:
+        store.save(Preset(name="Big", tier=Tier.LARGE, temperature=1.5))
+    return db
+
+
 def parse(catalog: ModelCatalog, **fields: Any) -> Any:
     body = {"model": "auto", "messages": [{"role": "user", "content": "Hi"}], **fields}
-    return parse_chat_request(json.dumps(body).encode(), catalog, DEFAULTS)
+    lookup = functools.partial(find_preset, catalog.store.models_dir.parent / "bizra.sqlite3")
+    return parse_chat_request(json.dumps(body).encode(), catalog, DEFAULTS, lookup)
 
 
 def test_the_last_message_is_the_prompt_and_the_rest_the_history(catalog: ModelCatalog) -> None:
@@ -103,12 +115,35 @@ def test_the_bizra_field_sets_the_routing_preference(catalog: ModelCatalog) -> N
     assert chosen is Preference.QUALITY
 
 
+def test_the_bizra_field_names_a_preset_under_the_requests_own_fields(
+    catalog: ModelCatalog,
+) -> None:
+    code = parse(catalog, bizra={"preset": "code"}).options
+    assert code.params.temperature == 0.2 and code.preference is Preference.QUALITY
+    assert code.system_prompt and code.system_prompt.startswith("You are a careful programmer")
+    assert code.params.max_tokens == DEFAULTS.params.max_tokens  # not the preset's to set
+    mine = parse(
+        catalog,
+        bizra={"preset": "Code", "prefer": "speed"},
+        temperature=0.9,
+        messages=[{"role": "system", "content": "Mine."}, {"role": "user", "content": "Hi"}],
+    ).options
+    assert (mine.params.temperature, mine.preference, mine.system_prompt) == (
+        0.9,
+        Preference.SPEED,
+        "Mine.",
+    )
+    # A user's preset from the database; its tier pins "auto" but not a model the request names.
+    assert parse(catalog, bizra={"preset": "big"}).options.pin is Tier.LARGE
+
+
 @pytest.mark.parametrize(
     ("extension", "param"),
     [
         ({"prefer": "fastest"}, "bizra.prefer"),
         ({"prefer": 2}, "bizra.prefer"),
-        ({"preset": "Code"}, "bizra.preset"),
+        ({"preset": "Poetic"}, "bizra.preset"),
+        ({"preset": ["Code"]}, "bizra.preset"),
         ("quality", "bizra"),
     ],
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bizra_desktop.core.api import run_defaults
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings, load_settings
 
 

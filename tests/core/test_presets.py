@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bizra_desktop.core.presets import BUILT_IN, Preset, PresetStore, UnknownPresetError
+from bizra_desktop.core.presets import (
+    BUILT_IN,
+    Preset,
+    PresetStore,
+    UnknownPresetError,
+    find_preset,
+)
 from bizra_desktop.core.routing.preference import Preference
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings
 from bizra_desktop.core.tiers import Tier
 
@@ -23,16 +31,32 @@ def test_the_built_in_presets_are_there_and_valid(store: PresetStore) -> None:
     assert all(p.built_in for p in BUILT_IN)
     code = store.get("  code ")  # any case, any spacing
     assert code.system_prompt and "fenced code blocks" in code.system_prompt
-    assert store.get("Balanced").applied_to(Settings()) == Settings()
+    defaults = run_defaults(Settings())
+    assert store.get("Balanced").applied_to(defaults) == defaults
 
 
 def test_a_preset_overrides_only_what_it_names(store: PresetStore) -> None:
-    mine = Settings(system_prompt="Be brief.", n_ctx=8192, max_tokens=300)
+    mine = run_defaults(Settings(system_prompt="Be brief.", n_ctx=8192, max_tokens=300))
     creative = store.get("Creative").applied_to(mine)
-    assert (creative.temperature, creative.top_p) == (1.0, 0.95)
-    assert (creative.system_prompt, creative.n_ctx, creative.max_tokens) == ("Be brief.", 8192, 300)
-    pinned = Preset(name="Big", tier=Tier.LARGE).applied_to(mine)
-    assert pinned.pinned_tier() is Tier.LARGE
+    assert (creative.params.temperature, creative.params.top_p) == (1.0, 0.95)
+    assert (creative.system_prompt, creative.n_ctx) == ("Be brief.", 8192)
+    assert creative.params.max_tokens == 300
+    assert store.get("Code").applied_to(mine).system_prompt != "Be brief."
+    big = Preset(name="Big", tier=Tier.LARGE, preference=Preference.SPEED)
+    assert big.applied_to(mine).pin is Tier.LARGE
+    assert big.applied_to(mine).preference is Preference.SPEED
+    # A tier chosen for the run itself wins over the preset's.
+    assert big.applied_to(replace(mine, pin=Tier.NANO)).pin is Tier.NANO
+
+
+def test_a_command_or_request_finds_a_preset_by_name(tmp_path: Path) -> None:
+    db = tmp_path / "bizra.db"
+    with PresetStore(db) as store:
+        store.save(Preset(name="Tutor", temperature=0.5))
+    assert find_preset(db, "tutor").temperature == 0.5
+    assert find_preset(db, "CODE").name == "Code"
+    with pytest.raises(UnknownPresetError, match="Precise, Balanced, Creative, Code, Tutor"):
+        find_preset(db, "nope")
 
 
 def test_the_users_presets_are_kept_replaced_and_deleted(tmp_path: Path) -> None:

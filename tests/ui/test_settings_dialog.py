@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from bizra_desktop.core.api import run_defaults
 from bizra_desktop.core.hardware import Gpu, parse_smi_gpus
+from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings, load_settings, save_settings
 from bizra_desktop.ui.settings_dialog import SettingsDialog
 

@@ -18,7 +18,6 @@ Pipeline: their runs take turns (Pipeline.start → Run), and each side's stop r
 own run.
 """
 
-from bizra_desktop.core.api.defaults import run_defaults
 from bizra_desktop.core.api.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_WAITING,
@@ -32,6 +31,5 @@ __all__ = [
     "DEFAULT_MAX_WAITING",
     "DEFAULT_PORT",
     "ApiServer",
-    "run_defaults",
     "start_api_server",
 ]

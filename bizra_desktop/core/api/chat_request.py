@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
@@ -18,6 +19,7 @@ from bizra_desktop.core.api.catalog import ModelCatalog
 from bizra_desktop.core.api.errors import ApiError, bad_param, unknown_model
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.pipeline import PromptError, RunOptions, clean_prompt
+from bizra_desktop.core.presets import Preset, UnknownPresetError
 from bizra_desktop.core.routing.preference import Preference
 
 MAX_TOKENS = 32768  # as the settings allow
@@ -63,8 +65,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_chat_request(body: bytes, catalog: ModelCatalog, defaults: RunOptions) -> ChatRequest:
-    """ApiError 400 or 404 for a request that cannot run; `defaults`: what it does not set."""
+PresetLookup = Callable[[str], Preset]  # a preset by name, or UnknownPresetError
+
+
+def parse_chat_request(
+    body: bytes, catalog: ModelCatalog, defaults: RunOptions, presets: PresetLookup
+) -> ChatRequest:
+    """ApiError 400 or 404 for a request that cannot run; `defaults`: what it does not set, or
+    its preset (`bizra.preset`, found by `presets`) does not."""
     data = parse_json(body)
     model = data.get("model")
     if not isinstance(model, str) or not model.strip():
@@ -80,30 +88,42 @@ def parse_chat_request(body: bytes, catalog: ModelCatalog, defaults: RunOptions)
     if stream_options and not stream:
         raise bad_param("stream_options", "'stream_options' is only allowed with 'stream': true")
     system, history, prompt = _conversation(data.get("messages"))
+    base = _extension(_field(data, "bizra", dict, {}), defaults, presets)
     options = replace(
-        defaults,
-        preference=_preference(_field(data, "bizra", dict, {}), defaults.preference),
-        pin=entry.tier,
-        params=_sampling(data, defaults.params),
+        base,
+        pin=base.pin if entry.tier is None else entry.tier,
+        params=_sampling(data, base.params),
         history=history,
-        system_prompt=defaults.system_prompt if system is None else system,
+        system_prompt=base.system_prompt if system is None else system,
     )
     include_usage = _field(stream_options, "include_usage", bool, False)
     return ChatRequest(prompt, options, stream, include_usage)
 
 
-def _preference(extension: dict[str, Any], default: Preference) -> Preference:
-    """The `bizra` request field: {"prefer": "quality" | "balanced" | "speed"} for routing."""
-    unknown = sorted(set(extension) - {"prefer"})
+def _extension(
+    extension: dict[str, Any], defaults: RunOptions, presets: PresetLookup
+) -> RunOptions:
+    """The `bizra` request field: {"preset": NAME, "prefer": "quality" | "balanced" | "speed"}.
+    The preset applies first, so `prefer` beside it wins, as the request's own fields do."""
+    unknown = sorted(set(extension) - {"prefer", "preset"})
     if unknown:
         raise bad_param(f"bizra.{unknown[0]}", f"'bizra.{unknown[0]}' is not a known option")
+    options = defaults
+    name = extension.get("preset")
+    if name is not None:
+        if not isinstance(name, str):
+            raise bad_param("bizra.preset", "'bizra.preset' must be a string", "invalid_type")
+        try:
+            options = presets(name).applied_to(options)
+        except UnknownPresetError as error:
+            raise bad_param("bizra.preset", f"'bizra.preset': {error.args[0]}") from None
     value = extension.get("prefer")
     if value is None:
-        return default
+        return options
     if not isinstance(value, str):
         raise bad_param("bizra.prefer", "'bizra.prefer' must be a string", "invalid_type")
     try:
-        return Preference.parse(value)
+        return replace(options, preference=Preference.parse(value))
     except ValueError as error:
         raise bad_param("bizra.prefer", f"'bizra.prefer' {error}") from None
 

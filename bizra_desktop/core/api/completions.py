@@ -9,6 +9,7 @@ a failure after that arrives as one `data: {"error": ...}` event, which OpenAI c
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
 from typing import Any
@@ -25,6 +26,7 @@ from bizra_desktop.core.api.responses import CompletionFrame
 from bizra_desktop.core.api.run_queue import QueueFull, RunQueue
 from bizra_desktop.core.engine.protocol import FailureKind
 from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, Routed, RunOptions, Token
+from bizra_desktop.core.presets import find_preset
 from bizra_desktop.core.selector import NoModelError
 
 _DONE = b"data: [DONE]\n\n"
@@ -48,7 +50,10 @@ class ChatCompletions:
         body = await request.body()  # read before routing: this returns what was kept
         # Off the loop, which may be the window's: a body may be megabytes of JSON, and the
         # model lookup reads the model files' headers.
-        chat = await asyncio.to_thread(parse_chat_request, body, self.catalog, self.defaults())
+        presets = functools.partial(find_preset, self.pipeline.paths.database)
+        chat = await asyncio.to_thread(
+            parse_chat_request, body, self.catalog, self.defaults(), presets
+        )
         job = PipelineJob(self.pipeline, chat.prompt, chat.options, asyncio.get_running_loop())
         try:
             await self.queue.submit(job, request.is_disconnected)

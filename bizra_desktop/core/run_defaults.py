@@ -1,4 +1,5 @@
-"""What a request that sets nothing gets: the user's settings, as the window applies them."""
+"""Run options from the user's settings: what the window, the command line and the local API
+run a prompt with when it sets nothing itself."""
 
 from __future__ import annotations
 
