@@ -44,6 +44,7 @@ from rater_lab import (  # noqa: E402
     load_training_rows,
     load_translations,
     load_tricky_holdout,
+    model_scores,
     row_weights,
     train,
 )
@@ -239,22 +240,11 @@ def leave_one_source_out(
         test = sources == source
         train_rows = [r for r, keep in zip(rows, ~test, strict=True) if keep]
         model = train(train_rows, features=features.rows(~test))
-        model_scores = np.array(_scores(model, features.rows(test)))
-        scores[test] = model_scores
-        rated[test] = levels_of(model, model_scores, Preference.BALANCED)
+        left_out = model_scores(model, features.rows(test))
+        scores[test] = left_out
+        rated[test] = levels_of(model, left_out, Preference.BALANCED)
         print(f"  left out {source}: {int(test.sum())} rows", file=sys.stderr)
     return scores, rated
-
-
-def _scores(model: RaterModel, features: Featurized) -> list[float]:
-    """A model's scores on featurized rows (same arithmetic as RaterModel.score)."""
-    offset = len(features.dense_names)
-    weights = np.zeros(features.matrix.shape[1])
-    for i, name in enumerate(features.dense_names):
-        weights[i] = model.dense.get(name, 0.0)
-    for bucket, weight in model.hashed.items():
-        weights[offset + bucket] = weight  # the matrix already holds the hash scale
-    return list(features.matrix @ weights + model.intercept)
 
 
 def per_group(rows: Sequence[Row], rated: np.ndarray, key: str) -> dict[str, dict[str, float]]:

@@ -3,9 +3,12 @@
 Used by `scripts/train_rater.py` (the shipped weights) and `benchmarks/routing_eval.py`
 (leave-one-source-out and the proxy checks). The app never imports this module.
 
-The model: ridge regression of the level (0 trivial … 4 expert) on `features.extract`, solved
-with scipy's LSQR (deterministic), each row weighted so that no source drowns the others.
-Then, on 5-fold held-out predictions: the spread of the labels around the score (`sigma`) and,
+The model, in two stages, each row weighted so that no source drowns the others: boosted trees
+over the language-free features (scikit-learn's HistGradientBoostingClassifier, one per cut
+between levels: an ordinal model whose expected level is the score), then ridge regression of the
+hashed words on what the trees leave (scipy's LSQR, deterministic). A ridge regression of the
+level on the language-free features is kept for the reasons only. Then, on 5-fold held-out
+predictions: the spread of the labels around the score (`sigma`) and,
 for each preference, the cut points between levels that minimise the expected cost of routing
 (a level too low costs `UNDER_COST[preference]` times a level too high).
 """
@@ -25,13 +28,19 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from scipy.sparse.linalg import lsqr
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bizra_desktop.core.routing.features import HASH_BITS, extract  # noqa: E402
-from bizra_desktop.core.routing.model import RaterModel  # noqa: E402
+from bizra_desktop.core.routing.model import RaterModel, Tree, Trees  # noqa: E402
 from bizra_desktop.core.routing.preference import Preference  # noqa: E402
+
+# One BLAS thread: LSQR's vector norms summed by more threads differ in the last bits, enough to
+# flip a weight's last stored digit; with one, the bytes do not depend on the machine's cores.
+threadpool_limits(limits=1, user_api="blas")
 
 DATA = ROOT / "data" / "routing"
 LEVELS = ("trivial", "simple", "moderate", "complex", "expert")
@@ -47,6 +56,15 @@ FOLDS = 5
 PRUNE_BELOW = (
     0.03  # word weights smaller than this are dropped: a smaller file, fewer hash collisions
 )
+# The trees of each cut between levels, chosen by 5-fold cross-validation on the training rows
+# (exactness on our own prompts, translation agreement, the proxy checks).
+TREES = {
+    "max_iter": 60,
+    "learning_rate": 0.1,
+    "max_depth": 4,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -203,24 +221,48 @@ def _lsqr(matrix: csr_matrix, target: np.ndarray, weights: np.ndarray, ridge: fl
     return Fit(intercept=mean + beta[0] * 1000.0, coefficients=beta[1:])
 
 
-def fit_ridge(features: Featurized, levels: np.ndarray, weights: np.ndarray) -> Fit:
-    """Two stages, so that the language-free features explain all they can: first the dense
-    features alone, then the hashed words on what is left. Fitted jointly, many small word
-    weights would soak up whatever a whole source has in common (its wording is cheap to
-    penalise), and a translation, whose words the model never saw, would lose it."""
-    offset = len(features.dense_names)
-    dense = features.matrix[:, :offset]
-    words = features.matrix[:, offset:]
-    first = _lsqr(dense, levels, weights, RIDGE)
-    residual = levels - first.predict(dense)
-    second = _lsqr(words, residual, weights, RIDGE)
-    # Small word weights are dropped here, not only when saving, so that held-out figures
-    # measure the model that ships.
-    word_weights = np.where(np.abs(second.coefficients) >= PRUNE_BELOW, second.coefficients, 0.0)
-    return Fit(
-        intercept=first.intercept + second.intercept,
-        coefficients=np.concatenate([first.coefficients, word_weights]),
-    )
+def _dense(features: Featurized) -> csr_matrix:
+    return features.matrix[:, : len(features.dense_names)]
+
+
+def _words(features: Featurized) -> csr_matrix:
+    return features.matrix[:, len(features.dense_names) :]
+
+
+def fit_reasons(features: Featurized, levels: np.ndarray, weights: np.ndarray) -> Fit:
+    """The language-free features' linear pushes on the level: what the reasons name."""
+    return _lsqr(_dense(features), levels, weights, RIDGE)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The trees over the language-free features, then the words on what they leave."""
+
+    trees: list[Any]  # one classifier per cut between levels: is the level above it?
+    words: Fit  # over the hash buckets
+
+    @classmethod
+    def fit(cls, features: Featurized, levels: np.ndarray, weights: np.ndarray) -> Stages:
+        dense = _dense(features).toarray()
+        trees = []
+        for cut in range(len(LEVELS) - 1):
+            model = HistGradientBoostingClassifier(random_state=0, early_stopping=False, **TREES)
+            model.fit(dense, (levels > cut).astype(int), sample_weight=weights)
+            trees.append(model)
+        residual = levels - _expected_level(trees, dense)
+        second = _lsqr(_words(features), residual, weights, RIDGE)
+        # Small word weights are dropped here, not only when saving, so that held-out figures
+        # measure the model that ships.
+        pruned = np.where(np.abs(second.coefficients) >= PRUNE_BELOW, second.coefficients, 0.0)
+        return cls(trees, Fit(second.intercept, pruned))
+
+    def predict(self, features: Featurized) -> np.ndarray:
+        dense = _dense(features).toarray()
+        return _expected_level(self.trees, dense) + self.words.predict(_words(features))
+
+
+def _expected_level(trees: Sequence[Any], dense: np.ndarray) -> np.ndarray:
+    return np.sum([model.predict_proba(dense)[:, 1] for model in trees], axis=0)
 
 
 def folds_of(rows: Sequence[Row]) -> np.ndarray:
@@ -236,9 +278,64 @@ def held_out_scores(
     scores = np.zeros(len(levels))
     for fold in range(FOLDS):
         test = folds == fold
-        fit = fit_ridge(features.rows(~test), levels[~test], weights[~test])
-        scores[test] = fit.predict(features.matrix[test])
+        stages = Stages.fit(features.rows(~test), levels[~test], weights[~test])
+        scores[test] = stages.predict(features.rows(test))
     return scores
+
+
+def _exported(node_index: int, nodes: np.ndarray) -> Tree:
+    node = nodes[node_index]
+    if node["is_leaf"]:
+        return float(node["value"])
+    return [
+        int(node["feature_idx"]),
+        float(node["num_threshold"]),
+        _exported(int(node["left"]), nodes),
+        _exported(int(node["right"]), nodes),
+    ]
+
+
+def export_trees(models: Sequence[Any], names: Sequence[str]) -> Trees:
+    """scikit-learn's fitted trees as nested lists the app walks in pure Python."""
+    return Trees(
+        features=tuple(names),
+        biases=tuple(float(np.ravel(m._baseline_prediction)[0]) for m in models),
+        ensembles=tuple(
+            tuple(_exported(0, predictors[0].nodes) for predictors in m._predictors) for m in models
+        ),
+    )
+
+
+def model_scores(model: RaterModel, features: Featurized) -> np.ndarray:
+    """`RaterModel.score` for featurized rows at once (the same arithmetic, in numpy)."""
+    weights = np.zeros(features.matrix.shape[1] - len(features.dense_names))
+    for bucket, weight in model.hashed.items():
+        weights[bucket] = weight  # the matrix already holds the hash scale
+    words = _words(features) @ weights
+    trees = model.trees
+    column = {name: i for i, name in enumerate(features.dense_names)}
+    dense = _dense(features).toarray()
+    x = np.zeros((len(words), len(trees.features)))
+    for i, name in enumerate(trees.features):
+        if name in column:
+            x[:, i] = dense[:, column[name]]
+    total = model.intercept + words
+    for bias, ensemble in zip(trees.biases, trees.ensembles, strict=True):
+        raw = np.full(len(words), bias)
+        for tree in ensemble:
+            raw += _walk_rows(tree, x, np.arange(len(words)))
+        total += 1.0 / (1.0 + np.exp(-np.clip(raw, -60.0, 60.0)))
+    return total
+
+
+def _walk_rows(node: Tree, x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """A tree's leaf values for the rows `at` (the result is indexed like x)."""
+    out = np.zeros(len(x))
+    if not isinstance(node, list):
+        out[at] = node
+        return out
+    left = x[at, node[0]] <= node[1]
+    return _walk_rows(node[2], x, at[left]) + _walk_rows(node[3], x, at[~left])
 
 
 def expected_cost(levels: np.ndarray, chosen: np.ndarray, under: float) -> np.ndarray:
@@ -309,20 +406,19 @@ def train(
     cut_points = {
         preference: calibration.cut_points(under) for preference, under in UNDER_COST.items()
     }
-    fit = fit_ridge(features, levels, weights)
-    offset = len(features.dense_names)
+    stages = Stages.fit(features, levels, weights)
+    reasons = fit_reasons(features, levels, weights)
     dense = {
-        name: float(w)
-        for name, w in zip(features.dense_names, fit.coefficients[:offset], strict=True)
+        name: float(w) for name, w in zip(features.dense_names, reasons.coefficients, strict=True)
     }
-    hashed = {int(i): float(w) for i, w in enumerate(fit.coefficients[offset:]) if w}
+    hashed = {int(i): float(w) for i, w in enumerate(stages.words.coefficients) if w}
     counts = {label: 0 for label in LEVELS}
     sources: dict[str, int] = {}
     for row in rows:
         counts[LEVELS[row.level]] += 1
         sources[row.source] = sources.get(row.source, 0) + 1
     return RaterModel(
-        intercept=fit.intercept,
+        intercept=stages.words.intercept,
         dense=dense,
         hashed=hashed,
         hash_scale=HASH_SCALE,
@@ -334,4 +430,5 @@ def train(
             "sources": dict(sorted(sources.items())),
             **(provenance or {}),
         },
+        trees=export_trees(stages.trees, features.dense_names),
     )

@@ -1,12 +1,12 @@
 """Rates how hard a prompt is, so that the selector can send it to a model big enough for it.
 
-The rating comes from a learned model (`core/routing/`): a linear model over language-free
-structure (numbers, code, lists, constraints, length of the ask and of pasted material), a
-multilingual table of task concepts, and hashed words, trained on about 22,000 public,
-translated and hand-written prompts labelled by the rubric in docs/ROUTING.md. The level is
-chosen by expected cost, since a hard prompt sent to the 0.5B model fails outright while an
-easy one sent to the 7B model only costs time; the user's quality ↔ speed preference moves
-that trade-off. No model call, no network, about a millisecond.
+The rating comes from a learned model (`core/routing/`): boosted trees (an ordinal model) over
+language-free structure (numbers, code, lists, constraints, length of the ask and of pasted
+material) and a multilingual table of task concepts, plus linear weights of hashed words,
+trained on about 22,000 public, translated and hand-written prompts labelled by the rubric in
+docs/ROUTING.md. The level is chosen by expected cost, since a hard prompt sent to the 0.5B
+model fails outright while an easy one sent to the 7B model only costs time; the user's quality
+↔ speed preference moves that trade-off. No model call, no network, about a millisecond.
 """
 
 from __future__ import annotations

@@ -60,17 +60,18 @@ def test_translations_stay_within_one_level(report: dict[str, Any]) -> None:
     print(translations)
     for figures in translations.values():
         assert figures["within_one"] >= 0.98
-        # Measured 0.79 (chat) and 0.805 (maths); the issue's target is 0.80 (docs/ROUTING.md).
+        # Measured 0.777 (chat) and 0.843 (maths); the issue's target is 0.80 (docs/ROUTING.md).
         assert figures["exact"] >= 0.75
 
 
 def test_the_tricky_hold_out(report: dict[str, Any]) -> None:
-    """Never trained on. Measured: exact 0.42, within one 0.85, two or more too low 0.033
+    """Never trained on. Measured: exact 0.483, within one 0.867, two or more too low 0.008
     (docs/ROUTING.md), short of the issue's 0.75 / 0.95 / 0; the floors keep what was reached."""
     tricky = report["tricky_holdout"]["all"]
     print(tricky, *report["tricky_holdout"]["misses"], sep="\n")
-    assert tricky["within_one"] >= 0.83
-    assert tricky["two_too_low"] <= 0.035
+    assert tricky["exact"] >= 0.47
+    assert tricky["within_one"] >= 0.85
+    assert tricky["two_too_low"] <= 0.01
 
 
 def test_the_seed_rows(report: dict[str, Any]) -> None:

@@ -1,4 +1,13 @@
-"""The learned rater's weights: a linear model over `features.extract`, stored as JSON.
+"""The learned rater's weights, stored as JSON: boosted trees over the language-free features of
+`features.extract`, plus linear weights of the hashed words.
+
+The trees are an ordinal model: one ensemble of small trees per cut between two levels gives the
+chance that the level is above that cut, and their sum is the expected level (0 … 4). Trees weigh
+interactions a linear model cannot ("a greeting before a hard ask", "a long paste with a trivial
+question"). They read only the language-free features, so a translation gets the same tree part
+as its original; the words then add, linearly and at a small scale, what the trees left over.
+A linear model of the same language-free features is kept beside the trees only to name the
+reasons (its per-feature pushes).
 
 `scripts/train_rater.py` writes `rater_weights.json` beside this module from the labelled corpus
 in `data/routing/`; the app only reads it (no scikit-learn, no numpy, no network). Weights are
@@ -9,6 +18,7 @@ where its floating-point sums differ in the last bits.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +28,7 @@ from bizra_desktop.core.routing.features import HASH_BITS, PromptFeatures
 from bizra_desktop.core.routing.preference import Preference
 
 WEIGHTS_PATH = Path(__file__).with_name("rater_weights.json")
-FORMAT = "bizra-rater/1"
+FORMAT = "bizra-rater/2"
 SCALE = 10_000
 
 
@@ -28,30 +38,101 @@ class Contribution:
     amount: float
 
 
+# A tree node: [feature index, threshold, left, right], left where the value <= threshold; a leaf
+# is its value (log-odds).
+Tree = list[Any] | float
+
+
+def _walk(node: Tree, x: list[float]) -> float:
+    while type(node) is list:
+        node = node[2] if x[node[0]] <= node[1] else node[3]
+    return node  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Trees:
+    """Boosted trees, one ensemble per cut between two levels: P(level > k) is the logistic of
+    `biases[k]` plus the ensemble's leaves."""
+
+    features: tuple[str, ...]  # the trees' inputs (dense feature names) by index
+    biases: tuple[float, ...]
+    ensembles: tuple[tuple[Tree, ...], ...]
+
+    def expected_level(self, dense: dict[str, float]) -> float:
+        index = _feature_index(self.features)
+        x = [0.0] * len(self.features)
+        for name, value in dense.items():
+            at = index.get(name)
+            if at is not None:
+                x[at] = value
+        total = 0.0
+        for bias, ensemble in zip(self.biases, self.ensembles, strict=True):
+            raw = bias
+            for tree in ensemble:
+                raw += _walk(tree, x)
+            total += 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, raw))))
+        return total
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "biases": [round(b * SCALE) for b in self.biases],
+            "ensembles": [[_stored(t) for t in ensemble] for ensemble in self.ensembles],
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Trees:
+        return cls(
+            features=tuple(document["features"]),
+            biases=tuple(b / SCALE for b in document["biases"]),
+            ensembles=tuple(
+                tuple(_loaded(t) for t in ensemble) for ensemble in document["ensembles"]
+            ),
+        )
+
+
+@cache
+def _feature_index(features: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(features)}
+
+
+def _stored(node: Tree) -> Any:
+    """Leaves as integers (units of 1e-4), thresholds rounded to 1e-6: the same bytes on any
+    machine whose sums differ in the last bits."""
+    if isinstance(node, list):
+        return [node[0], round(node[1], 6), _stored(node[2]), _stored(node[3])]
+    return round(node * SCALE)
+
+
+def _loaded(node: Any) -> Tree:
+    if isinstance(node, list):
+        return [node[0], float(node[1]), _loaded(node[2]), _loaded(node[3])]
+    return float(node) / SCALE
+
+
 @dataclass(frozen=True)
 class RaterModel:
-    intercept: float
-    dense: dict[str, float]
+    intercept: float  # the words' intercept, added to the trees' expected level
+    dense: dict[str, float]  # linear weights of the dense features: the reasons only
     hashed: dict[int, float]
     hash_scale: float  # hashed features are multiplied by this before their weights
     sigma: float  # cross-validated spread of (label - score): the score's uncertainty
     cut_points: dict[Preference, tuple[float, ...]]  # four score cuts between the levels
     trained_on: dict[str, Any]  # provenance: rows, sources, label counts, corpus digest
+    trees: Trees
 
     def score(self, features: PromptFeatures) -> float:
-        total = self.intercept
-        dense = self.dense
-        for name, value in features.dense.items():
-            total += dense.get(name, 0.0) * value
+        """The expected level, 0 trivial … 4 expert."""
         hashed = self.hashed
         words = 0.0
         for index, value in features.hashed.items():
             words += hashed.get(index, 0.0) * value
-        return total + words * self.hash_scale
+        return self.trees.expected_level(features.dense) + self.intercept + words * self.hash_scale
 
     def contributions(self, features: PromptFeatures, least: float = 0.0) -> list[Contribution]:
-        """Each feature's share of the score, largest first (for the reasons); words whose
-        share is below `least` are left out (a long prompt has hundreds)."""
+        """Each feature's push, largest first (for the reasons): the linear weights of the
+        dense features, the words' share of the score; words whose share is below `least` are
+        left out (a long prompt has hundreds)."""
         found = [
             Contribution(name, self.dense.get(name, 0.0) * value)
             for name, value in features.dense.items()
@@ -77,6 +158,7 @@ class RaterModel:
             "dense": {k: round(v * SCALE) for k, v in sorted(self.dense.items())},
             "hashed": {str(k): round(v * SCALE) for k, v in sorted(self.hashed.items())},
             "trained_on": self.trained_on,
+            "trees": self.trees.to_document(),
         }
         return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=0) + "\n"
 
@@ -101,6 +183,7 @@ class RaterModel:
                 for p, cuts in document["cut_points"].items()
             },
             trained_on=document["trained_on"],
+            trees=Trees.from_document(document["trees"]),
         )
 
 
