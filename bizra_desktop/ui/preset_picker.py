@@ -75,4 +75,3 @@ class PresetPicker(QComboBox):
         self.refresh()
         self.setCurrentIndex(self.findData(preset.name))  # announced: the conversation takes it
         return preset
-
