@@ -42,6 +42,8 @@ _MIGRATIONS: tuple[Migration, ...] = (
     ("ALTER TABLE conversations ADD COLUMN preset TEXT",),
 )
 
+SCHEMA_VERSION = len(_MIGRATIONS)  # the conversations component's current schema
+
 _CONVERSATION = "SELECT id, title, created_at, updated_at, preset FROM conversations"
 _MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash, meta FROM messages"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bizra_desktop.core.conversations import SCHEMA_VERSION as CONVERSATIONS_SCHEMA
 from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.db import (
     BUSY_TIMEOUT_S,
@@ -231,13 +232,13 @@ def test_an_old_app_file_with_conversations_gains_a_receipts_version(db_path: Pa
     make_old_receipts_file(db_path, 2)
     with ConversationStore(db_path) as store:
         store.create("kept")
-    assert versions(db_path) == {"conversations": 1}
+    assert versions(db_path) == {"conversations": CONVERSATIONS_SCHEMA}
 
     with ReceiptChain(db_path) as chain, ConversationStore(db_path) as store:
         assert chain.verify().ok
         assert len(chain) == 2
         assert [c.title for c in store.list()] == ["kept"]
-    assert versions(db_path) == {"conversations": 1, "receipts": RECEIPTS_SCHEMA}
+    assert versions(db_path) == {"conversations": CONVERSATIONS_SCHEMA, "receipts": RECEIPTS_SCHEMA}
 
 
 def test_a_new_file_gets_the_receipt_tables_from_the_migration(db_path: Path) -> None:

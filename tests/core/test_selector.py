@@ -21,7 +21,8 @@ PLENTY = MemoryBudget(ram_available=16_000_000_000, vram_free=None)
 TABLE = {
     "Hello!": Tier.NANO,
     "What is entropy?": Tier.NANO,
-    "Explain how a transistor amplifies a signal.": Tier.MICRO,
+    # The seed's moderate row: its rating is part of the rater's contract (docs/ROUTING.md).
+    "Explain how a bicycle stays upright.": Tier.MICRO,
     "Analyze the causes of the 2008 financial crisis.": Tier.SMALL,
     "Design a distributed rate limiter for a global API.": Tier.MEDIUM,
 }
@@ -64,7 +65,7 @@ def test_an_installed_tier_is_used_and_neighbours_fall_back_to_it(
 ) -> None:
     _install(tmp_path, Tier.MICRO, gemma)
     selector = _selector(tmp_path)
-    moderate = selector.select(analyze("Explain how a transistor amplifies a signal."))
+    moderate = selector.select(analyze("Explain how a bicycle stays upright."))
     assert (moderate.tier, moderate.model.path.resolve(), moderate.fallback) == (
         Tier.MICRO,
         gemma.resolve(),

@@ -171,7 +171,7 @@ def test_tab_walks_the_main_window_in_order(qtbot: QtBot, window: MainWindow) ->
     qtbot.waitUntil(window.isActiveWindow)
     window.search.setFocus()
     visited = [QApplication.focusWidget()]
-    for _ in range(8):
+    for _ in range(9):
         current = QApplication.focusWidget()
         assert current is not None
         qtbot.keyClick(current, Qt.Key.Key_Tab)
@@ -185,6 +185,7 @@ def test_tab_walks_the_main_window_in_order(qtbot: QtBot, window: MainWindow) ->
         window.delete_button,
         window.chat,
         window.tier_picker,
+        window.preset_picker,
         window.prompt,  # Tab leaves the prompt box rather than typing a tab
         window.send_button,
     ]

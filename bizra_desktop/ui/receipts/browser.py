@@ -42,6 +42,8 @@ from bizra_desktop.ui.receipts.table_model import HASH_ROLE, PageRequest, Receip
 from bizra_desktop.ui.receipts.tasks import Progress, Task, TaskRunner
 
 EXPORT_FILTER = "Receipt exports (*.jsonl);;All files (*)"
+# What "Verify an export…" opens: receipt exports and conversation exports (bizra chats export).
+VERIFY_FILTER = "Receipt and conversation exports (*.jsonl *.json *.md *.html);;All files (*)"
 COLUMN_WIDTHS = (140, 170, 60, 85, 70, 70)  # time … impact; the hash takes the rest
 
 
@@ -344,7 +346,7 @@ class ReceiptBrowser(QMainWindow):
 
     def _ask_open_export(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Verify an export", str(_documents()), EXPORT_FILTER
+            self, "Verify an export", str(_documents()), VERIFY_FILTER
         )
         if path:
             self.verify_export_at(Path(path))
