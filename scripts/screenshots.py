@@ -78,6 +78,16 @@ def _routing_reasons(app: QApplication, window: MainWindow) -> None:
 GROUPS = ("chat", "receipts", "models", "themes", "first-run")
 
 
+def _use_hub(hub: HubServer) -> None:
+    """Point huggingface_hub at the local Hub. Its constants are read when it is first
+    imported, which the window's modules have done by now: set them, not only HF_ENDPOINT."""
+    from huggingface_hub import constants  # noqa: PLC0415
+
+    os.environ["HF_ENDPOINT"] = hub.url
+    constants.ENDPOINT = hub.url
+    constants.HUGGINGFACE_CO_URL_TEMPLATE = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Regenerate docs/screenshots/.")
     parser.add_argument(
@@ -85,7 +95,7 @@ def main() -> int:
     )
     groups = set(parser.parse_args().only)
     hub = HubServer()  # serves only inside _model_manager; the address is fixed now
-    os.environ["HF_ENDPOINT"] = hub.url  # before anything imports huggingface_hub
+    _use_hub(hub)
     app = QApplication(sys.argv)
     theme.manager().set_choice("light")  # the shots do not depend on the machine's theme
     OUT.mkdir(parents=True, exist_ok=True)
@@ -205,14 +215,12 @@ def _first_run(app: QApplication) -> None:
     """first-run-online.png (the recommended set downloading from a local Hub, on a recorded
     desktop with an RTX 3060) and first-run-offline.png (a recorded 8 GB laptop, the Hub gone),
     each in a fresh data folder, as a new user sees them."""
-    from huggingface_hub import constants  # noqa: PLC0415 - after HF_ENDPOINT is set
     from huggingface_hub.utils import close_session  # noqa: PLC0415
 
     starter = starter_model_path()
     assert starter is not None
     hub = HubServer()  # the first one has stopped; point huggingface_hub at this one
-    constants.ENDPOINT = hub.url
-    constants.HUGGINGFACE_CO_URL_TEMPLATE = hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+    _use_hub(hub)
     nano = Tier.NANO.spec
     hub.add_repo(nano.repo_id, {nano.filename: Blob(starter)})
     hub.fail_next(Fault(hold_after=6 * 10 * 1024 * 1024))  # NANO stalls at ~64 %
