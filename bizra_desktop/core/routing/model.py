@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,6 @@ class Contribution:
 Tree = list[Any] | float
 
 
-def _walk(node: Tree, x: list[float]) -> float:
-    while type(node) is list:
-        node = node[2] if x[node[0]] <= node[1] else node[3]
-    return node  # type: ignore[return-value]
-
-
 @dataclass(frozen=True)
 class Trees:
     """Boosted trees, one ensemble per cut between two levels: P(level > k) is the logistic of
@@ -66,12 +61,24 @@ class Trees:
             if at is not None:
                 x[at] = value
         total = 0.0
-        for bias, ensemble in zip(self.biases, self.ensembles, strict=True):
-            raw = bias
-            for tree in ensemble:
-                raw += _walk(tree, x)
+        for bias, ensemble_sum in zip(self.biases, self._ensemble_sums, strict=True):
+            raw = ensemble_sum(x, bias)
             total += 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, raw))))
         return total
+
+    @cached_property
+    def _ensemble_sums(self) -> tuple[Callable[[list[float], float], float], ...]:
+        """Each ensemble as one compiled expression of nested comparisons: walking 240 trees
+        node by node in Python took half a millisecond a prompt, a quarter of the rater's time
+        budget; the compiled form takes a tenth of that. The source holds only indices and
+        numbers formatted here from the parsed weights, never text from the file."""
+        sums = []
+        for ensemble in self.ensembles:
+            # `raw + t1 + t2 …` adds left to right: the same sums, bit for bit, as tree by tree.
+            body = "".join(f" + {_expression(tree)}" for tree in ensemble)
+            code = compile(f"lambda x, raw: raw{body}", "<rater trees>", "eval")
+            sums.append(eval(code, {"__builtins__": {}}))  # numbers only: see above
+        return tuple(sums)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -104,10 +111,25 @@ def _stored(node: Tree) -> Any:
     return round(node * SCALE)
 
 
+def _expression(node: Tree) -> str:
+    if isinstance(node, list):
+        index, threshold = int(node[0]), float(node[1])
+        left, right = _expression(node[2]), _expression(node[3])
+        return f"({left} if x[{index}] <= {threshold!r} else {right})"
+    return repr(float(node))
+
+
 def _loaded(node: Any) -> Tree:
     if isinstance(node, list):
-        return [node[0], float(node[1]), _loaded(node[2]), _loaded(node[3])]
-    return float(node) / SCALE
+        return [int(node[0]), _finite(node[1]), _loaded(node[2]), _loaded(node[3])]
+    return _finite(node) / SCALE
+
+
+def _finite(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"a rater tree holds {value!r}, not a finite number")
+    return number
 
 
 @dataclass(frozen=True)
