@@ -49,7 +49,7 @@ from rater_lab import (  # noqa: E402
     train,
 )
 
-from bizra_desktop.bench import analyzer_timings  # noqa: E402
+from bizra_desktop.bench.measure import analyzer_timings  # noqa: E402
 from bizra_desktop.core.routing.model import RaterModel, shipped_model  # noqa: E402
 from bizra_desktop.core.routing.preference import Preference  # noqa: E402
 from bizra_desktop.core.routing.rater import Rater  # noqa: E402

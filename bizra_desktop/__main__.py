@@ -2,6 +2,6 @@
 
 import sys
 
-from bizra_desktop.cli import main
+from bizra_desktop.main import main
 
 sys.exit(main())

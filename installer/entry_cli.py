@@ -14,6 +14,6 @@ if __name__ == "__main__":
     prepare_process()
     multiprocessing.freeze_support()
 
-    from bizra_desktop.cli import main
+    from bizra_desktop.main import main
 
     sys.exit(main())

@@ -2,7 +2,7 @@
 """Set up BIZRA Desktop in ./.venv and run it, or its test suite.
 
     python3 scripts/bootstrap.py run [ARGS...]   install everything, start the app
-    python3 scripts/bootstrap.py test            install everything, lint, type-check, test
+    python3 scripts/bootstrap.py test            install all, lint, type-check, check layers, test
     python3 scripts/bootstrap.py gpu cuda|metal|vulkan
                                                  rebuild llama-cpp-python with that GPU backend
                                                  (needs the CUDA toolkit / Xcode / Vulkan SDK)
@@ -87,6 +87,7 @@ def run_tests() -> int:
         (python, "-m", "ruff", "check", "."),
         (python, "-m", "ruff", "format", "--check", "."),
         (python, "-m", "mypy"),
+        (_bin("lint-imports"),),  # the layer contracts in pyproject.toml
         (python, "-m", "pytest"),
     )
     for check in checks:

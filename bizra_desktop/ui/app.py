@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from bizra_desktop import __version__
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.receipts.chain import ReceiptStoreError
+from bizra_desktop.core.serving import StartLocalServer
 from bizra_desktop.ui import theme
 from bizra_desktop.ui.gui_gc import GuiThreadCollector
 from bizra_desktop.ui.main_window import MainWindow
@@ -38,7 +39,8 @@ def create_application() -> QApplication:
     return app
 
 
-def main() -> int:
+def main(start_api_server: StartLocalServer | None = None) -> int:
+    """The window, serving the local API with `start_api_server` when the settings say so."""
     multiprocessing.freeze_support()  # the inference host is a child process, frozen or not
     if "--self-test" in sys.argv[1:]:
         from bizra_desktop.ui.self_test import run_self_test  # noqa: PLC0415
@@ -48,7 +50,7 @@ def main() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        window = MainWindow(data_paths())
+        window = MainWindow(data_paths(), start_api_server)
     except (ReceiptStoreError, OSError, sqlite3.Error) as error:  # e.g. a read-only data folder
         QMessageBox.critical(None, "BIZRA Desktop cannot start", str(error))
         return 1

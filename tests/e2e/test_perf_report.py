@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bizra_desktop.bench import BUILD_LLAMA_BENCH, find_llama_bench
+from bizra_desktop.bench.measure import BUILD_LLAMA_BENCH, find_llama_bench
 from bizra_desktop.core.hardware import physical_cores
 from tests.e2e.test_cli import bizra
 

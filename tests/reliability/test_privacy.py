@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.api_support import JSON, chat_body
+from tests.api.api_support import JSON, chat_body
 from tests.e2e.test_cli import bizra
 from tests.helpers import RecordProperty
 

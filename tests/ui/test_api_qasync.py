@@ -11,7 +11,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from bizra_desktop.core.api import start_api_server
+from bizra_desktop.api import start_api_server
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 

@@ -16,7 +16,7 @@ import pytest
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain
-from tests.core.api_support import ServerThread, chat_body
+from tests.api.api_support import ServerThread, chat_body
 
 pytestmark = pytest.mark.model
 

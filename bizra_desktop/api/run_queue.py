@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bizra_desktop.core.api.http import ClientGone
-from bizra_desktop.core.api.job import PipelineJob
+from bizra_desktop.api.http import ClientGone
+from bizra_desktop.api.job import PipelineJob
 
 
 class QueueFull(Exception):

@@ -17,13 +17,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from bizra_desktop.core.api.catalog import ModelCatalog
-from bizra_desktop.core.api.chat_request import ChatRequest, parse_chat_request
-from bizra_desktop.core.api.errors import SERVER_ERROR, ApiError
-from bizra_desktop.core.api.http import JsonBody, Reply, sse_event
-from bizra_desktop.core.api.job import PipelineJob
-from bizra_desktop.core.api.responses import CompletionFrame
-from bizra_desktop.core.api.run_queue import QueueFull, RunQueue
+from bizra_desktop.api.catalog import ModelCatalog
+from bizra_desktop.api.chat_request import ChatRequest, parse_chat_request
+from bizra_desktop.api.errors import SERVER_ERROR, ApiError
+from bizra_desktop.api.http import JsonBody, Reply, sse_event
+from bizra_desktop.api.job import PipelineJob
+from bizra_desktop.api.responses import CompletionFrame
+from bizra_desktop.api.run_queue import QueueFull, RunQueue
 from bizra_desktop.core.engine.protocol import FailureKind
 from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, Routed, RunOptions, Token
 from bizra_desktop.core.presets import find_preset

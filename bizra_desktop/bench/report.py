@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop import __version__
-from bizra_desktop.bench import (
+from bizra_desktop.bench.measure import (
     BUILT_LLAMA_BENCH,
     ROUNDS,
     ModelBench,
@@ -188,7 +188,7 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "performance.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    from bizra_desktop.ui.perf_chart import (  # noqa: PLC0415 - Qt only for the PNGs
+    from bizra_desktop.bench.chart import (  # noqa: PLC0415 - Qt only for the PNGs
         render_chart,
         render_contention_chart,
     )

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from bizra_desktop.core.api.access import AccessPolicy, is_loopback
-from bizra_desktop.core.api.app import ApiApp
-from bizra_desktop.core.api.http import SERVER_NAME, ApiProtocol, Limits
-from bizra_desktop.core.api.run_queue import RunQueue
+from bizra_desktop.api.access import AccessPolicy, is_loopback
+from bizra_desktop.api.app import ApiApp
+from bizra_desktop.api.http import SERVER_NAME, ApiProtocol, Limits
+from bizra_desktop.api.run_queue import RunQueue
 from bizra_desktop.core.pipeline import Pipeline, RunOptions
 
 DEFAULT_HOST = "127.0.0.1"

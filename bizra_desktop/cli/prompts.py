@@ -1,30 +1,25 @@
-"""`bizra`: the command line, and the contract outside checks use.
-
-Exit codes: 0 success; 1 the work failed (inference error, invalid receipt chain);
-2 bad input (empty prompt, unusable model file, bad arguments); 130 interrupted.
-"""
+"""`bizra ask`, `bizra chat` and `bizra analyze`: prompts answered (or only rated) in the
+terminal, with the routing and figures on stderr and the answers saved as conversations."""
 
 from __future__ import annotations
 
 import argparse
-import codecs
-import io
 import json
-import shlex
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from bizra_desktop import (
-    __version__,
-    cli_chats,
-    cli_models,
-    cli_presets,
-    cli_receipts,
-    cli_serve,
+from bizra_desktop.cli.console import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    positive_int,
+    print_json,
 )
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
@@ -39,37 +34,14 @@ from bizra_desktop.core.pipeline import (
     Token,
     clean_prompt,
 )
-from bizra_desktop.core.presets import Preset, UnknownPresetError, find_preset
-from bizra_desktop.core.receipts.chain import ReceiptStoreError
+from bizra_desktop.core.presets import Preset, find_preset
 from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.run_defaults import run_defaults
-from bizra_desktop.core.selector import NoModelError, RoutingDecision
+from bizra_desktop.core.selector import RoutingDecision
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 TIER_CHOICES = ["auto", *(tier.name.lower() for tier in Tier)]
-BENCH_MAX_TOKENS = 128
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def _prompt_text(argument: str) -> str:
@@ -122,35 +94,6 @@ def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, 
         "fallback": decision.fallback,
         "stand_in": decision.stand_in,
     }
-
-
-def _print_json(record: dict[str, Any], out: TextIO) -> None:
-    # ASCII with \u escapes: the same JSON whatever the console or pipe encodes with (a
-    # Windows pipe is cp1252), and any JSON reader turns it back into the text.
-    out.write(json.dumps(record) + "\n")
-    out.flush()
-
-
-# The symbols our own output uses, as a console without them can still show them.
-_CONSOLE_SPELLINGS = {"→": "->", "←": "<-", "✓": "v", "✗": "x", "≥": ">=", "≤": "<="}
-_CONSOLE_ERRORS = "bizra-console"
-
-
-def _console_spelling(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    text = error.object[error.start : error.end]
-    return "".join(_CONSOLE_SPELLINGS.get(char, "?") for char in text), error.end
-
-
-def _console_never_fails() -> None:
-    """Text the console's encoding lacks (CJK on cp1252) comes out as '?', our arrows as '->',
-    never as a UnicodeEncodeError that ends the command."""
-    codecs.register_error(_CONSOLE_ERRORS, _console_spelling)
-    for stream in (sys.stdout, sys.stderr):
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if isinstance(stream, io.TextIOWrapper) and encoding not in ("utf8", "utf16", "utf32"):
-            stream.reconfigure(errors=_CONSOLE_ERRORS)
 
 
 # --- ask ----------------------------------------------------------------------------------
@@ -271,7 +214,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def _report(result: Finished, routed: Routed, as_json: bool) -> None:
     stats = result.stats
     if as_json:
-        _print_json(
+        print_json(
             {
                 "text": result.text,
                 **_routing_record(routed.analysis, result.decision),
@@ -315,7 +258,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise CliError("give a PROMPT, or --jsonl to read prompts from standard input")
     record = analyze(_prompt_text(args.prompt))
     if args.json:
-        _print_json(record, sys.stdout)
+        print_json(record, sys.stdout)
     else:
         print(f"{record['complexity']} → {record['tier']} · {record['model']}")
         for reason in record["reasons"]:
@@ -339,90 +282,15 @@ def _analyze_lines(lines: Iterable[str], analyze: Callable[[str], dict[str, Any]
             failures += 1
             message = str(error) if not isinstance(error, KeyError) else 'missing "prompt"'
             record = {"error": f"line {number}: {message}"}
-        _print_json(record, sys.stdout)
+        print_json(record, sys.stdout)
     return EXIT_BAD_INPUT if failures else EXIT_OK
-
-
-# --- bench --------------------------------------------------------------------------------
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    # Heavy imports, only for the benchmark; the window's one loads Qt.
-    if args.analyzer:
-        from bizra_desktop.bench import analyzer_timings  # noqa: PLC0415
-
-        report = analyzer_timings()
-    elif args.draft:
-        from bizra_desktop.bench_draft import ROUNDS, run_draft_benchmark  # noqa: PLC0415
-
-        report = run_draft_benchmark(
-            data_paths(),
-            args.model,
-            args.draft_model,
-            rounds=args.rounds or ROUNDS,
-            max_tokens=args.max_tokens,
-            progress=sys.stderr,
-        )
-    elif args.ui:
-        from bizra_desktop.ui.bench_ui import run_ui_benchmark  # noqa: PLC0415
-
-        report = run_ui_benchmark(args.ui_tokens)
-    elif args.report:
-        from bizra_desktop.perf_report import ReportConfig, run_report  # noqa: PLC0415
-
-        config = ReportConfig(
-            max_tokens=args.max_tokens,
-            llama_bench=args.llama_bench,
-            contention=args.contention,
-            command=_bench_command(args),
-            progress=sys.stderr,
-        )
-        if args.rounds is not None:
-            config = replace(config, rounds=args.rounds)
-        report = run_report(data_paths(), args.report, config)
-    else:
-        from bizra_desktop.bench import ROUNDS, run_benchmark  # noqa: PLC0415
-
-        report = run_benchmark(
-            model_path=args.model,
-            max_tokens=args.max_tokens,
-            rounds=args.rounds or ROUNDS,
-            progress=sys.stderr,
-            llama_bench=args.llama_bench,
-            spinners=args.contention,
-        )
-    if args.json:
-        _print_json(report, sys.stdout)
-    else:
-        for key, value in report.items():
-            print(f"{key:>28}: {value}")
-    return EXIT_OK
-
-
-def _bench_command(args: argparse.Namespace) -> str:
-    """The `bizra bench --report` command line that reproduces this report: the options given,
-    the rest left to their defaults."""
-    words = ["bizra", "bench", "--report", str(args.report)]
-    if args.rounds is not None:
-        words += ["--rounds", str(args.rounds)]
-    if args.max_tokens != BENCH_MAX_TOKENS:
-        words += ["--max-tokens", str(args.max_tokens)]
-    if args.llama_bench is not None:
-        words += ["--llama-bench", str(args.llama_bench)]
-    if args.contention:
-        words += ["--contention", str(args.contention)]
-    return shlex.join(words)
 
 
 # --- wiring -------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="bizra", description="BIZRA Desktop: local LLM answers, routed and receipted."
-    )
-    parser.add_argument("--version", action="version", version=f"bizra {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`bizra ask`, `bizra chat` and `bizra analyze`."""
 
     def routing_args(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -447,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("prompt", help="the prompt, or - to read it from standard input")
     routing_args(ask)
     ask.add_argument(
-        "--max-tokens", type=_positive_int, help="answer length limit (default: the settings')"
+        "--max-tokens", type=positive_int, help="answer length limit (default: the settings')"
     )
     ask.add_argument(
         "--temperature",
@@ -474,84 +342,3 @@ def build_parser() -> argparse.ArgumentParser:
         help='read {"prompt": ...} lines on stdin, write one result line each',
     )
     analyze.set_defaults(handler=cmd_analyze)
-
-    cli_receipts.register(commands)
-    cli_chats.register(commands)
-
-    bench = commands.add_parser("bench", help="pipeline vs bare llama-cpp-python, same run")
-    bench.add_argument("--model", type=Path, help="GGUF to measure (default: the starter model)")
-    bench.add_argument("--max-tokens", type=_positive_int, default=BENCH_MAX_TOKENS)
-    bench.add_argument(
-        "--rounds",
-        type=_positive_int,
-        help="paired rounds per comparison (default: the number docs/PERFORMANCE.md names)",
-    )
-    bench.add_argument("--json", action="store_true")
-    bench.add_argument("--ui", action="store_true", help="measure the window's lag instead")
-    bench.add_argument(
-        "--analyzer", action="store_true", help="only time the prompt rater (no model runs)"
-    )
-    bench.add_argument("--ui-tokens", type=_positive_int, default=1000)
-    bench.add_argument(
-        "--draft",
-        action="store_true",
-        help="decode speed with and without speculative decoding: --draft-model drafting for "
-        "--model (default: the installed NANO for MEDIUM, else the starter model for a copy "
-        "of itself) and prompt lookup on a rewrite workload",
-    )
-    bench.add_argument("--draft-model", type=Path, help="GGUF that drafts for --model")
-    bench.add_argument(
-        "--report",
-        type=Path,
-        metavar="DIR",
-        help="measure every installed tier; write JSON, a PNG chart and PERFORMANCE.md into DIR",
-    )
-    bench.add_argument(
-        "--llama-bench",
-        type=Path,
-        help="llama.cpp's llama-bench binary, for the native figures (default: the one "
-        "scripts/build_llama_bench.sh builds, else one on PATH)",
-    )
-    bench.add_argument(
-        "--contention",
-        type=_non_negative_int,
-        default=0,
-        metavar="N",
-        help="also measure quiet and beside N busy processes: the pipeline, and native "
-        "llama-bench at every thread count",
-    )
-    bench.set_defaults(handler=cmd_bench)
-    cli_models.register(commands)
-    cli_presets.register(commands)
-    cli_serve.register(commands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    _console_never_fails()
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.handler(args)
-    except CliError as error:
-        print(f"bizra: error: {error}", file=sys.stderr)
-        return error.code
-    except (PromptError, NoModelError, UnknownPresetError) as error:
-        print(f"bizra: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as error:  # ModelFileError, GGUFError, bad tier names
-        print(f"bizra: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ReceiptStoreError, sqlite3.Error) as error:  # e.g. a read-only data folder
-        print(f"bizra: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("bizra: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except OSError as error:
-        print(f"bizra: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -27,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from bizra_desktop import __version__
-from bizra_desktop.core.api.errors import ApiError
+from bizra_desktop.api.errors import ApiError
 
 SERVER_NAME = f"bizra-desktop/{__version__}"
 

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from contextlib import closing
 from typing import Any, TypeVar
 
-from bizra_desktop.core.api import ApiServer
+from bizra_desktop.api import ApiServer
 from bizra_desktop.core.pipeline import Pipeline
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from bizra_desktop.cli_receipts import report_export
+from bizra_desktop.cli.receipts import report_export
 from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.receipts.chain import ReceiptChain

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bizra_desktop.core.api.catalog import ModelCatalog
-from bizra_desktop.core.api.chat_request import parse_chat_request
-from bizra_desktop.core.api.errors import ApiError
+from bizra_desktop.api.catalog import ModelCatalog
+from bizra_desktop.api.chat_request import parse_chat_request
+from bizra_desktop.api.errors import ApiError
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.models.store import ModelStore
 from bizra_desktop.core.pipeline import RunOptions

@@ -11,10 +11,10 @@ from contextlib import closing
 import openai
 import pytest
 
-from bizra_desktop.core.api.http import Limits
+from bizra_desktop.api.http import Limits
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
-from tests.core.api_support import JSON, ServerThread, chat_body
+from tests.api.api_support import JSON, ServerThread, chat_body
 
 
 @pytest.fixture(scope="module")

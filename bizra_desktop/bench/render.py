@@ -2,8 +2,8 @@
 render each code block once its fence closes, the rest once at the end) against a full
 markdown + highlighting re-render on every frame, as a naive view would do.
 
-    python -m bizra_desktop.ui.bench_render                 # answers of 5k and 20k characters
-    python -m bizra_desktop.ui.bench_render --chars 20000 --json
+    python -m bizra_desktop.bench.render                 # answers of 5k and 20k characters
+    python -m bizra_desktop.bench.render --chars 20000 --json
 
 Both sides run the real MessageBody offscreen on the same answers, cut into the same frames
 (a frame: what arrives in 16 ms at ~500 tokens/s, 8 tokens of ~4 characters). Figures are

@@ -1,7 +1,7 @@
 """`bizra serve`: the local OpenAI-compatible API without the window, until Ctrl+C or SIGTERM.
 
 Port and API key default to the settings (`api_port`, `api_key`), so the command line and the
-window serve the same address with the same key. Errors are raised for bizra_desktop.cli.main
+window serve the same address with the same key. Errors are raised for bizra_desktop.main
 to print as one line: a port that cannot be bound is an OSError (exit 1).
 """
 
@@ -14,13 +14,13 @@ import logging
 import signal
 import sys
 
-from bizra_desktop.core.api import DEFAULT_HOST, DEFAULT_MAX_WAITING, start_api_server
+from bizra_desktop.api import DEFAULT_HOST, DEFAULT_MAX_WAITING, start_api_server
 from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.run_defaults import run_defaults
 from bizra_desktop.core.settings import Settings, load_settings, valid_api_key
 
-_API_LOG = "bizra_desktop.core.api"
+_API_LOG = "bizra_desktop.api"
 _HTTP_LOG = "uvicorn.error"
 
 

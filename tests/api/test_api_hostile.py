@@ -13,10 +13,10 @@ from contextlib import closing
 
 import pytest
 
-from bizra_desktop.core.api.http import Limits
+from bizra_desktop.api.http import Limits
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
-from tests.core.api_support import ServerThread
+from tests.api.api_support import ServerThread
 
 HEAD = b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 TRICKLE_S = 0.02  # between two bytes of a slow client

@@ -17,12 +17,12 @@ from http import HTTPStatus
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
-from bizra_desktop.core.api.access import AccessPolicy
-from bizra_desktop.core.api.catalog import ModelCatalog
-from bizra_desktop.core.api.completions import ChatCompletions
-from bizra_desktop.core.api.errors import SERVER_ERROR, ApiError, unknown_model
-from bizra_desktop.core.api.http import JsonBody, Limits, Reply, error_response
-from bizra_desktop.core.api.run_queue import RunQueue
+from bizra_desktop.api.access import AccessPolicy
+from bizra_desktop.api.catalog import ModelCatalog
+from bizra_desktop.api.completions import ChatCompletions
+from bizra_desktop.api.errors import SERVER_ERROR, ApiError, unknown_model
+from bizra_desktop.api.http import JsonBody, Limits, Reply, error_response
+from bizra_desktop.api.run_queue import RunQueue
 from bizra_desktop.core.pipeline import Pipeline, RunOptions
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """`bizra models …`: list, download, verify, import and delete the tiers' GGUF models.
 
 Each command is a thin front end on core.models.manager.ModelManager, the same object the
-manager window drives. Errors are raised for bizra_desktop.cli.main to print as one line: an
+manager window drives. Errors are raised for bizra_desktop.main to print as one line: an
 OSError (the Hub, a download, the disk) exits 1, a ValueError (an unusable file, an unknown
 quantization) exits 2, and Ctrl+C during a download pauses it and exits 130.
 """

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from bizra_desktop.core.api.errors import ApiError
+from bizra_desktop.api.errors import ApiError
 from bizra_desktop.core.settings import valid_api_key
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
-from bizra_desktop.core.api.catalog import ModelCatalog
-from bizra_desktop.core.api.errors import ApiError, bad_param, unknown_model
+from bizra_desktop.api.catalog import ModelCatalog
+from bizra_desktop.api.errors import ApiError, bad_param, unknown_model
 from bizra_desktop.core.engine.protocol import SamplingParams
 from bizra_desktop.core.pipeline import PromptError, RunOptions, clean_prompt
 from bizra_desktop.core.presets import Preset, UnknownPresetError

@@ -2,7 +2,7 @@
 
 Served by uvicorn (its h11 protocol, http.py) under an ASGI application (app.py, Starlette's
 requests and responses), on whatever asyncio loop is running. Headless, `bizra serve`
-(cli_serve.py). In the window, on the app's qasync loop, from a coroutine or
+(command.py). In the window, on the app's qasync loop, from a coroutine or
 `asyncio.ensure_future`:
 
     server = await start_api_server(pipeline, "127.0.0.1", settings.api_port, settings.api_key,
@@ -18,7 +18,7 @@ Pipeline: their runs take turns (Pipeline.start → Run), and each side's stop r
 own run.
 """
 
-from bizra_desktop.core.api.server import (
+from bizra_desktop.api.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_WAITING,
     DEFAULT_PORT,
