@@ -8,39 +8,14 @@ import json
 import select
 import socket
 import time
-from collections.abc import Iterator
 from contextlib import closing
 
 import pytest
 
-from bizra_desktop.api.http import Limits
-from bizra_desktop.core.paths import DataPaths
-from bizra_desktop.core.pipeline import Pipeline
 from tests.api.api_support import ServerThread
 
 HEAD = b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 TRICKLE_S = 0.02  # between two bytes of a slow client
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    instance = Pipeline(DataPaths(tmp_path_factory.mktemp("api-hostile-home")))
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(scope="module")
-def api(pipeline: Pipeline) -> Iterator[ServerThread]:
-    server = ServerThread(pipeline)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def impatient_api(pipeline: Pipeline) -> Iterator[ServerThread]:
-    server = ServerThread(pipeline, limits=Limits(head_timeout_s=0.5, body_timeout_s=0.5))
-    yield server
-    server.close()
 
 
 def connect(api: ServerThread) -> socket.socket:

@@ -11,31 +11,8 @@ from contextlib import closing
 import openai
 import pytest
 
-from bizra_desktop.api.http import Limits
-from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from tests.api.api_support import JSON, ServerThread, chat_body
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    instance = Pipeline(DataPaths(tmp_path_factory.mktemp("api-http-home")))
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(scope="module")
-def api(pipeline: Pipeline) -> Iterator[ServerThread]:
-    server = ServerThread(pipeline)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def impatient_api(pipeline: Pipeline) -> Iterator[ServerThread]:
-    server = ServerThread(pipeline, limits=Limits(head_timeout_s=0.3, body_timeout_s=0.3))
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -25,25 +25,6 @@ STORY = [{"role": "user", "content": "Write a long story about a dragon who lear
 LONG = 2000  # tokens: far more than a stopped answer gets to
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
-    return DataPaths(tmp_path_factory.mktemp("api-home"))
-
-
-@pytest.fixture(scope="module")
-def pipeline(paths: DataPaths) -> Iterator[Pipeline]:
-    instance = Pipeline(paths)
-    yield instance
-    instance.close()
-
-
-@pytest.fixture(scope="module")
-def api(pipeline: Pipeline) -> Iterator[ServerThread]:
-    server = ServerThread(pipeline)
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def client(api: ServerThread) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=api.server.base_url, api_key="unused", max_retries=0) as instance:
