@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.impact import impact_score
 from bizra_desktop.core.receipts import canonical
-from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.receipts.chain import CHAIN_FIELDS, ReceiptChain
 from bizra_desktop.core.receipts.impact_ledger import (
     STAGE_THRESHOLDS,
     Stage,
@@ -22,6 +23,7 @@ from bizra_desktop.core.receipts.impact_ledger import (
     summarize,
 )
 from bizra_desktop.core.receipts.query import ReceiptFilter, ReceiptQuery, ReceiptRow
+from bizra_desktop.core.tiers import Complexity
 from tests.core.test_export import build
 from tests.core.test_receipts import execute_sql, inference_fields, stored_row
 
@@ -32,7 +34,26 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def receipt(i: int, *, tier: str = "NANO", impact: float = 0.5, **extra: Any) -> dict[str, Any]:
-    return inference_fields(i) | {"tier": tier, "impact": impact} | extra
+    """A receipt whose own fields give `impact` (core/impact.py), as the pipeline writes it."""
+    return inference_fields(i) | {"tier": tier, **fields_giving(impact)} | extra
+
+
+def fields_giving(impact: float) -> dict[str, Any]:
+    """Complexity, speed and length whose impact is `impact` (0.1 to 1.0): the largest base
+    not above it, the rest from speed (up to 0.2 at 50 tok/s), then length (0.1 at 500)."""
+    complexity = max(c for c in Complexity if impact_score(c, 0, 0) <= impact + 1e-9)
+    rest = impact - impact_score(complexity, 0, 0)
+    speed = min(rest, 0.2)
+    fields = {
+        "complexity": complexity.label,
+        "tokens_per_s": round(speed / 0.2 * 50, 2),
+        "tokens": {"prompt": 12, "completion": round((rest - speed) / 0.1 * 500)},
+    }
+    fields["impact"] = impact_score(
+        complexity, fields["tokens_per_s"], fields["tokens"]["completion"]
+    )
+    assert abs(fields["impact"] - impact) < 1e-9, (impact, fields)
+    return fields
 
 
 def fill(db_path: Path, bodies: list[dict[str, Any]]) -> list[str]:
@@ -105,16 +126,39 @@ def test_the_ledger_counts_inference_receipts_of_the_verified_chain(db_path: Pat
             receipt(0, impact=0.5),
             receipt(1, tier="SMALL", impact=0.75),
             {"type": "note", "impact": 1.0},  # not an answer
-            receipt(3, impact=5.0),  # no single receipt counts for more than one answer
+            receipt(3, impact=1.0),
         ],
     )
     ledger = ledger_of(db_path)
 
-    assert (ledger.verified, ledger.problem) == (True, None)
+    assert (ledger.verified, ledger.problem, ledger.disagreements) == (True, None, ())
     assert (ledger.total, ledger.receipts) == (2.25, 3)
     assert dict(ledger.per_tier) == {"NANO": Totals(2, 1.5), "SMALL": Totals(1, 0.75)}
     assert ledger.per_day[-1].cumulative == 2.25
     assert sum(day.receipts for day in ledger.per_day) == 3
+
+
+def test_a_stated_impact_its_fields_do_not_give_counts_what_they_give(db_path: Path) -> None:
+    fill(
+        db_path,
+        [
+            receipt(0, impact=0.5),
+            receipt(1, impact=0.5) | {"impact": 5.0},  # states more than any answer earns
+            receipt(2, impact=0.5) | {"complexity": "legendary"},  # gives no impact at all
+        ],
+    )
+    ledger = ledger_of(db_path)
+
+    assert ledger.verified  # the chain itself is intact: the app wrote these bodies
+    assert (ledger.total, ledger.receipts) == (1.0, 2)
+    assert [(d.seq, d.stated, d.recomputed) for d in ledger.disagreements] == [
+        (2, 5.0, 0.5),
+        (3, 0.5, None),
+    ]
+    assert ledger.disagreements[0].describe() == (
+        "receipt #2 states impact 5.0 but its fields give 0.5"
+    )
+    assert "unknown complexity 'legendary'" in ledger.disagreements[1].describe()
 
 
 def test_an_edited_impact_cannot_inflate_the_total(db_path: Path) -> None:
@@ -127,6 +171,22 @@ def test_an_edited_impact_cannot_inflate_the_total(db_path: Path) -> None:
     assert not ledger.verified
     assert "receipt #3" in (ledger.problem or "")
     assert (ledger.total, ledger.receipts) == (1.0, 2)  # stops before the bad receipt
+
+
+def test_an_impact_rewritten_by_the_key_holder_is_flagged(db_path: Path) -> None:
+    """Whoever holds the installation key can rebuild the whole chain with a raised impact:
+    it verifies, but the impact its fields give is what counts, and the receipt is named."""
+    fill(db_path, [receipt(i, impact=0.5) for i in range(3)])
+    rewritten = db_path.parent / "rewritten.sqlite3"
+    with ReceiptChain(db_path) as original, ReceiptChain(rewritten, original.keys_dir) as forged:
+        for stored in original:
+            body = {k: v for k, v in stored.body.items() if k not in CHAIN_FIELDS}
+            forged.append(body | ({"impact": 1.0} if stored.seq == 2 else {}))
+        ledger = accumulate(forged)
+
+    assert ledger.verified
+    assert (ledger.total, ledger.receipts) == (1.5, 3)
+    assert [(d.seq, d.stated, d.recomputed) for d in ledger.disagreements] == [(2, 1.0, 0.5)]
 
 
 def test_a_forged_receipt_appended_with_sql_is_not_counted(db_path: Path) -> None:
@@ -206,8 +266,8 @@ def test_a_page_holds_the_browser_columns(db_path: Path, browsed: list[str]) -> 
         time="2025-01-03T23:59:59.999Z",
         model="big-model",
         tier="SMALL",
-        complexity="simple",
-        tokens_per_s=8.46,
+        complexity="complex",
+        tokens_per_s=12.5,
         impact=0.6,
     )
     assert [row.seq for row in rows] == [6, 5]

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# What llama.cpp's compute and scratch buffers take beside the weights and the KV cache, paid
+# once per loaded model (measured loosely). Part of LoadSpec.memory_needed, which the app
+# computes (core/placement.py) and the host splits across the GPU's layers.
+COMPUTE_ALLOWANCE = 256 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -31,7 +36,7 @@ class LoadSpec:
     n_threads: int = 1
     n_gpu_layers: int | None = None  # None: decide from the build and free VRAM
     vram_free: int | None = None
-    memory_needed: int = 0  # weights + KV cache + compute buffers, for the VRAM fit
+    memory_needed: int = 0  # weights + KV cache + COMPUTE_ALLOWANCE, for the VRAM fit
     n_layers: int | None = None  # transformer blocks, for a partial offload
     gpu_device: int | None = None  # None: every GPU (llama.cpp splits the layers); else that one
     flash_attn: bool = True
@@ -78,6 +83,10 @@ class ModelLoaded:
     load_ms: float  # 0 when the model was already loaded
     reused: bool
     gpu_fallback: str | None = None  # why a GPU load failed and the model runs on the CPU
+    # For the receipt (engine/build.py): the llama.cpp build and the chat template answering.
+    engine_version: str | None = None  # llama-cpp-python's version
+    system_info: str | None = None  # llama.cpp's CPU/GPU feature line
+    chat_template_sha256: str | None = None  # None: no template (a plain transcript)
 
 
 @dataclass(frozen=True)
@@ -123,14 +132,24 @@ class GenerationDone:
     finish_reason: FinishReason
     note: str | None = None  # e.g. why the answer was cut short
     drafting: tuple[DraftStats, ...] = ()  # one per drafter this answer had
+    seed: int | None = None  # the sampler's seed: the one asked for, else the one drawn
+    cached_tokens: int = 0  # prompt tokens whose KV cache an earlier answer left (not decoded)
 
 
 class FailureKind(StrEnum):
+    """Why a run ended without an answer: every front end reads a failure from this one list."""
+
     BAD_MODEL = "bad_model"
     CONTEXT_OVERFLOW = "context_overflow"
     CRASHED = "crashed"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # stopped before an answer began (waiting, or loading its model)
     INTERNAL = "internal"
+    # Raised before or after the host runs (core/pipeline.py), never by the host itself:
+    BAD_INPUT = "bad_input"  # an empty prompt, an unusable model file, an unknown conversation
+    NO_MODEL = "no_model"  # nothing at all can answer: no tier and no starter model
+    REMOTE = "remote"  # a remote tier's server refused or broke off
+    RECEIPT = "receipt"  # the answer is complete but its receipt could not be written
+    STORAGE = "storage"  # the conversation the prompt belongs to could not be written
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@ counted up to the first one that fails; if the chain breaks somewhere no receipt
 (its checkpoint does not verify), nothing is counted. Editing an impact, inserting or appending a
 receipt outside the app therefore cannot raise the total.
 
+Each receipt counts the impact its own fields give (complexity, tokens/s, tokens: core/impact.py),
+not the number it states: a receipt whose stated impact disagrees is listed in `disagreements`
+(`bizra receipts verify` and `receipts impact` name them), and one whose fields give no impact
+(an unknown complexity, a malformed body) counts nothing and is listed too.
+
 Stages (thresholds on the accumulated impact; docs/RECEIPTS.md gives the reasoning):
   SEED   below 10    (one answer scores 0.1 to 1.0, a typical one 0.3 to 0.5: the first ~25 answers)
   BLOOM  10 to 100
@@ -15,13 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
 from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.receipts.record import INFERENCE, ReceiptFormatError, ReceiptRecord
 
 
 class Stage(Enum):
@@ -61,6 +67,23 @@ class DayTotals:
     cumulative: float  # the total up to and including this day: the chart's line
 
 
+@dataclass(frozen=True, kw_only=True)
+class ImpactDisagreement:
+    """A receipt whose stated impact is not what its own fields give."""
+
+    seq: int
+    stated: float | None  # None: the body states no number
+    recomputed: float | None  # None: its fields give none (see problem)
+    problem: str | None = None  # why nothing could be recomputed
+
+    def describe(self) -> str:
+        if self.recomputed is None:
+            return f"receipt #{self.seq}: its impact cannot be recomputed ({self.problem})"
+        return (
+            f"receipt #{self.seq} states impact {self.stated} but its fields give {self.recomputed}"
+        )
+
+
 @dataclass(frozen=True)
 class ImpactLedger:
     total: float
@@ -70,6 +93,8 @@ class ImpactLedger:
     per_tier: Mapping[str, Totals]
     verified: bool  # False: totals stop before the first bad receipt, or are zero
     problem: str | None  # the verification message when not verified
+    # Counted receipts whose stated impact is not what their fields give, in chain order.
+    disagreements: tuple[ImpactDisagreement, ...] = ()
 
     @property
     def next_stage(self) -> tuple[Stage, float] | None:
@@ -86,25 +111,23 @@ def accumulate(
 ) -> ImpactLedger:
     """The ledger of `chain`, verifying it on the way (about as long as `verify`)."""
     entries: list[Entry] = []
+    disagreements: list[ImpactDisagreement] = []
 
     def visit(seq: int, body: dict[str, Any]) -> None:
-        entry = _entry(seq, body)
+        entry, disagreement = _entry(seq, body)
         if entry is not None:
             entries.append(entry)
+        if disagreement is not None:
+            disagreements.append(disagreement)
 
     report = chain.verify(progress=progress, visit=visit)
-    if report.ok:
-        return summarize(entries)
-    stop = report.first_bad_seq or 0  # no receipt to blame: count nothing
+    stop = math.inf if report.ok else report.first_bad_seq or 0  # no one to blame: nothing
     ledger = summarize(entry for entry in entries if entry[0] < stop)
-    return ImpactLedger(
-        ledger.total,
-        ledger.stage,
-        ledger.receipts,
-        ledger.per_day,
-        ledger.per_tier,
-        verified=False,
-        problem=report.message,
+    return replace(
+        ledger,
+        verified=report.ok,
+        problem=None if report.ok else report.message,
+        disagreements=tuple(found for found in disagreements if found.seq < stop),
     )
 
 
@@ -135,17 +158,27 @@ def summarize(entries: Iterable[Entry]) -> ImpactLedger:
     )
 
 
-def _entry(seq: int, body: dict[str, Any]) -> Entry | None:
-    """What one receipt adds: inference receipts only, impact held to the 0 to 1 the pipeline
-    gives, so that no single receipt, however written, counts for more than one answer."""
-    impact = body.get("impact")
-    if body.get("type") != "inference" or isinstance(impact, bool):
-        return None
-    if not isinstance(impact, int | float) or not math.isfinite(impact):
-        return None
-    tier = body.get("tier")
-    tier_name = tier if isinstance(tier, str) else UNKNOWN
-    return seq, _day(body.get("timestamp")), tier_name, min(max(float(impact), 0.0), 1.0)
+def _entry(seq: int, body: dict[str, Any]) -> tuple[Entry | None, ImpactDisagreement | None]:
+    """What one receipt adds (inference receipts only): the impact its fields give, and a
+    disagreement when it states another (or its fields give none, and it counts nothing)."""
+    if body.get("type") != INFERENCE:
+        return None, None
+    stated = body.get("impact")
+    stated = (
+        float(stated) if isinstance(stated, int | float) and not isinstance(stated, bool) else None
+    )
+    try:
+        record = ReceiptRecord.from_body(body)
+    except ReceiptFormatError as error:
+        return None, ImpactDisagreement(seq=seq, stated=stated, recomputed=None, problem=str(error))
+    recomputed = record.recomputed_impact
+    if recomputed is None:
+        problem = f"unknown complexity {record.complexity!r}"
+        return None, ImpactDisagreement(seq=seq, stated=stated, recomputed=None, problem=problem)
+    entry = (seq, _day(record.timestamp), record.tier, recomputed)
+    if record.impact_agrees:
+        return entry, None
+    return entry, ImpactDisagreement(seq=seq, stated=stated, recomputed=recomputed)
 
 
 def _day(timestamp: object) -> str:
