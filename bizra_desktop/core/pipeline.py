@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bizra_desktop.core import placement
 from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import (
@@ -37,7 +38,6 @@ from bizra_desktop.core.hardware import (
     physical_cores,
 )
 from bizra_desktop.core.impact import impact_score
-from bizra_desktop.core.models import fit
 from bizra_desktop.core.models.store import (
     FileStamps,
     ModelChangedError,
@@ -408,7 +408,7 @@ class Pipeline:
             options.params,
             draft=None if draft is None else _load_spec(draft, options, turn.budget),
             prompt_lookup=options.prompt_lookup,
-            memory_allowed=fit.budget(turn.budget),
+            memory_allowed=placement.budget(turn.budget),
         )
         for event in self.host.generate(request):
             if isinstance(event, TokenText):

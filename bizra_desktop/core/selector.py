@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bizra_desktop.core import placement
 from bizra_desktop.core.analyzer import Analysis
 from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models.store import ModelFile
 from bizra_desktop.core.remote import RemoteEndpoint
 from bizra_desktop.core.tiers import DRAFT_TIERS, TIER_FOR_COMPLEXITY, Complexity, Tier
-
-# A remote tier needs none of this machine's memory: it always fits.
-# Leave room for the OS, the app and the browser the user has open.
-MEMORY_HEADROOM = 0.85
 
 
 @dataclass(frozen=True)
@@ -58,12 +55,9 @@ class AdaptiveSelector:
         self.memory = memory
         self.n_ctx = n_ctx
 
-    def _budget(self) -> int:
-        # With a GPU, layers that do not fit in VRAM stay in RAM: both count.
-        return int((self.memory.ram_available + (self.memory.vram_free or 0)) * MEMORY_HEADROOM)
-
     def fits(self, model: ModelFile | RemoteEndpoint) -> bool:
-        return model.memory_needed(self.n_ctx) <= self._budget()
+        # A remote tier needs none of this machine's memory: it always fits.
+        return placement.fits(model.memory_needed(self.n_ctx), self.memory)
 
     def _usable(self) -> dict[Tier, ModelFile | RemoteEndpoint]:
         return {tier: model for tier, model in self.installed.items() if self.fits(model)}
@@ -152,8 +146,8 @@ class AdaptiveSelector:
             return None
         for smaller in DRAFT_TIERS.get(tier, ()):
             draft = self.installed.get(smaller)
-            if isinstance(draft, ModelFile) and (
-                model.memory_needed(self.n_ctx) + draft.memory_needed(self.n_ctx) <= self._budget()
+            if isinstance(draft, ModelFile) and placement.fits(
+                model.memory_needed(self.n_ctx) + draft.memory_needed(self.n_ctx), self.memory
             ):
                 return draft
         return None

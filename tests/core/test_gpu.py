@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 
 from bizra_desktop.core.engine import runner as runner_module
-from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
-from bizra_desktop.core.engine.runner import LlamaRunner, choose_gpu_layers
+from bizra_desktop.core.engine.protocol import (
+    COMPUTE_ALLOWANCE,
+    LoadSpec,
+    SamplingParams,
+    TokenText,
+)
+from bizra_desktop.core.engine.runner import VRAM_HEADROOM, LlamaRunner, choose_gpu_layers
 from bizra_desktop.core.hardware import SMI_FIELDS, Gpu, free_vram, parse_smi_gpus
 from bizra_desktop.core.pipeline import describe_runtime
 from bizra_desktop.core.tiers import Tier
@@ -67,9 +72,7 @@ def test_the_runtime_badge_names_backend_layers_and_gpu() -> None:
 
 def _tier_spec(tier: Tier, vram: int | None, n_ctx: int = 4096) -> LoadSpec:
     spec = tier.spec
-    needed = (
-        spec.approx_file_bytes + spec.kv_cache_bytes(n_ctx) + runner_module.COMPUTE_BUFFER_BYTES
-    )
+    needed = spec.approx_file_bytes + spec.kv_cache_bytes(n_ctx) + COMPUTE_ALLOWANCE
     return LoadSpec("m.gguf", n_ctx, 4, None, vram, needed, spec.n_layers)
 
 
@@ -91,10 +94,10 @@ def test_layers_offloaded_on_recorded_devices(device: str, tier: Tier, expected:
     layers = choose_gpu_layers(spec, "CUDA")
     assert layers == expected
     if layers > 0:  # a partial offload must itself fit, with the headroom
-        per_layer = (spec.memory_needed - runner_module.COMPUTE_BUFFER_BYTES) / tier.spec.n_layers
+        per_layer = (spec.memory_needed - COMPUTE_ALLOWANCE) / tier.spec.n_layers
         assert spec.vram_free is not None
-        used = layers * per_layer + runner_module.COMPUTE_BUFFER_BYTES
-        assert used <= spec.vram_free * runner_module.VRAM_HEADROOM
+        used = layers * per_layer + COMPUTE_ALLOWANCE
+        assert used <= spec.vram_free * VRAM_HEADROOM
 
 
 def test_a_longer_context_offloads_fewer_layers() -> None:

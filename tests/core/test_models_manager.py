@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bizra_desktop.core import placement
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models import fit
@@ -190,7 +191,7 @@ def test_delete_unloads_the_model_first_then_removes_it(
 
 def test_fit_is_fits_tight_or_wont_fit_against_the_selectors_budget() -> None:
     memory = MemoryBudget(ram_available=8_000_000_000, vram_free=2_000_000_000)
-    budget = fit.budget(memory)
+    budget = placement.budget(memory)
     assert 8_400_000_000 < budget <= 8_500_000_000  # RAM and VRAM, less the headroom
     assert fit.estimate(1_000_000_000, memory).fit is fit.Fit.FITS
     assert fit.estimate(int(budget * 0.8), memory).fit is fit.Fit.TIGHT

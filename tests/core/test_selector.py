@@ -13,7 +13,8 @@ from bizra_desktop.core.hardware import MemoryBudget
 from bizra_desktop.core.models.store import ModelStore, split_parts
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Finished, Pipeline, RunOptions
-from bizra_desktop.core.selector import MEMORY_HEADROOM, AdaptiveSelector, NoModelError
+from bizra_desktop.core.placement import MEMORY_HEADROOM
+from bizra_desktop.core.selector import AdaptiveSelector, NoModelError
 from bizra_desktop.core.tiers import Tier
 from tests.helpers import starter_path
 

@@ -25,6 +25,7 @@ from bizra_desktop.core.engine.drafts import (
     vocabulary_mismatch,
 )
 from bizra_desktop.core.engine.protocol import (
+    COMPUTE_ALLOWANCE,
     FinishReason,
     GenerationDone,
     LoadSpec,
@@ -41,11 +42,6 @@ MIN_ANSWER_TOKENS = 64
 # Fraction of free VRAM a fully offloaded model may use; the rest is the driver's and the
 # compute buffers'.
 VRAM_HEADROOM = 0.9
-
-
-# What llama.cpp's scratch buffers take on a device beside weights and KV cache (measured
-# loosely; the selector's fit check uses the same allowance).
-COMPUTE_BUFFER_BYTES = 256 * 1024 * 1024
 
 
 class ContextOverflowError(ValueError):
@@ -142,7 +138,8 @@ def gpu_free_memory(devices: Sequence[Device], gpu_device: int | None) -> int | 
 
 def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
     """-1 (all), a number of layers, or 0 (CPU): everything when it fits in free VRAM, else
-    as many layers as fit beside their share of the KV cache, else none."""
+    as many layers as fit beside their share of the KV cache, else none. Decided here, in the
+    host: only llama.cpp knows the build's backend and, off NVIDIA, the free VRAM."""
     if spec.n_gpu_layers is not None:
         return spec.n_gpu_layers if backend else 0
     if backend is None:
@@ -158,8 +155,8 @@ def choose_gpu_layers(spec: LoadSpec, backend: str | None) -> int:
         return 0
     # Each offloaded layer brings its weights and its slice of the KV cache; the compute
     # buffers are paid once.
-    per_layer = (spec.memory_needed - COMPUTE_BUFFER_BYTES) / spec.n_layers
-    layers = int((room - COMPUTE_BUFFER_BYTES) // per_layer)
+    per_layer = (spec.memory_needed - COMPUTE_ALLOWANCE) / spec.n_layers
+    layers = int((room - COMPUTE_ALLOWANCE) // per_layer)
     return max(0, min(layers, spec.n_layers - 1))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bizra_desktop.core import placement
 from bizra_desktop.core.hardware import MemoryBudget
-from bizra_desktop.core.models.store import memory_estimate
-from bizra_desktop.core.selector import MEMORY_HEADROOM
 from bizra_desktop.core.tiers import Tier
 
 # Above this share of the budget a model runs, but other programs feel it and a longer
@@ -25,24 +24,20 @@ class Fit(StrEnum):
 class FitEstimate:
     fit: Fit
     needed: int  # bytes: weights, KV cache for the context, compute buffers
-    budget: int  # bytes the selector allows a model on this machine
+    budget: int  # bytes the selector allows a model on this machine (placement.budget)
 
     def describe(self) -> str:
         return f"{self.fit} (needs {self.needed / 1e9:.1f} of {self.budget / 1e9:.1f} GB)"
 
 
-def budget(memory: MemoryBudget) -> int:
-    """The selector's budget (RAM and VRAM less headroom): what won't fit here, it never picks."""
-    return int((memory.ram_available + (memory.vram_free or 0)) * MEMORY_HEADROOM)
-
-
 def needed_for(tier: Tier, size: int, n_ctx: int) -> int:
     """Memory a not-yet-installed model of `size` bytes would need, with the tier's shape."""
-    return memory_estimate(size, tier.spec.kv_cache_bytes(n_ctx))
+    return placement.memory_needed(size, tier.spec.kv_cache_bytes(n_ctx))
 
 
 def estimate(needed: int, memory: MemoryBudget) -> FitEstimate:
-    allowed = budget(memory)
+    # The selector never picks a model beyond this budget: "won't fit" means it will not run.
+    allowed = placement.budget(memory)
     if needed > allowed:
         return FitEstimate(Fit.WONT_FIT, needed, allowed)
     if needed > allowed * TIGHT_SHARE:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bizra_desktop.core import placement
 from bizra_desktop.core.models.gguf import GGUFError, GGUFHeader, read_header
 from bizra_desktop.core.models.hashing import sha256_files
 from bizra_desktop.core.models.registry import Registry
@@ -21,13 +22,6 @@ STARTER_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 STARTER_NAME = "SmolLM2-135M-Instruct"
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.gguf$")
-# llama.cpp's compute buffers and scratch space, on top of weights and KV cache.
-COMPUTE_ALLOWANCE = 256 * 1024 * 1024
-
-
-def memory_estimate(weights: int, kv_cache: int) -> int:
-    """Memory a model needs to run: its weights, its KV cache and the compute allowance."""
-    return weights + kv_cache + COMPUTE_ALLOWANCE
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ class ModelFile:
         kv_cache = self.header.kv_cache_bytes(n_ctx)
         if kv_cache is None and self.tier is not None:
             kv_cache = self.tier.spec.kv_cache_bytes(n_ctx)
-        return memory_estimate(self.size_bytes, kv_cache or 0)
+        return placement.memory_needed(self.size_bytes, kv_cache or 0)
 
 
 def split_parts(first: Path) -> tuple[Path, ...]:
