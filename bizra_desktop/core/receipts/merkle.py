@@ -7,7 +7,7 @@ node is SHA-256(0x01 ‖ left ‖ right), so a leaf can never pass for a node (R
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # the root of the tree with no leaves
@@ -171,20 +171,27 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequenc
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of {size}")
     _check_hashes(leaf, *proof)
-    fn, sn, node = index, size - 1, leaf
+    node = leaf
+    for sibling, on_left in _climb(index, size - 1, proof, "proof"):
+        node = node_hash(sibling, node) if on_left else node_hash(node, sibling)
+    return node
+
+
+def _climb(fn: int, sn: int, proof: Sequence[bytes], what: str) -> Iterator[tuple[bytes, bool]]:
+    """RFC 9162's walk from node `fn` up to the root of a tree whose last node is `sn`: each
+    hash of `proof` with whether it joins the path from the left. ProofError when `proof` (named
+    `what`) is longer or shorter than the path."""
     for sibling in proof:
         if sn == 0:
-            raise ProofError("the proof is longer than the path to the root")
-        if fn & 1 or fn == sn:
-            node = node_hash(sibling, node)
+            raise ProofError(f"the {what} is longer than the path to the root")
+        on_left = bool(fn & 1) or fn == sn
+        yield sibling, on_left
+        if on_left:
             while not fn & 1 and fn:
                 fn, sn = fn >> 1, sn >> 1
-        else:
-            node = node_hash(node, sibling)
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
-        raise ProofError("the proof is shorter than the path to the root")
-    return node
+        raise ProofError(f"the {what} is shorter than the path to the root")
 
 
 def verify_inclusion(
@@ -213,6 +220,18 @@ def verify_consistency(
     _check_hashes(root1, root2, *proof)
     if not proof:
         raise ProofError("the consistency proof is empty")
+    old, new = _roots_from_consistency_proof(size1, size2, root1, proof)
+    if old != root1:
+        raise ProofError(f"the proof does not lead to the old root of {size1} leaves")
+    if new != root2:
+        raise ProofError(f"the proof does not lead to the new root of {size2} leaves")
+
+
+def _roots_from_consistency_proof(
+    size1: int, size2: int, root1: bytes, proof: Sequence[bytes]
+) -> tuple[bytes, bytes]:
+    """RFC 9162 §2.1.4.2 steps 2-6: the old and the new root that a non-empty `proof` from
+    `size1` to `size2` (0 < size1 < size2) leads to."""
     path = list(proof)
     if size1 & (size1 - 1) == 0:  # the old root is itself a node of the new tree
         path.insert(0, root1)
@@ -220,22 +239,12 @@ def verify_consistency(
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
     old = new = path[0]
-    for node in path[1:]:
-        if sn == 0:
-            raise ProofError("the consistency proof is too long")
-        if fn & 1 or fn == sn:
+    for node, on_left in _climb(fn, sn, path[1:], "consistency proof"):
+        if on_left:
             old, new = node_hash(node, old), node_hash(node, new)
-            while not fn & 1 and fn:
-                fn, sn = fn >> 1, sn >> 1
         else:
             new = node_hash(new, node)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0:
-        raise ProofError("the consistency proof is too short")
-    if old != root1:
-        raise ProofError(f"the proof does not lead to the old root of {size1} leaves")
-    if new != root2:
-        raise ProofError(f"the proof does not lead to the new root of {size2} leaves")
+    return old, new
 
 
 def _check_hashes(*hashes: bytes) -> None:
