@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bizra_desktop.core.engine.protocol import DraftStats
+
+if TYPE_CHECKING:
+    from bizra_desktop.core.engine.decode import Decoder
 
 # The longest draft one batch verifies: past this even a GPU's batch costs grow.
 MAX_DRAFT = 16
@@ -215,32 +218,23 @@ class DraftPolicy:
 
 
 class Speculation:
-    """Decodes the answer on `llama` with drafts from `drafters` (the first with a guess is
-    used), verified as the module docstring says. `stats()` reports each drafter's counts."""
+    """Decodes the answer with drafts from `drafters` (the first with a guess is used),
+    verified as the module docstring says. `stats()` reports each drafter's counts."""
 
-    def __init__(self, llama: Any, drafters: Sequence[Drafter]) -> None:
-        from llama_cpp._internals import LlamaBatch  # noqa: PLC0415 - host process only
-
-        self.llama = llama
+    def __init__(self, drafters: Sequence[Drafter]) -> None:
         self.records = [_Record(drafter) for drafter in drafters]
         self.policy = DraftPolicy()
-        self._batch = LlamaBatch(n_tokens=MAX_DRAFT + 1, embd=0, n_seq_max=1)
 
     def stats(self) -> tuple[DraftStats, ...]:
         return tuple(record.stats() for record in self.records)
 
     def tokens(
-        self, plain: Generator[int, Any, None], sample: Callable[[int], int], budget: int
+        self, decoder: Decoder, token: int, sample: Callable[[int], int], budget: int
     ) -> Iterator[int]:
-        """The answer's tokens, at most `budget`. `plain` is Llama.generate's iterator: its
-        first token comes from the prompt with the KV cache's shared prefix reused; `sample`
-        picks the token at a position of the last batch."""
-        llama = self.llama
-        token = next(plain, None)
-        plain.close()
-        if token is None:
-            return
-        context = [*llama.input_ids[: llama.n_tokens].tolist(), token]
+        """The answer's tokens, at most `budget`, the first being `token` (sampled from the
+        prompt's logits); `sample` picks the token at a row of the last batch's logits."""
+        llama = decoder.llama
+        context = [*decoder.cached(), token]
         produced = 1
         yield token
         while produced < budget:
@@ -249,7 +243,9 @@ class Speculation:
             room = min(budget - produced - 1, len(llama.input_ids) - start - 1)
             record, draft = self._draft(context, room)
             batch = [token, *draft]
-            self._decode(batch, start)
+            started = time.perf_counter()
+            decoder.decode(batch, all_logits=True)
+            self.policy.observe(len(batch), time.perf_counter() - started)
             for index in range(len(batch)):
                 token = sample(index)
                 context.append(token)
@@ -258,8 +254,7 @@ class Speculation:
                     yield token
                     continue
                 if index < len(draft):  # a miss: the positions after it are wrong
-                    llama._ctx.kv_cache_seq_rm(-1, start + index + 1, -1)
-                    llama.n_tokens = start + index + 1
+                    decoder.truncate(start + index + 1)
                 if record is not None:
                     self._learn(record, len(draft), index)
                 yield token
@@ -283,17 +278,3 @@ class Speculation:
         record.accepted += accepted
         record.right = _DECAY * record.right + accepted
         record.wrong = _DECAY * record.wrong + (accepted < drafted)
-
-    def _decode(self, batch: list[int], start: int) -> None:
-        llama = self.llama
-        llama._ctx.kv_cache_seq_rm(-1, start, -1)
-        self._batch.set_batch(batch, n_past=start, logits_all=True)
-        started = time.perf_counter()
-        llama._ctx.decode(self._batch)
-        self.policy.observe(len(batch), time.perf_counter() - started)
-        # The KV cache holds these positions now, whatever is accepted: Llama.generate's
-        # prefix reuse in the next answer reads input_ids, and must replay a token for fresh
-        # logits (the last batch's logits are not the last kept position's).
-        llama.input_ids[start : start + len(batch)] = batch
-        llama.n_tokens = start + len(batch)
-        llama._requires_eval = True

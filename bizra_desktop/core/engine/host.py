@@ -216,32 +216,11 @@ class InferenceHost:
             self._loading = False
 
     def _events(self, conn: Connection, job: int) -> Iterator[HostEvent]:
-        process = self._process
-        assert process is not None
         template_deadline: float | None = None
         while True:
-            timeout = None if template_deadline is None else template_deadline - time.monotonic()
-            ready = multiprocessing.connection.wait([conn, process.sentinel], timeout)
-            if not ready:  # the chat template is still rendering: a hostile or broken model
-                process.kill()
-                self._discard_process()
-                yield HostFailure(
-                    job,
-                    FailureKind.BAD_MODEL,
-                    f"the model's chat template did not finish within {TEMPLATE_LIMIT_S:.0f} s "
-                    "and was stopped; the model file may be hostile or broken",
-                )
-                return
-            event: Any
-            if conn in ready:
-                try:
-                    event = conn.recv()
-                except (EOFError, OSError):
-                    event = None
-            else:
-                event = None
-            if event is None:
-                yield self._death(job)
+            event, final = self._receive(conn, job, template_deadline)
+            if final:
+                yield event
                 return
             if getattr(event, "job_id", job) != job:
                 continue  # a late event of a request that was abandoned
@@ -256,6 +235,29 @@ class InferenceHost:
             yield event
             if isinstance(event, GenerationDone | HostFailure):
                 return
+
+    def _receive(self, conn: Connection, job: int, deadline: float | None) -> tuple[Any, bool]:
+        """The host's next event, or (True) the failure that ends the job: the host died, or
+        the chat template is still rendering at `deadline` (a hostile or broken model)."""
+        process = self._process
+        assert process is not None
+        timeout = None if deadline is None else deadline - time.monotonic()
+        ready = multiprocessing.connection.wait([conn, process.sentinel], timeout)
+        if not ready:
+            process.kill()
+            self._discard_process()
+            return HostFailure(
+                job,
+                FailureKind.BAD_MODEL,
+                f"the model's chat template did not finish within {TEMPLATE_LIMIT_S:.0f} s "
+                "and was stopped; the model file may be hostile or broken",
+            ), True
+        if conn in ready:
+            try:
+                return conn.recv(), False
+            except (EOFError, OSError):
+                pass
+        return self._death(job), True
 
     def _death(self, job: int) -> HostFailure:
         process = self._process

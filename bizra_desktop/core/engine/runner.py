@@ -14,9 +14,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+from bizra_desktop.core.engine.build import cached_prefix, engine_build, template_sha256, with_seed
+from bizra_desktop.core.engine.decode import Decoder
 from bizra_desktop.core.engine.drafts import (
     Drafter,
     ModelDrafter,
@@ -321,6 +324,8 @@ class LlamaRunner:
             round(load_ms or 0.0, 2),
             reused,
             loaded.gpu_fallback,
+            *engine_build(_llama_cpp()),
+            template_sha256(loaded.llama.metadata.get("tokenizer.chat_template")),
         )
 
     def _ensure(
@@ -411,80 +416,54 @@ class LlamaRunner:
             raise RuntimeError("no model loaded")
         llama = self._loaded.llama
         prompt_tokens, stops, dropped = self._fit_context(list(messages))
+        params = with_seed(params)  # the receipt records the seed a sampled answer used
+        cached = cached_prefix(llama._input_ids, prompt_tokens)
         yield PromptReady(0, len(prompt_tokens))
         n_ctx = llama.n_ctx()
         room = n_ctx - len(prompt_tokens)
         budget = min(params.max_tokens, room)
-        if self.own_sampler:
-            sampler = Sampler(_llama_cpp(), llama, params)
-            # Llama.generate takes its sampler chain from _init_sampler: this answer's is ours.
-            llama._init_sampler = lambda **_: sampler
-        elif params.seed is not None:
-            llama.set_seed(params.seed)
-        generation = llama.generate(
-            prompt_tokens,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-        )
         drafters = self._drafters(prompt_lookup)
-        speculation = Speculation(llama, drafters) if drafters else None
-        tokens = (
-            generation
-            if speculation is None
-            # Llama.generate has set up this answer's sampler by its first token.
-            else speculation.tokens(
-                generation, lambda i: llama._sampler.sample(llama._ctx, i), budget
-            )
+        speculation = Speculation(drafters) if drafters else None
+        tokens = Decoder(_llama_cpp(), llama).tokens(
+            prompt_tokens, self._sampler(llama, params), budget, speculation
         )
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stop_filter = _StopFilter([*stops, *params.stop])
-        is_end = _end_of_generation(llama)
-        piece = _piece_reader(llama)
-        generated = 0
-        pending_tokens = 0
-        finish = FinishReason.LENGTH
+        answer = _AnswerText(llama, [*stops, *params.stop], params.ignore_eos)
         tick = self._loaded.threads.answer() if self._loaded.threads else _no_tick
-        for token in tokens:
-            tick()  # per-token time, for the thread count (engine/threads.py)
-            if is_end(token) and not params.ignore_eos:
-                finish = FinishReason.STOP
-                break
-            generated += 1
-            pending_tokens += 1
-            text, hit_stop = stop_filter.feed(decoder.decode(piece(token)))
-            if text:
-                yield TokenText(0, text, pending_tokens)
-                pending_tokens = 0
-            if hit_stop:
-                finish = FinishReason.STOP
-                break
-            if should_stop():
-                finish = FinishReason.STOPPED
-                break
-            if generated >= budget:
-                break
-        tail = stop_filter.flush(decoder.decode(b"", final=True))
-        if tail or pending_tokens:
-            yield TokenText(0, tail, pending_tokens)
+        yield from answer.events(tokens, budget, should_stop, tick)
         notes = [self._draft_note] if self._draft_note else []
         if dropped:
             notes.append(
                 f"the {dropped} earliest messages were left out: the conversation is longer "
                 f"than the context window ({n_ctx:,} tokens)"
             )
-        if finish is FinishReason.LENGTH and budget < params.max_tokens:
+        if answer.finish is FinishReason.LENGTH and budget < params.max_tokens:
             notes.append(f"answer cut at {budget} tokens: the context window ({n_ctx:,}) is full")
         yield GenerationDone(
             0,
             len(prompt_tokens),
-            generated,
-            finish,
+            answer.generated,
+            answer.finish,
             "; ".join(notes) or None,
             speculation.stats() if speculation is not None else (),
+            seed=params.seed,
+            cached_tokens=cached,
         )
+
+    def _sampler(self, llama: Any, params: SamplingParams) -> Callable[[int], int]:
+        """`sample(i)`: the token at row i of the last batch's logits, by our sampler chain
+        or, with `own_sampler` False, llama-cpp-python's (what Llama.generate would build)."""
+        if self.own_sampler:
+            return partial(Sampler(_llama_cpp(), llama, params).sample, llama._ctx)
+        if params.seed is not None:
+            llama.set_seed(params.seed)
+        chain = llama._init_sampler(
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        )
+        return partial(chain.sample, llama._ctx)
 
     def _drafters(self, prompt_lookup: bool) -> list[Drafter]:
         """Prompt lookup first: its guesses cost nothing, a draft model's cost decodes."""
@@ -520,6 +499,51 @@ class LlamaRunner:
                 )
             del messages[oldest]
             dropped += 1
+
+
+class _AnswerText:
+    """Turns the answer's tokens into text events: whole characters, stop strings held back
+    and cut at, the end token, the budget and the stop flag checked after every token."""
+
+    def __init__(self, llama: Any, stops: Sequence[str], ignore_eos: bool) -> None:
+        self._piece = _piece_reader(llama)
+        self._is_end = _end_of_generation(llama)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._stops = _StopFilter(stops)
+        self._ignore_eos = ignore_eos
+        self.generated = 0
+        self.finish = FinishReason.LENGTH
+
+    def events(
+        self,
+        tokens: Iterator[int],
+        budget: int,
+        should_stop: Callable[[], bool],
+        tick: Callable[[], None],
+    ) -> Iterator[TokenText]:
+        pending = 0  # tokens whose text has not been sent yet (a character split over tokens)
+        for token in tokens:
+            tick()  # per-token time, for the thread count (engine/threads.py)
+            if self._is_end(token) and not self._ignore_eos:
+                self.finish = FinishReason.STOP
+                break
+            self.generated += 1
+            pending += 1
+            text, hit_stop = self._stops.feed(self._utf8.decode(self._piece(token)))
+            if text:
+                yield TokenText(0, text, pending)
+                pending = 0
+            if hit_stop:
+                self.finish = FinishReason.STOP
+                break
+            if should_stop():
+                self.finish = FinishReason.STOPPED
+                break
+            if self.generated >= budget:
+                break
+        tail = self._stops.flush(self._utf8.decode(b"", final=True))
+        if tail or pending:
+            yield TokenText(0, tail, pending)
 
 
 def _no_tick() -> None:
