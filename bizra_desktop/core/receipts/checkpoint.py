@@ -17,6 +17,7 @@ from bizra_desktop.core.receipts.keys import (
     SigningKey,
     VerifierKey,
     b64encode,
+    describe_key,
     strict_b64decode,
     valid_name,
 )
@@ -57,9 +58,6 @@ class NoteSignature:
     name: str
     key_id: bytes
     signature: bytes
-
-    def describe(self) -> str:
-        return f"{self.name} (key id {self.key_id.hex()})"
 
 
 def parse_note(note: str) -> tuple[str, list[NoteSignature]]:
@@ -110,7 +108,7 @@ def open_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
     text, signatures = parse_note(note)
     mine = [s for s in signatures if (s.name, s.key_id) == (key.name, key.key_id)]
     if not mine:
-        signers = ", ".join(s.describe() for s in signatures)
+        signers = ", ".join(describe_key(s.name, s.key_id) for s in signatures)
         raise ForeignKeyError(f"it is signed by another key: {signers}, not {key.describe()}")
     message = text.encode("utf-8")
     if not any(

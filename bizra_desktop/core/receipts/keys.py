@@ -64,6 +64,11 @@ def note_key_id(name: str, public: bytes) -> bytes:
     return hashlib.sha256(name.encode("utf-8") + b"\n" + ALG_ED25519 + public).digest()[:4]
 
 
+def describe_key(name: str, key_id: bytes) -> str:
+    """How a user tells keys apart: the name and the id."""
+    return f"{name} (key id {key_id.hex()})"
+
+
 def valid_name(name: str) -> bool:
     """A signed-note key name: not empty, no '+', no whitespace or control characters."""
     return bool(name) and "+" not in name and all(c.isprintable() and not c.isspace() for c in name)
@@ -105,8 +110,7 @@ class VerifierKey:
         return True
 
     def describe(self) -> str:
-        """How a user tells keys apart: the name and the id."""
-        return f"{self.name} (key id {self.key_id.hex()})"
+        return describe_key(self.name, self.key_id)
 
 
 class SigningKey:
