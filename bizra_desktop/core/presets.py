@@ -139,43 +139,29 @@ class Preset:
         )
 
 
-BUILT_IN: tuple[Preset, ...] = (
+_CODE_PROMPT = (
+    "You are a careful programmer. Answer with complete, correct code in fenced code blocks "
+    "that name their language, then explain briefly."
+)
+_DEFAULT = Settings()
+_BUILT_IN_ROWS: tuple[tuple[str, str, float, float, Preference, str | None], ...] = (
+    # name, description, temperature, top-p, preference, system prompt
+    ("Precise", "facts and careful reasoning", 0.2, 0.9, Preference.QUALITY, None),
+    ("Balanced", "the defaults", _DEFAULT.temperature, _DEFAULT.top_p, Preference.BALANCED, None),
+    ("Creative", "stories, ideas, variety", 1.0, 0.95, Preference.BALANCED, None),
+    ("Code", "programming", 0.2, 0.95, Preference.QUALITY, _CODE_PROMPT),
+)
+BUILT_IN: tuple[Preset, ...] = tuple(
     Preset(
-        name="Precise",
-        description="facts and careful reasoning",
-        temperature=0.2,
-        top_p=0.9,
-        preference=Preference.QUALITY,
+        name=name,
+        description=description,
+        temperature=temperature,
+        top_p=top_p,
+        preference=preference,
+        system_prompt=system_prompt,
         built_in=True,
-    ),
-    Preset(
-        name="Balanced",
-        description="the defaults",
-        temperature=Settings().temperature,
-        top_p=Settings().top_p,
-        preference=Preference.BALANCED,
-        built_in=True,
-    ),
-    Preset(
-        name="Creative",
-        description="stories, ideas, variety",
-        temperature=1.0,
-        top_p=0.95,
-        preference=Preference.BALANCED,
-        built_in=True,
-    ),
-    Preset(
-        name="Code",
-        description="programming",
-        system_prompt=(
-            "You are a careful programmer. Answer with complete, correct code in fenced code "
-            "blocks that name their language, then explain briefly."
-        ),
-        temperature=0.2,
-        top_p=0.95,
-        preference=Preference.QUALITY,
-        built_in=True,
-    ),
+    )
+    for name, description, temperature, top_p, preference, system_prompt in _BUILT_IN_ROWS
 )
 
 
