@@ -15,11 +15,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
+from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.paths import DataPaths, data_paths
+from bizra_desktop.core.presets import PresetStore
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.export import ExportError, export_receipts
 from bizra_desktop.core.receipts.export_verify import verify_export
-from bizra_desktop.core.receipts.impact_ledger import ImpactLedger, accumulate
+from bizra_desktop.core.receipts.impact_ledger import ImpactLedger, ImpactWalk, accumulate
+from bizra_desktop.core.receipts.replay import (
+    ReplayInputError,
+    ReplayUnavailableError,
+    plan_replay,
+    replay,
+)
+from bizra_desktop.core.settings import load_settings
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -61,6 +70,28 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     impact.add_argument("--json", action="store_true")
     impact.set_defaults(handler=cmd_impact)
 
+    replay = sub.add_parser(
+        "replay",
+        help="make a receipt's answer again with its model, template and parameters",
+        description="Re-run the prompt of receipt HASH with the model the receipt names (found "
+        "by its SHA-256), its chat template, sampling parameters and seed, and say whether the "
+        "answer is identical. The texts come from the conversation that holds the receipt, or "
+        "from --prompt/--system, checked against the receipt's commitments.",
+        epilog="exit codes: 0 identical; 1 the answer differs, or the receipt cannot be "
+        "replayed here (the line says why: a version 1 receipt, the model not installed, the "
+        "texts not available, ...); 2 bad input (no such receipt, a prompt that is not the "
+        "receipt's)",
+    )
+    replay.add_argument("hash", metavar="HASH", help="the receipt's hash (8 or more hex digits)")
+    replay.add_argument(
+        "--prompt", metavar="TEXT", help="the prompt, when no conversation holds it (- reads stdin)"
+    )
+    replay.add_argument("--system", metavar="TEXT", help="the system prompt it was answered with")
+    replay.add_argument(
+        "--json", action="store_true", help="print one object: identical, answer, notes, ..."
+    )
+    replay.set_defaults(handler=cmd_replay)
+
 
 def cmd_verify(args: argparse.Namespace) -> int:
     try:
@@ -81,10 +112,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "database was deleted or replaced",
             EXIT_INVALID,
         )
+    walk = ImpactWalk()  # in the same pass: receipts whose stated impact is not their own
     with _chain(paths) as chain:
-        chain_report = chain.verify(kept_checkpoint=kept)
+        chain_report = chain.verify(kept_checkpoint=kept, visit=walk.visit)
     _say(chain_report.message, chain_report.ok)
-    return EXIT_OK if chain_report.ok else EXIT_INVALID
+    if not chain_report.ok:
+        return EXIT_INVALID
+    for disagreement in walk.disagreements:
+        _say(disagreement.describe(), False)
+    return EXIT_INVALID if walk.disagreements else EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -161,7 +197,51 @@ def cmd_impact(args: argparse.Namespace) -> int:
         _print_ledger(ledger)
     if not ledger.verified:
         return _error(f"counted only up to the first bad receipt: {ledger.problem}", EXIT_INVALID)
-    return EXIT_OK
+    for disagreement in ledger.disagreements:
+        _say(f"{disagreement.describe()}: counted as its fields give", False)
+    return EXIT_INVALID if ledger.disagreements else EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    paths = data_paths()
+    if not paths.database.exists():
+        return _error(f"there are no receipts ({paths.database} does not exist)", EXIT_BAD_INPUT)
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    with _chain(paths) as chain:
+        try:
+            plan = plan_replay(
+                paths,
+                chain,
+                args.hash,
+                prompt=prompt,
+                system_prompt=args.system,
+                system_candidates=_system_prompts(paths),
+            )
+        except ReplayInputError as error:
+            return _error(str(error), EXIT_BAD_INPUT)
+        except ReplayUnavailableError as error:
+            return _error(f"cannot replay: {error}", EXIT_INVALID)
+    try:
+        with InferenceHost() as host:
+            result = replay(plan, host)
+    except ReplayUnavailableError as error:
+        return _error(f"cannot replay: {error}", EXIT_INVALID)
+    message = result.describe(plan.seq)
+    if args.json:
+        record = {"seq": plan.seq, "model": plan.model.name, "message": message}
+        print(json.dumps(record | asdict(result)))
+    else:
+        _say(message, result.identical)
+    return EXIT_OK if result.identical else EXIT_INVALID
+
+
+def _system_prompts(paths: DataPaths) -> list[str]:
+    """The system prompts a receipt's may be: the settings' and every preset's."""
+    with PresetStore(paths.database) as presets:
+        return [
+            load_settings(paths.settings).system_prompt,
+            *(preset.system_prompt or "" for preset in presets.list()),
+        ]
 
 
 def _ledger_record(ledger: ImpactLedger) -> dict[str, object]:
@@ -172,6 +252,7 @@ def _ledger_record(ledger: ImpactLedger) -> dict[str, object]:
         "verified": ledger.verified,
         "per_tier": {tier: asdict(totals) for tier, totals in ledger.per_tier.items()},
         "per_day": [asdict(day) for day in ledger.per_day],
+        "disagreements": [asdict(found) for found in ledger.disagreements],
     }
 
 

@@ -106,28 +106,35 @@ class ImpactLedger:
 Entry = tuple[int, str, str, float]  # seq, day, tier, impact
 
 
+class ImpactWalk:
+    """What each receipt adds, collected as `ReceiptChain.verify` walks the chain (pass
+    `visit`): `accumulate` sums it, `bizra receipts verify` names the disagreements."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.disagreements: list[ImpactDisagreement] = []
+
+    def visit(self, seq: int, body: dict[str, Any]) -> None:
+        entry, disagreement = _entry(seq, body)
+        if entry is not None:
+            self.entries.append(entry)
+        if disagreement is not None:
+            self.disagreements.append(disagreement)
+
+
 def accumulate(
     chain: ReceiptChain, progress: Callable[[int, int], None] | None = None
 ) -> ImpactLedger:
     """The ledger of `chain`, verifying it on the way (about as long as `verify`)."""
-    entries: list[Entry] = []
-    disagreements: list[ImpactDisagreement] = []
-
-    def visit(seq: int, body: dict[str, Any]) -> None:
-        entry, disagreement = _entry(seq, body)
-        if entry is not None:
-            entries.append(entry)
-        if disagreement is not None:
-            disagreements.append(disagreement)
-
-    report = chain.verify(progress=progress, visit=visit)
+    walk = ImpactWalk()
+    report = chain.verify(progress=progress, visit=walk.visit)
     stop = math.inf if report.ok else report.first_bad_seq or 0  # no one to blame: nothing
-    ledger = summarize(entry for entry in entries if entry[0] < stop)
+    ledger = summarize(entry for entry in walk.entries if entry[0] < stop)
     return replace(
         ledger,
         verified=report.ok,
         problem=None if report.ok else report.message,
-        disagreements=tuple(found for found in disagreements if found.seq < stop),
+        disagreements=tuple(found for found in walk.disagreements if found.seq < stop),
     )
 
 
