@@ -64,7 +64,9 @@ def _save(widget: QWidget, name: str) -> None:
 
 def _routing_reasons(app: QApplication, window: MainWindow) -> None:
     """The badge's tooltip: what decided the rating, and the confidence."""
-    window.prompt.setPlainText("Hi! Докажите, что проблема остановки неразрешима, шаг за шагом.")
+    window.pane.prompt.setPlainText(
+        "Hi! Докажите, что проблема остановки неразрешима, шаг за шагом."
+    )
     window.send()
     _wait(app, lambda: window.answer is None)
     badge = window.findChildren(QLabel, "badge")[-1]
@@ -108,7 +110,7 @@ def main() -> int:
         if "chat" in groups:
             _save(window, "empty.png")
         for prompt in PROMPTS:
-            window.prompt.setPlainText(prompt)
+            window.pane.prompt.setPlainText(prompt)
             window.send()
             _wait(app, lambda: window.answer is None)
         answered = window.conversation_id
@@ -130,12 +132,12 @@ def _chat(app: QApplication, window: MainWindow, paths: DataPaths) -> None:
     """chat.png, routing-reasons.png, streaming.png and settings.png."""
     window.store.create("Trip ideas for Lisbon")
     window.store.create("Rust lifetimes question")
-    window.conversations.refresh()
+    window.controller.refresh()
     _wait(app, lambda: False, timeout_s=0.3)
     _save(window, "chat.png")
     _routing_reasons(app, window)
 
-    window.prompt.setPlainText("Write a very long story about a lighthouse keeper.")
+    window.pane.prompt.setPlainText("Write a very long story about a lighthouse keeper.")
     window.send()
     _wait(app, lambda: window.answer is not None and len(window.answer.text) > 40)
     _save(window, "streaming.png")
@@ -191,16 +193,16 @@ def _code_and_themes(app: QApplication, window: MainWindow, answered: int | None
     from bizra_desktop.ui.chat.message_view import MessageView  # noqa: PLC0415
 
     window.new_chat()
-    window.chat.add(MessageView("user", "How do I check whether a number is prime, quickly?"))
-    answer = window.chat.add(MessageView("assistant", CODE_ANSWER))
+    window.pane.chat.add(MessageView("user", "How do I check whether a number is prime, quickly?"))
+    answer = window.pane.chat.add(MessageView("assistant", CODE_ANSWER))
     answer.set_badge("moderate", "MICRO", "Qwen2.5-1.5B-Instruct", "")
     answer.set_figures("212 tokens · TTFT 140 ms · 38.2 tok/s · CPU")
     _wait(app, lambda: False, timeout_s=0.3)
     _save(window, "code-answer.png")
     theme.manager().set_choice("dark")
     if answered is not None:
-        window.list_view.setCurrentIndex(
-            window.conversations.index(window.conversations.row_of(answered) or 0)
+        window.sidebar.list_view.setCurrentIndex(
+            window.sidebar.conversations.index(window.sidebar.conversations.row_of(answered) or 0)
         )
     _wait(app, lambda: False, timeout_s=0.3)
     _save(window, "dark.png")
@@ -251,10 +253,10 @@ def _receipt_browser(app: QApplication, window: MainWindow) -> None:
 
     window.new_chat()
     for prompt in ("What is 17 times 3?", "Name three primary colours.", "Say hi in French."):
-        window.prompt.setPlainText(prompt)
+        window.pane.prompt.setPlainText(prompt)
         window.send()
         _wait(app, lambda: window.answer is None, timeout_s=600)
-    window.browse_receipts_action.trigger()
+    window.menu_actions.browse_receipts_action.trigger()
     browser = window.findChild(ReceiptBrowser)
     assert browser is not None
     browser.resize(1280, 800)
@@ -306,7 +308,7 @@ def _model_manager(app: QApplication, window: MainWindow, hub: HubServer) -> Non
     hub.add_repo(micro.repo_id, {micro.filename: Blob(starter)})
     hub.fail_next(Fault(hold_after=4 * 10 * 1024 * 1024))  # stall after 4 chunks, ~43%
     with hub:
-        window.manage_models_action.trigger()
+        window.menu_actions.manage_models_action.trigger()
         manager = window.findChild(ModelManagerWindow)
         assert manager is not None
         manager.resize(1100, 720)

@@ -38,8 +38,8 @@ def run_ui_benchmark(tokens: int = 1000) -> dict[str, Any]:
         window.resize(1100, 720)
         window.show()
         # A benchmark needs the full length: generation goes on past the model's end token.
-        plain_options = window._options
-        window._options = lambda pin: replace(  # type: ignore[method-assign]
+        plain_options = window.controller.options
+        window.controller.options = lambda pin: replace(
             plain_options(pin), params=replace(plain_options(pin).params, ignore_eos=True)
         )
         renders = 0
@@ -47,15 +47,15 @@ def run_ui_benchmark(tokens: int = 1000) -> dict[str, Any]:
 
         def count_render() -> None:  # runs after the window's own render on each tick
             nonlocal renders, last_length
-            answer = window.answer
-            length = answer.view.body.document().characterCount() if answer else 0
-            if answer is not None and length != last_length:
+            live = window.pane.live
+            length = live.view.body.document().characterCount() if live else 0
+            if live is not None and length != last_length:
                 renders += 1
             last_length = length
 
-        window.render_timer.timeout.connect(count_render)
+        window.pane.render_timer.timeout.connect(count_render)
         streamed: list[int] = []
-        worker = window.worker.worker
+        worker = window.controller.generation.worker
         worker.token.connect(lambda *_: streamed.append(1))
 
         lags: list[float] = []
@@ -75,7 +75,7 @@ def run_ui_benchmark(tokens: int = 1000) -> dict[str, Any]:
         worker.finished.connect(loop.quit)
         worker.failed.connect(loop.quit)
         timer.start()
-        window.prompt.setPlainText(PROMPT)
+        window.pane.prompt.setPlainText(PROMPT)
         started = time.perf_counter()
         window.send()
         loop.exec()

@@ -22,7 +22,7 @@ from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.chat_document import chat_document
 from bizra_desktop.core.receipts.chat_export import export_chat
 from bizra_desktop.core.receipts.chat_render import render
-from bizra_desktop.ui.receipts.tasks import Task, TaskRunner
+from bizra_desktop.ui.background import Task, TaskRunner
 
 # What the save dialog offers, and the format each filter writes.
 EXPORT_FILTERS = {"Markdown (*.md)": "md", "HTML (*.html)": "html", "JSON (*.json)": "json"}

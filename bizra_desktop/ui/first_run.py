@@ -35,10 +35,10 @@ from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.accessibility import describe
+from bizra_desktop.ui.background import start_thread, stop_thread
 from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
 from bizra_desktop.ui.models.shared import shared_manager
-from bizra_desktop.ui.models.threads import start_thread, stop_thread
 
 _QUEUED = Qt.ConnectionType.QueuedConnection
 _WORKER_STOP_MS = 2_000

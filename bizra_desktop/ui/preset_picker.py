@@ -20,6 +20,7 @@ class PresetPicker(QComboBox):
     def __init__(self, presets: PresetStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presets = presets
+        self._known: dict[str, Preset] = {}  # as last read: current() needs no database
         describe(
             self,
             "Preset",
@@ -34,7 +35,8 @@ class PresetPicker(QComboBox):
         self.clear()
         self.addItem(NO_PRESET, None)
         self.setItemData(0, "Your settings as they are (File → Settings…)", _TOOLTIP)
-        for preset in self.presets.list():
+        self._known = {preset.name: preset for preset in self.presets.list()}
+        for preset in self._known.values():
             self.addItem(preset.name, preset.name)
             self.setItemData(self.count() - 1, preset.summary(), _TOOLTIP)
         self.blockSignals(False)
@@ -49,7 +51,7 @@ class PresetPicker(QComboBox):
 
     def current(self) -> Preset | None:
         name = self.currentData()
-        return self.presets.get(name) if name else None
+        return self._known.get(name) if name else None
 
     def save_settings_as_preset(self, settings: Settings) -> Preset | None:
         """Ask for a name and save the settings' system prompt, sampling and preference as a

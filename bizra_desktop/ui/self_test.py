@@ -198,10 +198,10 @@ def _run_in_app(paths: DataPaths, timeout: float, started: float) -> SelfTestRes
 
 async def _ask(window: MainWindow, timeout: float, host_pids: set[int]) -> None:
     """Send PROMPT the way a user does and wait until the window has stored the answer."""
-    window.prompt.setPlainText(PROMPT)
-    if not window.send_button.isEnabled():
+    window.pane.prompt.setPlainText(PROMPT)
+    if not window.pane.send_button.isEnabled():
         raise SelfTestError("the Send button is disabled in a fresh window")
-    window.send_button.click()
+    window.pane.send_button.click()
     if window.answer is None:
         raise SelfTestError("clicking Send did not start an answer")
     deadline = time.monotonic() + timeout

@@ -27,8 +27,9 @@ def nothing_left_running(qapp: QApplication) -> Iterator[None]:
     assert not visible, f"windows left open: {visible}"
     for widget in qapp.topLevelWidgets():
         if isinstance(widget, MainWindow):
-            assert widget.worker.thread.isFinished(), "a generation thread is still running"
-            assert not widget.render_timer.isActive() and not widget.status_timer.isActive()
+            assert widget.controller.generation.thread.isFinished(), "a generation thread runs"
+            assert not widget.controller.jobs.running, "the conversation store's thread runs"
+            assert not widget.pane.render_timer.isActive() and not widget.status.timer.isActive()
 
 
 def _point_huggingface_hub_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Path) -> None:

@@ -107,15 +107,20 @@ def test_the_main_window_and_its_messages_name_every_control(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     window.store.create("A conversation")
-    window.conversations.refresh()
-    window.chat.add(MessageView("user", "Show me code"))
-    answer = window.chat.add(MessageView("assistant", "```python\nprint(1)\n```"))
+    window.controller.refresh()
+    window.pane.chat.add(MessageView("user", "Show me code"))
+    answer = window.pane.chat.add(MessageView("assistant", "```python\nprint(1)\n```"))
     answer.set_badge("simple", "NANO", "Qwen2.5-0.5B", "why")
-    window.chat.add(MessageView("error", "The model stopped"))
-    window._update_controls()
+    window.pane.chat.add(MessageView("error", "The model stopped"))
+    window.pane.update_controls()
     qtbot.wait(10)
     assert unnamed_controls(window) == []
-    for widget in (window.prompt, window.send_button, window.tier_picker, window.list_view):
+    for widget in (
+        window.pane.prompt,
+        window.pane.send_button,
+        window.pane.tier_picker,
+        window.sidebar.list_view,
+    ):
         assert widget.accessibleName() and widget.accessibleDescription()
 
 
@@ -144,7 +149,7 @@ def test_the_model_manager_names_every_control(qtbot: QtBot, paths: DataPaths) -
 
 
 def test_the_receipt_browser_names_every_control(qtbot: QtBot, window: MainWindow) -> None:
-    window.browse_receipts_action.trigger()
+    window.menu_actions.browse_receipts_action.trigger()
     browser = window.findChild(ReceiptBrowser)
     assert browser is not None
     qtbot.waitUntil(lambda: browser.reader.idle and browser.jobs.idle, timeout=WAIT_MS)
@@ -169,7 +174,7 @@ def test_the_first_run_guide_names_every_control(qtbot: QtBot, window: MainWindo
 def test_tab_walks_the_main_window_in_order(qtbot: QtBot, window: MainWindow) -> None:
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    window.search.setFocus()
+    window.sidebar.search.setFocus()
     visited = [QApplication.focusWidget()]
     for _ in range(9):
         current = QApplication.focusWidget()
@@ -178,21 +183,21 @@ def test_tab_walks_the_main_window_in_order(qtbot: QtBot, window: MainWindow) ->
         visited.append(QApplication.focusWidget())
     # Regenerate, Ask a bigger model and Stop are disabled in an empty chat: Tab skips them.
     expected = [
-        window.search,
-        window.list_view,
-        window.new_button,
-        window.rename_button,
-        window.delete_button,
-        window.chat,
-        window.tier_picker,
-        window.preset_picker,
-        window.prompt,  # Tab leaves the prompt box rather than typing a tab
-        window.send_button,
+        window.sidebar.search,
+        window.sidebar.list_view,
+        window.sidebar.new_button,
+        window.sidebar.rename_button,
+        window.sidebar.delete_button,
+        window.pane.chat,
+        window.pane.tier_picker,
+        window.pane.preset_picker,
+        window.pane.prompt,  # Tab leaves the prompt box rather than typing a tab
+        window.pane.send_button,
     ]
     assert visited == expected
-    assert window.prompt.toPlainText() == ""
-    qtbot.keyClick(window.send_button, Qt.Key.Key_Backtab)
-    assert QApplication.focusWidget() is window.prompt
+    assert window.pane.prompt.toPlainText() == ""
+    qtbot.keyClick(window.pane.send_button, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is window.pane.prompt
     # The focused control is drawn with the theme's focus ring.
     assert "QPushButton:focus" in QApplication.instance().styleSheet()  # type: ignore[union-attr]
 
@@ -236,5 +241,5 @@ def test_the_shortcuts_dialog_lists_the_windows_real_shortcuts(
     # A listed shortcut does what it says.
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window.search, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.focusWidget() is window.prompt
+    qtbot.keyClick(window.sidebar.search, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.pane.prompt

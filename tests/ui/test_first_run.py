@@ -15,8 +15,9 @@ from bizra_desktop.core.models.store import ModelStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings
 from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.chat.pane import EMPTY_CHAT_HINT, STARTER_ONLY_HINT
 from bizra_desktop.ui.first_run import FirstRunGuide
-from bizra_desktop.ui.main_window import EMPTY_CHAT_HINT, STARTER_ONLY_HINT, MainWindow
+from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.models.manager_window import ModelManagerWindow
 from tests.helpers import recorded_machine, starter_path
 from tests.hub_server import Blob, HubServer
@@ -76,7 +77,7 @@ def test_one_button_downloads_the_recommended_set_with_progress(
     guide = _open_guide(qtbot, window, "netbook-4gb")  # 2 GB free: NANO only
     assert guide.ticked() == [Tier.NANO]
     assert "98 MB" in guide.download_button.text()  # the Hub's size, not the estimate
-    assert window.chat.placeholder.text() == STARTER_ONLY_HINT
+    assert window.pane.chat.placeholder.text() == STARTER_ONLY_HINT
     seen: list[str] = []
     guide.table.itemChanged.connect(lambda item: seen.append(item.text()))
     _click(qtbot, guide.download_button)
@@ -85,7 +86,7 @@ def test_one_button_downloads_the_recommended_set_with_progress(
     assert any(text.startswith("downloading ") and "of 98 MB" in text for text in seen), seen
     assert "is installed; the next prompt can use it" in guide.message.text()
     assert Tier.NANO in ModelStore(paths.models).installed()
-    assert window.chat.placeholder.text() == EMPTY_CHAT_HINT  # a real tier answers now
+    assert window.pane.chat.placeholder.text() == EMPTY_CHAT_HINT  # a real tier answers now
     assert window.maybe_open_first_run_guide() is None
 
 
@@ -126,7 +127,7 @@ def test_continue_with_the_starter_is_remembered(
     assert not guide.isVisible()
     assert load_settings(paths.settings).first_run_done
     # The empty chat still says who answers, and how to get more.
-    assert first.chat.placeholder.text() == STARTER_ONLY_HINT
+    assert first.pane.chat.placeholder.text() == STARTER_ONLY_HINT
     first.close()
     again = MainWindow(paths)
     qtbot.addWidget(again)
@@ -141,11 +142,11 @@ def test_continue_with_the_starter_is_remembered(
 def test_the_empty_chat_links_to_the_guide_and_the_models(
     qtbot: QtBot, window: MainWindow, offline: None
 ) -> None:
-    assert "<a href='guide'>" in window.chat.placeholder.text()
-    window.chat.placeholder.linkActivated.emit("guide")
+    assert "<a href='guide'>" in window.pane.chat.placeholder.text()
+    window.pane.chat.placeholder.linkActivated.emit("guide")
     assert window.guide is not None and window.guide.isVisible()
     window.guide.close()
-    window.chat.placeholder.linkActivated.emit("models")
+    window.pane.chat.placeholder.linkActivated.emit("models")
     managers = [child for child in window.children() if isinstance(child, ModelManagerWindow)]
     assert len(managers) == 1 and managers[0].isVisible()
     managers[0].import_file(starter_path(), Tier.NANO)
@@ -153,4 +154,4 @@ def test_the_empty_chat_links_to_the_guide_and_the_models(
         lambda: Tier.NANO in ModelStore(window.paths.models).installed(), timeout=WAIT_MS
     )
     managers[0].close()  # the empty chat no longer says the starter answers everything
-    qtbot.waitUntil(lambda: window.chat.placeholder.text() == EMPTY_CHAT_HINT, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.pane.chat.placeholder.text() == EMPTY_CHAT_HINT, timeout=WAIT_MS)

@@ -23,13 +23,15 @@ from bizra_desktop.core.pipeline import Finished, RunOptions
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.chat.message_view import MessageView
-from bizra_desktop.ui.conversation_list import ConversationListModel
+from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
 from tests.helpers import RecordProperty, fake_nvidia_smi
+from tests.ui.windows import ANSWER_TIMEOUT_MS, open_conversation, wait_listed
+from tests.ui.windows import send as _send
+from tests.ui.windows import wait_idle as _wait_idle
 
 pytestmark = pytest.mark.model
-ANSWER_TIMEOUT_MS = 120_000
 
 
 def _open(qtbot: QtBot, home: Path, max_tokens: int = 24) -> MainWindow:
@@ -49,26 +51,17 @@ def window(qtbot: QtBot, bizra_home: Path) -> Iterator[MainWindow]:
     instance.close()
 
 
-def _send(qtbot: QtBot, window: MainWindow, prompt: str) -> None:
-    window.prompt.setPlainText(prompt)
-    qtbot.keyClick(window.prompt, Qt.Key.Key_Return)
-
-
-def _wait_idle(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.answer is None, timeout=ANSWER_TIMEOUT_MS)
-
-
 def _views(window: MainWindow, role: str) -> list[MessageView]:
-    return [view for view in window.chat.messages() if view.role == role]
+    return [view for view in window.pane.chat.messages() if view.role == role]
 
 
 def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     qtbot: QtBot, window: MainWindow
 ) -> None:
     tokens: list[str] = []
-    window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+    window.controller.generation.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
     _send(qtbot, window, "What is 2 + 2?")
-    assert window.answer is not None and not window.send_button.isEnabled()
+    assert window.answer is not None and not window.pane.send_button.isEnabled()
     _wait_idle(qtbot, window)
 
     # Streamed: the first token at once, then what came every 30 ms (the host batches text).
@@ -78,7 +71,7 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     assert answer.badge.text() == "simple · NANO tier not installed — answered by the starter model"
     assert "Answered by the built-in starter model SmolLM2-135M-Instruct." in answer.badge.toolTip()
     assert "stands in for NANO" in answer.badge.toolTip()
-    assert answer.runtime.text() == "CPU" and window.backend_label.text() == "backend: CPU"
+    assert answer.runtime.text() == "CPU" and window.status.backend_label.text() == "backend: CPU"
     assert answer.body.toPlainText().strip() == "".join(tokens).strip()
     figures = answer.figures.text()
     assert "tok/s" in figures and "TTFT" in figures and "receipt" in figures
@@ -90,14 +83,14 @@ def test_a_prompt_streams_shows_its_tier_and_is_saved_with_a_receipt(
     with ReceiptChain(window.paths.database) as chain:
         assert chain.get(stored[1].receipt_hash) is not None
         assert chain.verify().ok
-    assert window.conversations.rowCount() == 1
-    assert window.conversations.index(0).data() == "What is 2 + 2?"
+    assert window.sidebar.conversations.rowCount() == 1
+    assert window.sidebar.conversations.index(0).data() == "What is 2 + 2?"
 
 
 def _start_long_answer(qtbot: QtBot, window: MainWindow, tokens_first: int) -> list[str]:
     """Ask for a long story and return once `tokens_first` tokens have streamed in."""
     tokens: list[str] = []
-    window.worker.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
+    window.controller.generation.worker.token.connect(lambda _id, text, _rate: tokens.append(text))
     _send(qtbot, window, "Write a very long story about a dragon who bakes bread.")
     qtbot.waitUntil(lambda: len(tokens) >= tokens_first, timeout=ANSWER_TIMEOUT_MS)
     return tokens
@@ -149,15 +142,16 @@ def test_closing_and_reopening_restores_the_conversation(qtbot: QtBot, bizra_hom
     _wait_idle(qtbot, first)
     before = [
         (v.role, v.body.toPlainText(), v.badge.text(), v.runtime.text())
-        for v in first.chat.messages()
+        for v in first.pane.chat.messages()
     ]
     first.close()
 
     second = _open(qtbot, bizra_home)
-    try:
+    try:  # the latest conversation opens, read off the GUI thread
+        qtbot.waitUntil(lambda: len(second.pane.chat.messages()) == 4, timeout=10_000)
         after = [
             (v.role, v.body.toPlainText(), v.badge.text(), v.runtime.text())
-            for v in second.chat.messages()
+            for v in second.pane.chat.messages()
         ]
         assert after == before
         assert [role for role, *_ in after] == ["user", "assistant", "user", "assistant"]
@@ -182,7 +176,7 @@ def test_user_text_is_never_html(
     _wait_idle(qtbot, window)
     prompt = _views(window, "user")[0]
     assert prompt.body.toPlainText() == f"{MARKUP} &amp;"
-    assert window.conversations.index(0).data().startswith("<script>alert(1)</script>")
+    assert window.sidebar.conversations.index(0).data().startswith("<script>alert(1)</script>")
     answer = MessageView("assistant", f"Here: {MARKUP}")  # a model that echoes it
     qtbot.addWidget(answer)
     assert answer.body.toPlainText() == f"Here: {MARKUP}"
@@ -207,11 +201,16 @@ def test_the_conversation_list_is_a_sound_model(
 ) -> None:
     for title in ("first", "second", "third"):
         window.store.create(title)
-    model = ConversationListModel(window.store)
+    model = ConversationListModel()
+    model.set_rows(window.store.list())
     qtmodeltester.check(model)
-    assert model.setData(model.index(0), "renamed")
-    assert model.index(0).data() == "renamed"
-    model.refresh("sec")
+    renamed: list[tuple[int, str]] = []
+    model.renamed.connect(lambda conversation_id, title: renamed.append((conversation_id, title)))
+    assert model.setData(model.index(0), "  re  named ")
+    assert model.index(0).data() == "re named"
+    assert renamed == [(model.index(0).data(ConversationIdRole), "re named")]
+    assert not model.setData(model.index(1), "   ")  # an empty title keeps the old one
+    model.set_rows(window.store.list("sec"))
     assert model.rowCount() == 1
 
 
@@ -222,7 +221,7 @@ def test_asking_a_bigger_model_is_remembered_for_similar_prompts(
         _send(qtbot, window, prompt)
         _wait_idle(qtbot, window)
         assert _views(window, "assistant")[-1].badge.text().startswith("simple · NANO")
-        qtbot.mouseClick(window.bigger_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.pane.bigger_button, Qt.MouseButton.LeftButton)
         _wait_idle(qtbot, window)
         bigger = _views(window, "assistant")[-1]
         assert bigger.badge.text().startswith("simple · MICRO")
@@ -239,7 +238,7 @@ def test_asking_a_bigger_model_is_remembered_for_similar_prompts(
     assert learned.badge.text().startswith("simple · MICRO")
     assert "you asked for a bigger model on 2 earlier prompts" in learned.badge.toolTip()
 
-    window.reset_learning()
+    window.controller.reset_learning()
     _send(qtbot, window, "What is diffusion?")
     _wait_idle(qtbot, window)
     assert _views(window, "assistant")[-1].badge.text().startswith("simple · NANO")
@@ -249,23 +248,25 @@ def test_new_rename_search_and_delete_conversations(qtbot: QtBot, window: MainWi
     _send(qtbot, window, "Hello!")
     _wait_idle(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.conversation_id is None and not window.chat.messages()
+    assert window.conversation_id is None and not window.pane.chat.messages()
     _send(qtbot, window, "What is a prime number?")
     _wait_idle(qtbot, window)
-    assert window.conversations.rowCount() == 2
+    assert window.sidebar.conversations.rowCount() == 2
 
-    index = window.conversations.index(0)
-    assert window.conversations.setData(index, "Primes")
-    window.search.setText("prim")
-    assert window.conversations.rowCount() == 1
-    assert window.conversations.index(0).data() == "Primes"
-    window.search.setText("")
+    index = window.sidebar.conversations.index(0)
+    assert window.sidebar.conversations.setData(index, "Primes")
+    window.sidebar.search.setText("prim")
+    wait_listed(qtbot, window, 1)
+    assert window.sidebar.conversations.index(0).data() == "Primes"  # kept by the store
+    window.sidebar.search.setText("")
+    wait_listed(qtbot, window, 2)
 
     window.delete_conversation()
-    assert window.conversations.rowCount() == 1
-    assert window.conversations.index(0).data() == "Hello!"
-    window.list_view.setCurrentIndex(window.conversations.index(0))
-    assert [v.role for v in window.chat.messages()] == ["user", "assistant"]
+    wait_listed(qtbot, window, 1)
+    assert window.sidebar.conversations.index(0).data() == "Hello!"
+    hello = window.sidebar.conversations.index(0).data(ConversationIdRole)
+    open_conversation(qtbot, window, hello)
+    assert [v.role for v in window.pane.chat.messages()] == ["user", "assistant"]
 
 
 def test_settings_open_at_once_and_list_the_gpus_when_nvidia_smi_answers(

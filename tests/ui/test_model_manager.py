@@ -467,7 +467,7 @@ def test_the_main_window_opens_the_manager_as_a_window_of_its_own(
 ) -> None:
     main = MainWindow(paths)
     qtbot.addWidget(main)
-    main.manage_models_action.trigger()
+    main.menu_actions.manage_models_action.trigger()
     manager = main.findChild(ModelManagerWindow)
     assert manager is not None and manager.isVisible() and manager.isWindow()
     assert manager.pipeline is main.pipeline  # deletes unload the chat's own inference host

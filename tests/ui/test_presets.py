@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.main_window import MainWindow
+from tests.ui.windows import open_conversation, send, wait_idle
 
 pytestmark = pytest.mark.model
 
@@ -31,9 +32,8 @@ def window(qtbot: QtBot, bizra_home: Path) -> Iterator[MainWindow]:
 
 
 def _ask(qtbot: QtBot, window: MainWindow, prompt: str) -> dict[str, object]:
-    window.prompt.setPlainText(prompt)
-    qtbot.keyClick(window.prompt, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.answer is None, timeout=120_000)
+    send(qtbot, window, prompt)
+    wait_idle(qtbot, window)
     assert window.conversation_id is not None
     last = window.store.messages(window.conversation_id)[-1]
     assert last.role == "assistant" and last.receipt_hash is not None, last.content
@@ -45,7 +45,7 @@ def _ask(qtbot: QtBot, window: MainWindow, prompt: str) -> dict[str, object]:
 def test_a_conversation_answers_with_its_preset_and_keeps_it(
     qtbot: QtBot, window: MainWindow
 ) -> None:
-    picker = window.preset_picker
+    picker = window.pane.preset_picker
     assert [picker.itemText(i) for i in range(picker.count())] == [
         "Settings",
         "Precise",
@@ -67,12 +67,13 @@ def test_a_conversation_answers_with_its_preset_and_keeps_it(
     assert window.store.get(second).preset == "Creative"
 
     # Opening a conversation shows its own preset; changing it applies from the next prompt.
-    window._select_conversation(first)
+    assert first is not None
+    open_conversation(qtbot, window, first)
     assert picker.currentText() == "Settings"
     picker.setCurrentIndex(picker.findData("Precise"))
-    assert first is not None and window.store.get(first).preset == "Precise"
     assert _ask(qtbot, window, "And now?")["temperature"] == 0.2
-    window._select_conversation(second)
+    assert window.store.get(first).preset == "Precise"  # stored before the prompt went
+    open_conversation(qtbot, window, second)
     assert picker.currentText() == "Creative"
 
 
@@ -85,8 +86,8 @@ def test_the_settings_can_be_saved_as_a_preset(
         return "Terse", True
 
     monkeypatch.setattr(QInputDialog, "getText", named)
-    window.save_preset_action.trigger()
-    picker = window.preset_picker
+    window.menu_actions.save_preset_action.trigger()
+    picker = window.pane.preset_picker
     assert picker.currentText() == "Terse"
     preset = picker.current()
     assert preset is not None and (preset.temperature, preset.system_prompt) == (0.33, "Be terse.")
@@ -95,6 +96,6 @@ def test_the_settings_can_be_saved_as_a_preset(
     reopened = MainWindow(window.paths)
     qtbot.addWidget(reopened)
     try:
-        assert reopened.preset_picker.findData("Terse") > 0
+        assert reopened.pane.preset_picker.findData("Terse") > 0
     finally:
         reopened.close()

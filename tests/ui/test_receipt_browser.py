@@ -121,7 +121,7 @@ def test_the_main_window_opens_it_on_its_own_chain(qtbot: QtBot, bizra_home: Pat
     window = MainWindow(DataPaths(bizra_home))
     qtbot.addWidget(window)
     window.show()
-    window.browse_receipts_action.trigger()
+    window.menu_actions.browse_receipts_action.trigger()
     browser = window.findChild(ReceiptBrowser)
     assert browser is not None and browser.isWindow() and browser.isVisible()
     assert browser.chain is window.pipeline.chain

@@ -66,7 +66,7 @@ def test_the_stylesheet_uses_only_the_palettes_colours(palette: theme.Palette) -
 def test_the_window_follows_the_system_and_the_settings_override(
     qtbot: QtBot, window: MainWindow, qapp: QApplication
 ) -> None:
-    answer = window.chat.add(MessageView("assistant", "```python\nx = 1\n```"))
+    answer = window.pane.chat.add(MessageView("assistant", "```python\nx = 1\n```"))
     frame = answer.body.document().rootFrame().childFrames()[0]
     assert frame.frameFormat().background().color().name() == theme.LIGHT.code_background
     # The platform reports a dark scheme (what a desktop's switch makes QStyleHints emit).
@@ -95,7 +95,7 @@ def test_badges_are_drawn_in_their_tier_colour(
     qtbot: QtBot, window: MainWindow, choice: str
 ) -> None:
     theme.manager().set_choice(choice)
-    answer = window.chat.add(MessageView("assistant", "hi"))
+    answer = window.pane.chat.add(MessageView("assistant", "hi"))
     answer.set_badge("simple", "MICRO", "Qwen2.5-1.5B", "why")
     qtbot.waitUntil(answer.badge.isVisible)
     image = answer.badge.grab().toImage()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from bizra_desktop.core.pipeline import (
     Failed,
@@ -17,6 +17,7 @@ from bizra_desktop.core.pipeline import (
     RunOptions,
     Token,
 )
+from bizra_desktop.ui.background import QUEUED, start_thread, stop_thread
 
 _STOP_WAIT_MS = 10_000
 
@@ -40,7 +41,7 @@ class GenerationWorker(QObject):
         # else, e.g. a local API answer it waits behind) even before this thread picks it up.
         self._runs: dict[int, Run] = {}
         self._runs_lock = threading.Lock()
-        self.requested.connect(self._run)
+        self.requested.connect(self._run, QUEUED)
 
     def request(self, request_id: int, prompt: str, options: RunOptions) -> None:
         """From the GUI thread: queue a prompt; `stop()` reaches it from now on."""
@@ -85,14 +86,10 @@ class WorkerThread:
     """The worker and its thread, started together and shut down stop → quit → wait."""
 
     def __init__(self, pipeline: Pipeline) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("bizra-generation")
         self.worker = GenerationWorker(pipeline)
-        self.worker.moveToThread(self.thread)
-        self.thread.start()
+        self.thread = start_thread(self.worker, "bizra-generation")
 
     def shutdown(self) -> None:
         self.worker.stop()
-        self.thread.quit()
-        self.thread.wait(_STOP_WAIT_MS)
+        stop_thread(self.thread, _STOP_WAIT_MS)
         self.worker.pipeline.close()

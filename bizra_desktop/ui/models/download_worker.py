@@ -17,7 +17,7 @@ from bizra_desktop.core.models.manager import ModelManager
 from bizra_desktop.core.models.progress import Progress
 from bizra_desktop.core.models.records import ModelSource
 from bizra_desktop.core.tiers import Tier
-from bizra_desktop.ui.models.threads import start_thread, stop_thread
+from bizra_desktop.ui.background import start_thread, stop_thread
 
 _STOP_WAIT_MS = 3_000
 

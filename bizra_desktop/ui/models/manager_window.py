@@ -33,6 +33,7 @@ from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.accessibility import describe
+from bizra_desktop.ui.background import start_thread, stop_thread
 from bizra_desktop.ui.labels import named_label
 from bizra_desktop.ui.models.actions import allowed
 from bizra_desktop.ui.models.download_worker import DownloadJob, Outcome
@@ -42,7 +43,6 @@ from bizra_desktop.ui.models.local_worker import LocalWorker, Snapshot
 from bizra_desktop.ui.models.progress_delegate import ProgressDelegate
 from bizra_desktop.ui.models.remote_dialog import RemoteTierDialog
 from bizra_desktop.ui.models.shared import shared_manager
-from bizra_desktop.ui.models.threads import start_thread, stop_thread
 from bizra_desktop.ui.models.tier_model import Column, TierTableModel
 
 _QUEUED = Qt.ConnectionType.QueuedConnection

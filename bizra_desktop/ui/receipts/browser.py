@@ -34,12 +34,12 @@ from bizra_desktop.core.receipts.export_verify import ExportReport, verify_expor
 from bizra_desktop.core.receipts.impact_ledger import accumulate
 from bizra_desktop.core.receipts.query import ReceiptDetail, ReceiptFilter, ReceiptRow
 from bizra_desktop.ui.accessibility import describe
+from bizra_desktop.ui.background import Progress, Task, TaskRunner
 from bizra_desktop.ui.receipts.detail_pane import DetailPane
 from bizra_desktop.ui.receipts.filters import FilterBar
 from bizra_desktop.ui.receipts.impact_view import ImpactView
 from bizra_desktop.ui.receipts.reads import BrowserQuery
 from bizra_desktop.ui.receipts.table_model import HASH_ROLE, PageRequest, ReceiptTableModel
-from bizra_desktop.ui.receipts.tasks import Progress, Task, TaskRunner
 
 EXPORT_FILTER = "Receipt exports (*.jsonl);;All files (*)"
 # What "Verify an export…" opens: receipt exports and conversation exports (bizra chats export).

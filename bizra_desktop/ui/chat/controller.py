@@ -1,0 +1,370 @@
+"""ChatController: the window's conversations and prompts without blocking the GUI thread.
+
+It owns the generation worker (the pipeline on its own QThread) and a task runner that makes
+every conversation-store read and write, and it keeps the open conversation's messages in a
+typed list (ui/chat/messages.py). The views only draw what its signals report: they hold no
+state of their own that another part of the window reads back.
+
+One prompt: the store creates the conversation (if new) and saves the prompt; the worker then
+runs it and reports its events; the answer (or the error) is saved, and only then is the
+controller idle again, so whoever waits for it finds the exchange stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+from bizra_desktop.core.conversations import Conversation, ConversationStore, title_from_prompt
+from bizra_desktop.core.feedback import EscalationMemory
+from bizra_desktop.core.pipeline import Finished, Loaded, Pipeline, Routed, RunOptions
+from bizra_desktop.core.tiers import Tier
+from bizra_desktop.ui.background import QUEUED, Task, TaskRunner
+from bizra_desktop.ui.chat.generation import WorkerThread
+from bizra_desktop.ui.chat.messages import ChatMessage, history, last_exchange
+
+T = TypeVar("T")
+Options = Callable[[Tier | None], RunOptions]  # the window's choices, with a pin or not
+
+
+@dataclass
+class Answer:
+    """The answer being generated now."""
+
+    request_id: int
+    prompt: str
+    options: RunOptions
+    conversation_id: int | None  # None until the store has made the new chat's conversation
+    text: list[str] = field(default_factory=list)
+    routed: Routed | None = None
+    requested: bool = False  # the worker has the run
+    stop_requested: bool = False  # Stop pressed, perhaps before the worker had the run
+    shown: bool = True  # its conversation is still the one open
+
+
+class ChatController(QObject):
+    """Signals, all on the GUI thread: the sidebar's rows, the messages of the conversation
+    opened, and the events of the answer being generated (for that answer only)."""
+
+    listed = Signal(object)  # list[Conversation], newest first
+    opened = Signal(object, object)  # Conversation | None, list[ChatMessage]
+    appended = Signal(object)  # ChatMessage: a prompt sent, or an error
+    removed = Signal(int)  # index of a message dropped (an answer being regenerated)
+    started = Signal()
+    routed = Signal(object)  # Routed
+    loading = Signal(str)  # model name
+    loaded = Signal(object)  # Loaded
+    token = Signal(str, float)  # text, live tokens/s
+    answered = Signal(object)  # ChatMessage: the answer, as it is kept
+    failed = Signal()  # the answer failed; its error follows as `appended`
+    idle = Signal()  # the answer (or error) is stored: the next prompt may go
+    receipt = Signal(str, object)  # hash, Receipt | None: what show_receipt found
+    said = Signal(str)  # a line for the status bar
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        store: ConversationStore,
+        feedback: EscalationMemory,
+        options: Options,
+    ) -> None:
+        super().__init__()
+        self.pipeline, self.store, self.feedback = pipeline, store, feedback
+        self.options = options  # replaceable: the UI benchmark asks for full-length answers
+        self.conversation_id: int | None = None
+        self.messages: list[ChatMessage] = []
+        self.answer: Answer | None = None
+        self.search = ""
+        self._request_ids = 0
+        self.generation = WorkerThread(pipeline)
+        self.jobs = TaskRunner("bizra-chat-store", self)
+        worker = self.generation.worker
+        worker.routed.connect(self._on_routed, QUEUED)
+        worker.loading.connect(self._on_loading, QUEUED)
+        worker.loaded.connect(self._on_loaded, QUEUED)
+        worker.token.connect(self._on_token, QUEUED)
+        worker.finished.connect(self._on_finished, QUEUED)
+        worker.failed.connect(self._on_failed, QUEUED)
+        # Opened here, before any run can open it on the generation thread at the same time.
+        self._submit(lambda: pipeline.chain, _ignore, write=False)
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def _submit(
+        self,
+        run: Callable[[], T],
+        done: Callable[[T], None],
+        *,
+        write: bool,
+        error: Callable[[str], None] | None = None,
+    ) -> None:
+        """`run` on the store's thread, then `done(result)` here (or `error(message)`, by
+        default said in the status bar); a write runs even when the window closes first."""
+        self.jobs.submit(
+            Task(lambda _progress: run(), done, error=error or self._store_failed, finish=write)
+        )
+
+    def _store_failed(self, message: str) -> None:
+        self.said.emit(f"The conversation store failed: {message}")
+
+    def _abandon(self, message: str) -> None:
+        """The answer's prompt or answer could not be stored: say so, and be ready again."""
+        self.said.emit(f"The conversation was not saved: {message}")
+        self.answer = None
+        self.idle.emit()
+
+    def _list(self) -> list[Conversation]:  # on the store's thread
+        return self.store.list(self.search or None)
+
+    def refresh(self, search: str | None = None) -> None:
+        """List the conversations again (those matching `search`, if given)."""
+        if search is not None:
+            self.search = search
+        self._submit(self._list, self.listed.emit, write=False)
+
+    def open(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            return
+        self._leave()
+        self.conversation_id = conversation_id
+
+        def read() -> tuple[Conversation | None, list[ChatMessage]]:
+            messages = self.store.messages(conversation_id)
+            return self.store.get(conversation_id), [ChatMessage.stored(m) for m in messages]
+
+        self._submit(read, lambda found: self._opened(conversation_id, *found), write=False)
+
+    def _opened(
+        self, conversation_id: int, conversation: Conversation | None, messages: list[ChatMessage]
+    ) -> None:
+        if conversation_id == self.conversation_id:  # not left for another meanwhile
+            self.messages = messages
+            self.opened.emit(conversation, messages)
+
+    def _leave(self) -> None:
+        """Another conversation opens: the answer stops, and is stored where it belongs."""
+        if self.answer is not None:
+            self.answer.shown = False
+            self.stop()
+
+    def new_chat(self) -> None:
+        self._leave()
+        self.conversation_id = None
+        self.messages = []
+        self.opened.emit(None, [])
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self._submit(lambda: self.store.rename(conversation_id, title), _ignore, write=True)
+
+    def set_preset(self, preset: str | None) -> None:
+        """The open conversation answers with `preset` from its next prompt on."""
+        conversation_id = self.conversation_id
+        if conversation_id is not None:
+            self._submit(
+                lambda: self.store.set_preset(conversation_id, preset), _ignore, write=True
+            )
+
+    def delete(self) -> None:
+        """Delete the open conversation and start a new chat."""
+        conversation_id = self.conversation_id
+        if conversation_id is None:
+            return
+        self.new_chat()
+
+        def delete() -> list[Conversation]:
+            self.store.delete(conversation_id)
+            return self._list()
+
+        self._submit(delete, self.listed.emit, write=True)
+
+    def reset_learning(self) -> None:
+        def reset() -> str:
+            return f"Forgot {self.feedback.reset()} escalations: routing starts fresh."
+
+        self._submit(reset, self.said.emit, write=True)
+
+    def find_receipt(self, receipt_hash: str) -> None:
+        """Look a receipt up in the chain; `receipt` reports it."""
+        self._submit(
+            lambda: self.pipeline.chain.get(receipt_hash),
+            lambda found: self.receipt.emit(receipt_hash, found),
+            write=False,
+        )
+
+    # --- prompts ----------------------------------------------------------------------------
+
+    def send(self, prompt: str, title_preset: str | None) -> None:
+        """Answer `prompt` (cleaned) in the open conversation, or in a new one that answers
+        with the preset `title_preset`."""
+        if self.answer is not None:
+            return
+        conversation_id = self.conversation_id
+        message = ChatMessage(role="user", text=prompt)
+        self.messages.append(message)
+        self.appended.emit(message)
+        index = len(self.messages) - 1
+
+        def save() -> tuple[int, int, list[Conversation]]:
+            target = conversation_id
+            if target is None:
+                target = self.store.create(title_from_prompt(prompt), title_preset).id
+            stored = self.store.add_message(target, "user", prompt)
+            return target, stored.id, self._list()
+
+        self._begin(prompt, None)
+        self._submit(
+            save, lambda saved: self._prompt_saved(index, *saved), write=True, error=self._abandon
+        )
+
+    def _prompt_saved(
+        self, index: int, conversation_id: int, message_id: int, rows: list[Conversation]
+    ) -> None:
+        answer = self.answer
+        if answer is not None and answer.conversation_id is None:
+            answer.conversation_id = conversation_id
+            if answer.shown:  # the new chat shown is this conversation now
+                self.conversation_id = conversation_id
+        if answer is not None and answer.shown:
+            self.messages[index] = self.messages[index].with_id(message_id)
+        self.listed.emit(rows)
+        self._request()
+
+    def regenerate(self, pin: Tier | None = None) -> None:
+        """Answer the last prompt again (its answer or error is dropped first)."""
+        exchange = last_exchange(self.messages)
+        if self.answer is not None or exchange is None:
+            return
+        index, after = exchange
+        if after is not None:
+            dropped = self.messages.pop()
+            self.removed.emit(len(self.messages))
+            if dropped.id is not None:
+                message_id = dropped.id
+                self._submit(lambda: self.store.delete_message(message_id), _ignore, write=True)
+        self._begin(self.messages[index].text, pin)
+        self._request()
+
+    def ask_bigger(self) -> None:
+        """The last answer again, by the next bigger tier; routing learns from it."""
+        exchange = last_exchange(self.messages)
+        if self.answer is not None or exchange is None or exchange[1] is None:
+            return
+        current = exchange[1].tier
+        if current is None or current is Tier.LARGE:
+            return
+        bigger = Tier(current + 1)
+        kind = str(exchange[1].meta.get("kind") or "general")
+        self._submit(lambda: self.feedback.record(kind, current, bigger), _ignore, write=True)
+        self.regenerate(pin=bigger)
+
+    def _begin(self, prompt: str, pin: Tier | None) -> None:
+        self._request_ids += 1
+        options = replace(self.options(pin), history=history(self.messages[:-1]))
+        self.answer = Answer(self._request_ids, prompt, options, self.conversation_id)
+        self.started.emit()
+
+    def _request(self) -> None:
+        """Hand the answer's run to the worker (the prompt is stored by now)."""
+        answer = self.answer
+        if answer is None or answer.requested:
+            return
+        answer.requested = True
+        self.generation.worker.request(answer.request_id, answer.prompt, answer.options)
+        if answer.stop_requested:
+            self.generation.worker.stop()
+
+    def stop(self) -> None:
+        if self.answer is not None:
+            self.answer.stop_requested = True
+            self.generation.worker.stop()
+
+    def _current(self, request_id: int) -> Answer | None:
+        answer = self.answer
+        return answer if answer is not None and answer.request_id == request_id else None
+
+    def _on_routed(self, request_id: int, routed: Routed) -> None:
+        if (answer := self._current(request_id)) is not None:
+            answer.routed = routed
+            self.routed.emit(routed)
+
+    def _on_loading(self, request_id: int, model_name: str) -> None:
+        if self._current(request_id) is not None:
+            self.loading.emit(model_name)
+
+    def _on_loaded(self, request_id: int, loaded: Loaded) -> None:
+        if self._current(request_id) is not None:
+            self.loaded.emit(loaded)
+
+    def _on_token(self, request_id: int, text: str, tokens_per_s: float) -> None:
+        if (answer := self._current(request_id)) is not None:
+            answer.text.append(text)
+            self.token.emit(text, tokens_per_s)
+
+    def _on_finished(self, request_id: int, result: Finished) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        message = ChatMessage(
+            role="assistant",
+            text=result.text,
+            receipt_hash=result.receipt.hash,
+            meta=result.message_meta(),
+        )
+        if self._keep(answer, message):
+            self.answered.emit(message)
+
+    def _on_failed(self, request_id: int, kind: str, text: str) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        message = ChatMessage(role="error", text=text, meta={"prompt": answer.prompt, "kind": kind})
+        if self._keep(answer, message):
+            self.failed.emit()
+            self.appended.emit(message)
+
+    def _keep(self, answer: Answer, message: ChatMessage) -> bool:
+        """Store the answer (or error) in its conversation, and add it to the messages if that
+        conversation is still the one open (True then); idle once it is stored."""
+        conversation_id, shown = answer.conversation_id, answer.shown
+        if shown:
+            self.messages.append(message)
+        index = len(self.messages) - 1
+
+        def save() -> tuple[int | None, list[Conversation]]:
+            if conversation_id is None:  # its prompt was never stored
+                return None, self._list()
+            stored = self.store.add_message(
+                conversation_id,
+                message.role,
+                message.text,
+                receipt_hash=message.receipt_hash,
+                meta=message.meta,
+            )
+            return stored.id, self._list()
+
+        def saved(result: tuple[int | None, list[Conversation]]) -> None:
+            message_id, rows = result
+            if shown and message_id is not None and self.conversation_id == conversation_id:
+                self.messages[index] = self.messages[index].with_id(message_id)
+            self.answer = None
+            self.listed.emit(rows)
+            self.idle.emit()
+
+        self._submit(save, saved, write=True, error=self._abandon)
+        return shown
+
+    def shutdown(self) -> None:
+        """Stop the answer, end the worker, then let the store's thread finish its writes."""
+        self.generation.shutdown()
+        # A stopped answer's last signals are still queued for this thread: deliver them, so
+        # the answer is saved with its receipt.
+        QCoreApplication.sendPostedEvents()
+        self.jobs.shutdown()
+        self.answer = None
+
+
+def _ignore(_result: object) -> None:
+    """A write whose result nobody needs."""
