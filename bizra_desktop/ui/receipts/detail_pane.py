@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QW
 
 from bizra_desktop.core.receipts.exchanges import Exchange
 from bizra_desktop.core.receipts.query import ReceiptDetail
+from bizra_desktop.core.receipts.record import ReceiptFormatError, ReceiptRecord
 from bizra_desktop.ui import theme
 from bizra_desktop.ui.accessibility import describe
 
@@ -22,6 +25,10 @@ class DetailPane(QWidget):
         self.title.setWordWrap(True)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
+        self.reproduce = QLabel()  # what the receipt records for `bizra receipts replay`
+        self.reproduce.setWordWrap(True)
+        self.reproduce.setTextFormat(Qt.TextFormat.PlainText)
+        self.reproduce.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.json = _text_box(monospace=True)
         self.json.setToolTip("The receipt's canonical JSON (RFC 8785): its hash is taken over it")
         self.conversation = QLabel()
@@ -52,6 +59,7 @@ class DetailPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.problem)
+        layout.addWidget(self.reproduce)
         layout.addWidget(QLabel("<b>Canonical JSON</b>"))
         layout.addWidget(parts, 1)
         self.show_detail(None)
@@ -61,6 +69,7 @@ class DetailPane(QWidget):
         if detail is None:
             self.title.setText("Select a receipt to see it in full")
             self._set_problem(None)
+            self.reproduce.clear()
             self.json.clear()
             self._show_exchange(None, known=False)
             return
@@ -68,6 +77,7 @@ class DetailPane(QWidget):
         self._set_problem(broken or detail.problem)
         receipt = detail.receipt
         self.json.setPlainText(receipt.canonical_json() if receipt is not None else "")
+        self.reproduce.setText(reproducibility(receipt.body) if receipt is not None else "")
         self._show_exchange(detail.exchange, known=receipt is not None)
 
     def _set_problem(self, text: str | None) -> None:
@@ -104,6 +114,29 @@ class DetailPane(QWidget):
                 f"<span style='color:{theme.current().error_text}'>✗ The stored texts do not "
                 "reproduce the receipt's commitments: they were changed after the answer.</span>"
             )
+
+
+def reproducibility(body: Mapping[str, Any]) -> str:
+    """One line on what the receipt records to make its answer again (plain text)."""
+    try:
+        record = ReceiptRecord.from_body(body)
+    except ReceiptFormatError as error:
+        return f"Not an answer's receipt this app reads: {error}."
+    gaps = record.replay_gaps()
+    if gaps:
+        return f"Receipt version {record.version}: it does not record {', '.join(gaps)}."
+    parts = [f"Version {record.version}", f"seed {record.seed}"]
+    if record.engine is not None:
+        parts.append(f"llama-cpp-python {record.engine.llama_cpp_python}")
+    if record.chat_template_sha256:
+        parts.append(f"template {record.chat_template_sha256[:12]}…")
+    if record.cached_tokens:
+        parts.append(f"{record.cached_tokens} prompt tokens from the cache")
+    if record.routing is not None and record.routing.override:
+        parts.append(f"{record.routing.override} chosen by you")
+    if record.parent_receipt:
+        parts.append(f"from receipt {record.parent_receipt[:12]}…")
+    return " · ".join(parts) + " — `bizra receipts replay` can make it again."
 
 
 def _text_box(*, monospace: bool = False) -> QPlainTextEdit:

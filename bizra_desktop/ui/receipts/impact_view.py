@@ -60,7 +60,9 @@ class ImpactView(QWidget):
             f"{answers} · stage <b>{ledger.stage.value}</b></span>"
         )
         self._show_stage(ledger)
-        if ledger.verified:
+        if ledger.verified and ledger.disagreements:
+            self.trust.setText(_disagreements(ledger))
+        elif ledger.verified:
             self.trust.setText("Counted from the verified chain only.")
         else:
             self.trust.setText(
@@ -91,6 +93,20 @@ class ImpactView(QWidget):
         span = _threshold(stage) - start
         self.stage_bar.setValue(round((ledger.total - start) / span * _STEPS))
         self.stage_bar.setFormat(f"{needed:,.4f} more to {stage.value}")
+
+
+def _disagreements(ledger: ImpactLedger, shown: int = 3) -> str:
+    """The receipts whose stated impact is not what their fields give (each counts what its
+    fields give), the first few named."""
+    found = ledger.disagreements
+    named = "; ".join(html.escape(one.describe()) for one in found[:shown])
+    more = f"; and {len(found) - shown:,} more" if len(found) > shown else ""
+    return (
+        f"<span style='color:{theme.current().error_text}'>Counted from the verified chain, but "
+        f"{len(found):,} receipt{'' if len(found) == 1 else 's'} state an impact that "
+        f"{'its' if len(found) == 1 else 'their'} own fields do not give (counted as the fields "
+        f"give): {named}{more}.</span>"
+    )
 
 
 def _threshold(stage: Stage) -> float:
