@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bizra_desktop.core.hardware import Gpu, list_gpus
+from bizra_desktop.core.hardware import Gpu
 from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.settings import THEMES, Settings
 from bizra_desktop.ui.accessibility import describe
@@ -33,16 +32,6 @@ _PREFERENCE_LABELS = {
     Preference.BALANCED: "balanced (default)",
     Preference.SPEED: "speed: a smaller model when unsure",
 }
-
-
-class GpuSearch(QObject):
-    """Lists the GPUs on whatever thread calls `run` and reports them to the GUI thread: NVML
-    or nvidia-smi may take seconds, which the window must not freeze for."""
-
-    found = Signal(object)  # list[Gpu]
-
-    def run(self) -> None:
-        self.found.emit(list_gpus())
 
 
 class SettingsDialog(QDialog):
