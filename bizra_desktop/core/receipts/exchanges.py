@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bizra_desktop.core.receipts.commitments import commit
+from bizra_desktop.core.receipts.record import stated_commitments
 
 # One row per answer with a receipt; the prompt subquery walks the (conversation_id, id) index.
 EXCHANGES_SQL = """
@@ -96,10 +97,8 @@ def _matches(
 ) -> bool | None:
     if salt is None:
         return None
-    return (
-        prompt is not None
-        and commit(prompt, salt) == body.get("prompt_commitment")
-        and commit(response, salt) == body.get("response_commitment")
+    return prompt is not None and (commit(prompt, salt), commit(response, salt)) == (
+        stated_commitments(body)
     )
 
 
@@ -123,7 +122,7 @@ class TextIndex:
         salt = self._salts.get(receipt_hash)
         if salt is None:
             return None
-        wanted = (body.get("prompt_commitment"), body.get("response_commitment"))
+        wanted = stated_commitments(body)
         for prompt, response in self._exchanges.get(receipt_hash, ()):
             if (commit(prompt, salt), commit(response, salt)) == wanted:
                 return Texts(prompt, response, bytes(salt))

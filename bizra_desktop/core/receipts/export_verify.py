@@ -44,6 +44,7 @@ from bizra_desktop.core.receipts.merkle import (
     leaf_hash,
     verify_inclusion,
 )
+from bizra_desktop.core.receipts.record import stated_commitments
 from bizra_desktop.core.receipts.verification import (
     GENESIS,
     BrokenReceipt,
@@ -242,8 +243,8 @@ class _ExportCheck:
             salt = b""
         if not salt or salt.hex() != salt_hex:
             raise _Failure(f"{where}: its salt is not lowercase hex")
-        for text in ("prompt", "response"):
-            if commit(line[text], salt) != body.get(f"{text}_commitment"):
+        for text, stated in zip(("prompt", "response"), stated_commitments(body), strict=True):
+            if commit(line[text], salt) != stated:
                 raise _Failure(f"{where}: the {text} does not match its commitment")
         self._commitments += 1
 

@@ -267,6 +267,12 @@ class ReceiptRecord:
         return ()
 
 
+def stated_commitments(body: Mapping[str, Any]) -> tuple[object, object]:
+    """The (prompt, response) commitments a body states, None where absent: checks of stored
+    texts read them from any body, a whole receipt or not (an export's, a damaged one)."""
+    return body.get("prompt_commitment"), body.get("response_commitment")
+
+
 def history_commitment(history: Sequence[Mapping[str, str]], salt: bytes) -> str | None:
     """A commitment to the earlier turns as they were sent (roles and texts, in order, as
     canonical JSON); None when there were none."""
