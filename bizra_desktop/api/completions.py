@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -25,9 +26,9 @@ from bizra_desktop.api.job import PipelineJob
 from bizra_desktop.api.responses import CompletionFrame
 from bizra_desktop.api.run_queue import QueueFull, RunQueue
 from bizra_desktop.core.engine.protocol import FailureKind
+from bizra_desktop.core.exchanges import SaveTo, Stored
 from bizra_desktop.core.pipeline import Failed, Finished, Pipeline, Routed, RunOptions, Token
 from bizra_desktop.core.presets import find_preset
-from bizra_desktop.core.selector import NoModelError
 
 _DONE = b"data: [DONE]\n\n"
 _STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -54,7 +55,10 @@ class ChatCompletions:
         chat = await asyncio.to_thread(
             parse_chat_request, body, self.catalog, self.defaults(), presets
         )
-        job = PipelineJob(self.pipeline, chat.prompt, chat.options, asyncio.get_running_loop())
+        # Stored as a conversation the window lists (marked API); the pipeline continues the
+        # one whose turns the request's history repeats.
+        options = replace(chat.options, save_to=SaveTo(source="api"))
+        job = PipelineJob(self.pipeline, chat.prompt, options, asyncio.get_running_loop())
         try:
             await self.queue.submit(job, request.is_disconnected)
         except QueueFull:
@@ -79,13 +83,11 @@ class ChatCompletions:
 
 
 async def _routed(job: PipelineJob) -> Routed:
-    """The run's first event, which says where the prompt goes; ApiError if it failed."""
-    try:
+    """The run's first event after its prompt is stored, which says where the prompt goes;
+    ApiError if it failed."""
+    event = await job.next_event()
+    if isinstance(event, Stored):
         event = await job.next_event()
-    except NoModelError as error:
-        raise ApiError(
-            HTTPStatus.SERVICE_UNAVAILABLE, str(error), kind=SERVER_ERROR, code="no_model"
-        ) from None
     if isinstance(event, Failed):
         raise _failure(event)
     assert isinstance(event, Routed), f"a run starts with Routed or Failed, not {event}"
@@ -116,9 +118,13 @@ async def _stream(job: PipelineJob, routed: Routed, chat: ChatRequest) -> AsyncI
 
 def _failure(failed: Failed) -> ApiError:
     """A failed run as OpenAI would report it: the caller's fault (400) or ours (500)."""
-    if failed.kind == "bad_input":
+    if failed.kind is FailureKind.BAD_INPUT:
         return ApiError(HTTPStatus.BAD_REQUEST, failed.message, param="messages")
-    if failed.kind == FailureKind.CONTEXT_OVERFLOW:
+    if failed.kind is FailureKind.NO_MODEL:
+        return ApiError(
+            HTTPStatus.SERVICE_UNAVAILABLE, failed.message, kind=SERVER_ERROR, code="no_model"
+        )
+    if failed.kind is FailureKind.CONTEXT_OVERFLOW:
         return ApiError(
             HTTPStatus.BAD_REQUEST,
             failed.message,
@@ -126,5 +132,5 @@ def _failure(failed: Failed) -> ApiError:
             code="context_length_exceeded",
         )
     return ApiError(
-        HTTPStatus.INTERNAL_SERVER_ERROR, failed.message, kind=SERVER_ERROR, code=str(failed.kind)
+        HTTPStatus.INTERNAL_SERVER_ERROR, failed.message, kind=SERVER_ERROR, code=failed.kind.value
     )

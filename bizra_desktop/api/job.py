@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
 
 from bizra_desktop.core.pipeline import Loaded, Pipeline, PipelineEvent, RunOptions
 
 
-@dataclass(frozen=True)
 class _End:
-    error: BaseException | None  # what the run raised, if it raised
+    """The run is over (Run.events() raises for none of its failures: they are events)."""
+
+
+_END = _End()
 
 
 class PipelineJob:
@@ -46,10 +47,8 @@ class PipelineJob:
                 if self._cancelled.is_set() and self._loaded:
                     self._run.stop()  # a stop that waited for the model to load
                 self._post(event)
-        except Exception as error:  # NoModelError, or a bug: the handler answers it
-            self._post(_End(error))
-        else:
-            self._post(_End(None))
+        finally:  # the handler waits for the end, whatever happened
+            self._post(_END)
 
     def cancel(self) -> None:
         """From any thread: nobody wants the answer any more; stop generating it."""
@@ -58,13 +57,11 @@ class PipelineJob:
             self._run.stop()
 
     async def next_event(self) -> PipelineEvent | None:
-        """The run's next event; None once it is over. Raises what the run raised."""
+        """The run's next event; None once it is over."""
         item = await self._queue.get()
         if not isinstance(item, _End):
             return item
         self._queue.put_nowait(item)  # over stays over
-        if item.error is not None:
-            raise item.error
         return None
 
     def _post(self, item: PipelineEvent | _End) -> None:

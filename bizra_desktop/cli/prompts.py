@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -22,8 +21,10 @@ from bizra_desktop.cli.console import (
     print_json,
 )
 from bizra_desktop.core.analyzer import Analysis
-from bizra_desktop.core.conversations import ConversationStore, title_from_prompt
-from bizra_desktop.core.paths import DataPaths, data_paths
+from bizra_desktop.core.conversations import title_from_prompt
+from bizra_desktop.core.engine.protocol import FailureKind
+from bizra_desktop.core.exchanges import SaveTo
+from bizra_desktop.core.paths import data_paths
 from bizra_desktop.core.pipeline import (
     Failed,
     Finished,
@@ -102,62 +103,63 @@ def _routing_record(analysis: Analysis, decision: RoutingDecision) -> dict[str, 
 def cmd_ask(args: argparse.Namespace) -> int:
     paths = data_paths()
     pipeline = Pipeline(paths)
-    transcript = _Transcript(paths, _preset(args))
+    conversation = _Conversation(pipeline, _preset(args))
     try:
         prompt = _prompt_text(args.prompt)
-        outcome = _stream(pipeline, prompt, _options(args), args.json, transcript)
+        outcome = _stream(pipeline, prompt, _options(args), args.json, conversation)
     finally:
         pipeline.close()
-        transcript.close()
     if isinstance(outcome, Failed):
-        raise CliError(
-            outcome.message, EXIT_BAD_INPUT if outcome.kind == "bad_input" else EXIT_FAILED
-        )
-    return EXIT_INTERRUPTED if outcome.stats.finish_reason == "stopped" else EXIT_OK
+        stopped = EXIT_INTERRUPTED if outcome.stopped else None
+        raise CliError(outcome.message, stopped or _FAILURE_CODES.get(outcome.kind, EXIT_FAILED))
+    return EXIT_INTERRUPTED if outcome.stopped else EXIT_OK
 
 
-class _Transcript:
-    """Answers given on the command line are saved as conversations too: they show up in the
-    app, and their texts back `receipts export --with-content`."""
+# The caller's fault (exit 2) rather than the work's (exit 1); a stop is 130.
+_FAILURE_CODES = {FailureKind.BAD_INPUT: EXIT_BAD_INPUT, FailureKind.NO_MODEL: EXIT_BAD_INPUT}
 
-    def __init__(self, paths: DataPaths, preset: Preset | None) -> None:
-        self.store = ConversationStore(paths.database)
-        self.conversation_id: int | None = None
+
+class _Conversation:
+    """Answers given on the command line are saved as conversations too (the pipeline stores
+    them): they show up in the app, and their texts back `receipts export --with-content`.
+    The conversation is made with its first prompt."""
+
+    def __init__(self, pipeline: Pipeline, preset: Preset | None) -> None:
+        self.pipeline = pipeline
         self.preset = preset.name if preset is not None else None
+        self.id: int | None = None
 
-    def record(self, prompt: str, result: Finished) -> None:
-        try:
-            if self.conversation_id is None:
-                title = title_from_prompt(prompt)
-                self.conversation_id = self.store.create(title, self.preset).id
-            self.store.add_message(self.conversation_id, "user", clean_prompt(prompt))
-            self.store.add_message(
-                self.conversation_id,
-                "assistant",
-                result.text,
-                receipt_hash=result.receipt.hash,
-                meta=result.message_meta(),
-            )
-        except sqlite3.Error as error:  # the answer and its receipt stand; say what was lost
-            sys.stderr.write(f"bizra: warning: the conversation was not saved: {error}\n")
-
-    def close(self) -> None:
-        self.store.close()
+    def save_to(self, prompt: str) -> SaveTo:
+        """Where `prompt` is stored. PromptError for a prompt with no text (no conversation is
+        made for it), sqlite3.Error if the database cannot be written."""
+        if self.id is None:
+            title = title_from_prompt(clean_prompt(prompt))
+            self.id = self.pipeline.conversations.create(title, self.preset, "cli").id
+        return SaveTo(conversation_id=self.id)
 
 
 def _stream(
-    pipeline: Pipeline, prompt: str, options: RunOptions, as_json: bool, transcript: _Transcript
+    pipeline: Pipeline,
+    prompt: str,
+    options: RunOptions,
+    as_json: bool,
+    conversation: _Conversation,
 ) -> Finished | Failed:
     """Run one prompt: the answer streams to stdout, routing and figures go to stderr. The
-    conversation is saved before the answer's receipt is shown: what was shown is stored."""
+    pipeline saves the exchange as it goes; the receipt shown is committed with its texts."""
     routed: Routed | None = None
-    events = pipeline.run(prompt, options)
+    try:
+        save_to = conversation.save_to(prompt)
+    except PromptError as error:
+        return Failed(FailureKind.BAD_INPUT, str(error))
+    run = pipeline.start(prompt, replace(options, save_to=save_to))
+    events = run.events()
     while True:
         try:
             event = next(events)
         except KeyboardInterrupt:
             # Stop the model, then let the generator finish: a stopped answer gets its receipt.
-            pipeline.stop()
+            run.stop()
             continue
         if isinstance(event, Routed):
             routed = event
@@ -172,7 +174,6 @@ def _stream(
             return event
         elif isinstance(event, Finished):
             assert routed is not None
-            transcript.record(prompt, event)
             _report(event, routed, as_json)
             return event
 
@@ -181,12 +182,11 @@ def _stream(
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """A conversation in the terminal: one loaded model, history kept between turns."""
-    paths = data_paths()
-    pipeline = Pipeline(paths)
-    transcript = _Transcript(paths, _preset(args))
+    """A conversation in the terminal: one loaded model; each turn's history is the
+    conversation as stored."""
+    pipeline = Pipeline(data_paths())
+    conversation = _Conversation(pipeline, _preset(args))
     options = _options(args)
-    history: list[dict[str, str]] = []
     print("Type a prompt and press Enter; an empty line or Ctrl+D ends the chat.")
     try:
         while True:
@@ -197,18 +197,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 return EXIT_OK
             if not prompt:
                 return EXIT_OK
-            turn = replace(options, history=tuple(history))
-            outcome = _stream(pipeline, prompt, turn, False, transcript)
+            outcome = _stream(pipeline, prompt, options, False, conversation)
             if isinstance(outcome, Failed):
                 sys.stderr.write(f"bizra: error: {outcome.message}\n")
-                continue
-            history += [
-                {"role": "user", "content": prompt},
-                {"role": "assistant", "content": outcome.text},
-            ]
     finally:
         pipeline.close()
-        transcript.close()
 
 
 def _report(result: Finished, routed: Routed, as_json: bool) -> None:
@@ -231,7 +224,7 @@ def _report(result: Finished, routed: Routed, as_json: bool) -> None:
         )
     else:
         sys.stdout.write("\n")
-        stopped = " · stopped by you" if stats.finish_reason.value == "stopped" else ""
+        stopped = " · stopped by you" if result.stopped else ""
         note = f" · {result.note}" if result.note else ""
         sys.stderr.write(
             f"[{stats.completion_tokens} tokens · TTFT {stats.ttft_ms:.0f} ms · "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -14,6 +14,8 @@ from typing import Any
 from bizra_desktop.core.db import Migration, SqliteStore, utc_now
 
 ROLES = frozenset({"user", "assistant", "error"})  # "error": an inline failure shown with Retry
+# Where a conversation was started: the window, `bizra ask`/`bizra chat`, the local API.
+SOURCES = ("app", "cli", "api")
 
 _MIGRATIONS: tuple[Migration, ...] = (
     (
@@ -40,11 +42,13 @@ _MIGRATIONS: tuple[Migration, ...] = (
     ),
     # The preset a conversation answers with (core/presets.py); NULL: the settings as they are.
     ("ALTER TABLE conversations ADD COLUMN preset TEXT",),
+    # Which front end started a conversation (SOURCES): the window lists the local API's too.
+    ("ALTER TABLE conversations ADD COLUMN source TEXT NOT NULL DEFAULT 'app'",),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)  # the conversations component's current schema
 
-_CONVERSATION = "SELECT id, title, created_at, updated_at, preset FROM conversations"
+_CONVERSATION = "SELECT id, title, created_at, updated_at, preset, source FROM conversations"
 _MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash, meta FROM messages"
 
 # A counter rather than updated_at orders the list: clocks tie (Windows ticks every 15.6 ms)
@@ -52,6 +56,11 @@ _MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash,
 _NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
 
 DEFAULT_TITLE = "New chat"
+
+# The meta of an answer still streaming; one that keeps it after the app has gone was cut off
+# by a crash (its text is what had been saved, its receipt was never made).
+PARTIAL = "partial"
+_PARTIAL = f'{{"{PARTIAL}": true}}'
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class Conversation:
     created_at: str
     updated_at: str
     preset: str | None = None  # a preset's name; None: the settings as they are
+    source: str = "app"  # one of SOURCES
 
 
 @dataclass(frozen=True)
@@ -88,16 +98,30 @@ class ConversationStore(SqliteStore):
         with self.connection() as conn:
             conn.create_function("bizra_contains", 2, _contains, deterministic=True)
 
-    def create(self, title: str = DEFAULT_TITLE, preset: str | None = None) -> Conversation:
+    def create(
+        self,
+        title: str = DEFAULT_TITLE,
+        preset: str | None = None,
+        source: str = "app",
+        turns: Sequence[tuple[str, str]] = (),
+    ) -> Conversation:
+        """A new conversation holding `turns` (role, text), all committed together.
+        ValueError for an empty title, an unknown source or role."""
         title = _title(title)
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+        for role, _ in turns:
+            _check_role(role)
         with self.transaction() as conn:
             now = utc_now()
             cursor = conn.execute(
-                "INSERT INTO conversations (title, created_at, updated_at, activity, preset) "
-                f"VALUES (?, ?, ?, ({_NEXT_ACTIVITY}), ?)",
-                (title, now, now, preset),
+                "INSERT INTO conversations (title, created_at, updated_at, activity, preset, "
+                f"source) VALUES (?, ?, ?, ({_NEXT_ACTIVITY}), ?, ?)",
+                (title, now, now, preset, source),
             )
-        return Conversation(_rowid(cursor), title, now, now, preset)
+            for role, text in turns:
+                _insert(conn, _rowid(cursor), role, text)
+        return Conversation(_rowid(cursor), title, now, now, preset, source)
 
     def list(self, search: str | None = None) -> builtins.list[Conversation]:
         """Newest activity first. `search` keeps conversations whose title or any message
@@ -177,33 +201,90 @@ class ConversationStore(SqliteStore):
         Raises ValueError for an unknown role or a meta that is not a JSON object,
         LookupError if the conversation does not exist.
         """
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
+        _check_role(role)
         meta_json = _meta_json(meta or {})
-        content = storable(content)
         with self.transaction() as conn:
-            now = utc_now()
-            bumped = conn.execute(
-                f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}) "
-                "WHERE id = ?",
-                (now, conversation_id),
+            return _insert(
+                conn, conversation_id, role, content, receipt_hash=receipt_hash, meta_json=meta_json
             )
-            if bumped.rowcount == 0:
-                raise LookupError(f"no conversation with id {conversation_id}")
-            cursor = conn.execute(
-                "INSERT INTO messages "
-                "(conversation_id, role, content, created_at, receipt_hash, meta) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, now, receipt_hash, meta_json),
+
+    def begin_exchange(self, conversation_id: int, prompt: str) -> tuple[Message, Message]:
+        """The prompt and an empty answer marked `partial`, committed together (the answer
+        streams into the second: save_partial, then finish_answer or fail_answer).
+        LookupError if the conversation does not exist."""
+        with self.transaction() as conn:
+            asked = _insert(conn, conversation_id, "user", prompt)
+            answer = _insert(conn, conversation_id, "assistant", "", meta_json=_PARTIAL)
+        return asked, answer
+
+    def save_partial(self, message_id: int, text: str) -> None:
+        """The answer so far, while it streams."""
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE messages SET content = ? WHERE id = ?", (storable(text), message_id)
             )
-        return _message(
-            (_rowid(cursor), conversation_id, role, content, now, receipt_hash, meta_json)
-        )
+
+    def fail_answer(self, message_id: int, reason: str, meta: Mapping[str, Any]) -> None:
+        """An answer that never came becomes an error message saying why (`meta`: what to retry)."""
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE messages SET role = 'error', content = ?, meta = ? WHERE id = ?",
+                (storable(reason), _meta_json(meta), message_id),
+            )
 
     def delete_message(self, message_id: int) -> None:
         """Delete a message (a replaced error, a regenerated answer); a missing id does nothing."""
         with self.connection() as conn:
             conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def finish_answer(
+    conn: sqlite3.Connection,
+    message_id: int,
+    text: str,
+    receipt_hash: str,
+    meta: Mapping[str, Any],
+) -> None:
+    """The complete answer of begin_exchange() with its receipt, on `conn` inside the caller's
+    transaction (the receipt's own, so the two commit together). An answer whose conversation
+    was deleted meanwhile is not kept."""
+    now = utc_now()
+    changed = conn.execute(
+        "UPDATE messages SET content = ?, receipt_hash = ?, meta = ? WHERE id = ?",
+        (storable(text), receipt_hash, _meta_json(meta), message_id),
+    )
+    if changed.rowcount:
+        conn.execute(
+            f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}) "
+            "WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+            (now, message_id),
+        )
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    role: str,
+    content: str,
+    *,
+    receipt_hash: str | None = None,
+    meta_json: str = "{}",
+) -> Message:
+    """Append a message and make it the conversation's latest activity (inside a transaction)."""
+    content = storable(content)
+    now = utc_now()
+    bumped = conn.execute(
+        f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}) WHERE id = ?",
+        (now, conversation_id),
+    )
+    if bumped.rowcount == 0:
+        raise LookupError(f"no conversation with id {conversation_id}")
+    cursor = conn.execute(
+        "INSERT INTO messages (conversation_id, role, content, created_at, receipt_hash, meta) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (conversation_id, role, content, now, receipt_hash, meta_json),
+    )
+    return _message((_rowid(cursor), conversation_id, role, content, now, receipt_hash, meta_json))
 
 
 def title_from_prompt(prompt: str, limit: int = 48) -> str:
@@ -231,6 +312,11 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
 
 
 def _title(title: str) -> str:

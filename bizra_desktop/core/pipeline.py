@@ -10,13 +10,15 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bizra_desktop import __version__
 from bizra_desktop.core import placement
 from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer
+from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import (
     DraftStats,
@@ -31,6 +33,7 @@ from bizra_desktop.core.engine.protocol import (
     SamplingParams,
     TokenText,
 )
+from bizra_desktop.core.exchanges import ExchangeWriter, SaveTo, Stored
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.hardware import (
     MemoryBudget,
@@ -50,6 +53,13 @@ from bizra_desktop.core.models.store import (
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain, ReceiptStoreError
 from bizra_desktop.core.receipts.commitments import commit, new_salt
+from bizra_desktop.core.receipts.record import (
+    Engine,
+    ModelIdentity,
+    ReceiptRecord,
+    Routing,
+    history_commitment,
+)
 from bizra_desktop.core.remote import (
     RemoteClient,
     RemoteDelta,
@@ -59,8 +69,8 @@ from bizra_desktop.core.remote import (
     load_remote_tiers,
 )
 from bizra_desktop.core.routing.preference import Preference
-from bizra_desktop.core.selector import AdaptiveSelector, RoutingDecision
-from bizra_desktop.core.tiers import Tier
+from bizra_desktop.core.selector import AdaptiveSelector, NoModelError, RoutingDecision
+from bizra_desktop.core.tiers import TIER_FOR_COMPLEXITY, Tier
 
 DEFAULT_N_CTX = 4096
 _QUOTED = re.compile(r"\s*\([^)]*\)|\s*'[^']*'|\s*\"[^\"]*\"")
@@ -86,6 +96,11 @@ class RunOptions:
     # Speculative decoding (engine/drafts.py); neither changes an answer, only its speed.
     draft_model: bool = True  # a smaller installed tier drafts for a larger one
     prompt_lookup: bool = False  # the answer's guesses from text the prompt quotes
+    # The conversation the prompt and answer are stored in (core/exchanges.py); given by id,
+    # its stored turns are the history, and `history` stays empty. None: the texts are not kept.
+    save_to: SaveTo | None = None
+    # The receipt of the answer this one regenerates or branches from (edit, regenerate).
+    parent_receipt: str | None = None
 
 
 # --- events -------------------------------------------------------------------------------
@@ -162,36 +177,54 @@ class Finished:
     receipt: Receipt
     note: str | None
 
+    @property
+    def stopped(self) -> bool:
+        """Stopped by its caller mid-answer: the text so far, with its receipt."""
+        return self.stats.finish_reason is FinishReason.STOPPED
+
     def message_meta(self) -> dict[str, Any]:
         """What a stored answer keeps of its routing and figures (conversations, export)."""
-        stats = self.stats
-        return {
-            "complexity": self.decision.complexity.label,
-            "score": self.analysis.score,
-            "confidence": self.analysis.confidence,
-            "preference": self.analysis.preference.value,
-            "tier": self.decision.tier.name,
-            "model": self.decision.model.name,
-            "stand_in": self.decision.stand_in,
-            "reasons": [*self.analysis.reasons, *self.decision.reasons],
-            "kind": prompt_kind(self.analysis),
-            "tokens": stats.completion_tokens,
-            "ttft_ms": stats.ttft_ms,
-            "tokens_per_s": stats.tokens_per_s,
-            "backend": stats.backend,
-            "runtime": stats.runtime,
-            "finish_reason": stats.finish_reason.value,
-            "note": self.note,
-        }
+        return answer_meta(self.analysis, self.decision, self.stats, self.note)
+
+
+def answer_meta(
+    analysis: Analysis, decision: RoutingDecision, stats: InferenceStats, note: str | None
+) -> dict[str, Any]:
+    """What a stored answer keeps of its routing and figures (conversations, export)."""
+    return {
+        "complexity": decision.complexity.label,
+        "score": analysis.score,
+        "confidence": analysis.confidence,
+        "preference": analysis.preference.value,
+        "tier": decision.tier.name,
+        "model": decision.model.name,
+        "stand_in": decision.stand_in,
+        "reasons": [*analysis.reasons, *decision.reasons],
+        "kind": prompt_kind(analysis),
+        "tokens": stats.completion_tokens,
+        "ttft_ms": stats.ttft_ms,
+        "tokens_per_s": stats.tokens_per_s,
+        "backend": stats.backend,
+        "runtime": stats.runtime,
+        "finish_reason": stats.finish_reason.value,
+        "note": note,
+    }
 
 
 @dataclass(frozen=True)
 class Failed:
-    kind: FailureKind | str
+    """How every run that ends without an answer ends: Run.events() raises for none of them."""
+
+    kind: FailureKind
     message: str
 
+    @property
+    def stopped(self) -> bool:
+        """Stopped by its caller before an answer began (a stop mid-answer ends in Finished)."""
+        return self.kind is FailureKind.CANCELLED
 
-PipelineEvent = Routed | Loading | Loaded | Token | Finished | Failed
+
+PipelineEvent = Stored | Routed | Loading | Loaded | Token | Finished | Failed
 
 
 def prompt_kind(analysis: Analysis) -> str:
@@ -254,6 +287,7 @@ class _Turn:
     loaded: ModelLoaded | None = None
     notes: list[str] = field(default_factory=list)
     server_model: str | None = None  # a remote tier's model, as its server names it
+    writer: ExchangeWriter | None = None  # where the answer is stored; None: nowhere
     model_stamps: FileStamps | None = None  # a local model's files as the host was given them
 
     def start(self, loaded: ModelLoaded) -> Loaded:
@@ -297,6 +331,11 @@ class Pipeline:
         self.remote = RemoteClient()
         self._turn = threading.Lock()
         self._chain: ReceiptChain | None = None
+        # Per model file, the receipt of its latest answer: the host's KV cache holds its
+        # tokens, and the next answer that reuses them names it (receipts replay rebuilds it).
+        self._kv_left_by: dict[Path, str] = {}
+        self._conversations: ConversationStore | None = None
+        self._opening = threading.Lock()  # runs open the conversation store from their threads
 
     @property
     def chain(self) -> ReceiptChain:
@@ -340,39 +379,44 @@ class Pipeline:
         return analysis, decision
 
     def start(self, prompt: str, options: RunOptions | None = None) -> Run:
-        """One prompt's run: iterate `Run.events()`; `Run.stop()` stops this run only."""
-        return Run(self, prompt, options or RunOptions())
+        """One prompt's run: iterate `Run.events()`; `Run.stop()` stops this run only.
+        ValueError if `options` sets both history and a save_to with a conversation id (the
+        stored turns are the history)."""
+        options = options or RunOptions()
+        save_to = options.save_to
+        if save_to is not None and save_to.conversation_id is not None and options.history:
+            raise ValueError("a run saved to a conversation takes its history from it")
+        return Run(self, prompt, options)
 
     def run(self, prompt: str, options: RunOptions | None = None) -> Iterator[PipelineEvent]:
         """The events of one prompt. Runs from several threads (the window, the local API)
         take turns: one host answers one prompt at a time."""
         return self.start(prompt, options).events()
 
-    def _run(self, prompt: str, options: RunOptions) -> Iterator[PipelineEvent]:
+    def _run(
+        self, prompt: str, options: RunOptions, writer: ExchangeWriter | None
+    ) -> Iterator[PipelineEvent]:
         # Read once a prompt, for routing and loading alike: nvidia-smi is a process start.
         budget = memory_budget(options.gpu_device)
         try:
             text = clean_prompt(prompt)
             analysis, decision = self.route(text, options, self.selector(options, budget))
         except ValueError as error:  # PromptError, ModelFileError, GGUFError
-            yield Failed("bad_input", str(error))
+            yield Failed(FailureKind.BAD_INPUT, str(error))
+            return
+        except NoModelError as error:
+            yield Failed(FailureKind.NO_MODEL, str(error))
             return
         yield Routed(analysis, decision)
-        yield from self._generate(text, options, analysis, decision, budget)
+        turn = _Turn(text, options, analysis, decision, budget, writer=writer)
+        yield from self._generate(turn)
 
-    def _generate(
-        self,
-        prompt: str,
-        options: RunOptions,
-        analysis: Analysis,
-        decision: RoutingDecision,
-        budget: MemoryBudget,
-    ) -> Iterator[PipelineEvent]:
+    def _generate(self, turn: _Turn) -> Iterator[PipelineEvent]:
+        options, decision = turn.options, turn.decision
         system = (
             [{"role": "system", "content": options.system_prompt}] if options.system_prompt else []
         )
-        messages = (*system, *options.history, {"role": "user", "content": prompt})
-        turn = _Turn(prompt, options, analysis, decision, budget)
+        messages = (*system, *options.history, {"role": "user", "content": turn.prompt})
         if isinstance(decision.model, RemoteEndpoint):
             events = self._remote_events(turn, decision.model, messages)
         else:
@@ -383,7 +427,7 @@ class Pipeline:
                     yield self._finish(turn, event)
                 except (ReceiptStoreError, sqlite3.Error, OSError) as error:
                     yield Failed(
-                        "receipt",
+                        FailureKind.RECEIPT,
                         f"the answer is complete but its receipt was not written: {error}",
                     )
             else:
@@ -396,7 +440,7 @@ class Pipeline:
         try:
             turn.model_stamps = model_stamps(model)
         except ModelChangedError as error:
-            yield Failed("bad_input", str(error))
+            yield Failed(FailureKind.BAD_INPUT, str(error))
             return
         # A replaced model file is loaded anew: the host keys its loaded models by the file's
         # size and modification time.
@@ -437,9 +481,13 @@ class Pipeline:
                         0, item.prompt_tokens or 0, item.completion_tokens, item.finish_reason
                     )
         except RemoteUnavailableError as error:
-            local = self.selector(turn.options, include_remote=False).select(
-                turn.analysis, turn.options.pin
-            )
+            try:
+                local = self.selector(turn.options, include_remote=False).select(
+                    turn.analysis, turn.options.pin
+                )
+            except NoModelError as none:
+                yield Failed(FailureKind.NO_MODEL, f"{error}; {none}")
+                return
             fallback = f"{error}; answered by {local.model.name} on this machine instead"
             turn.decision = replace(local, fallback=fallback, reasons=(*local.reasons, fallback))
             turn.notes.append(fallback)
@@ -447,7 +495,7 @@ class Pipeline:
             assert isinstance(local.model, ModelFile)
             yield from self._local_events(turn, local.model, messages)
         except RemoteError as error:
-            yield Failed("remote", str(error))
+            yield Failed(FailureKind.REMOTE, str(error))
 
     def _finish(self, turn: _Turn, done: GenerationDone) -> Finished:
         loaded = turn.loaded
@@ -466,68 +514,116 @@ class Pipeline:
             done.drafting,
         )
         impact = impact_score(turn.decision.complexity, stats.tokens_per_s, stats.completion_tokens)
-        salt = new_salt()
-        receipt = self.chain.append(self._receipt_fields(turn, stats, impact, salt), salt)
         notes = [*turn.notes, *(note for note in (loaded.gpu_fallback, done.note) if note)]
-        return Finished(
-            turn.answer,
-            turn.analysis,
-            turn.decision,
-            stats,
-            impact,
-            receipt,
-            "; ".join(notes) or None,
-        )
+        note = "; ".join(notes) or None
+        salt = new_salt()
+        record = self._receipt_fields(turn, stats, impact, salt, done)
+        receipt = self.chain.append(record.to_body(), salt, _texts_writer(turn, stats, note))
+        if isinstance(turn.decision.model, ModelFile):
+            self._kv_left_by[turn.decision.model.path] = receipt.hash
+        return Finished(turn.answer, turn.analysis, turn.decision, stats, impact, receipt, note)
 
     def _receipt_fields(
-        self, turn: _Turn, stats: InferenceStats, impact: float, salt: bytes
-    ) -> dict[str, Any]:
-        model = turn.decision.model
-        identity: dict[str, Any]
+        self, turn: _Turn, stats: InferenceStats, impact: float, salt: bytes, done: GenerationDone
+    ) -> ReceiptRecord:
+        model, options, loaded = turn.decision.model, turn.options, turn.loaded
+        assert loaded is not None, "the host reports ModelLoaded before any result"
         if isinstance(model, RemoteEndpoint):
-            identity = {"name": turn.server_model or model.model, "endpoint": model.base_url}
+            identity = ModelIdentity(name=turn.server_model or model.model, endpoint=model.base_url)
         else:
-            identity = {
-                "name": model.name,
-                "file": model.path.name,
-                "sha256": self.hashes.sha256(model, turn.model_stamps),
-                "stand_in": model.is_starter,
-            }
-        return {
-            "type": "inference",
-            "model": identity,
-            "tier": turn.decision.tier.name,
-            "complexity": turn.decision.complexity.label,
-            "params": {
-                **turn.options.params.as_record(),
-                "n_ctx": turn.options.n_ctx,
+            identity = ModelIdentity(
+                name=model.name,
+                file=model.path.name,
+                sha256=self.hashes.sha256(model, turn.model_stamps),
+                stand_in=model.is_starter,
+            )
+        return ReceiptRecord(
+            model=identity,
+            tier=turn.decision.tier.name,
+            complexity=turn.decision.complexity.label,
+            params={
+                **options.params.as_record(),
+                "n_ctx": options.n_ctx,
                 "n_gpu_layers": stats.n_gpu_layers,
                 "gpu_device": stats.gpu_device,
-                "flash_attn": turn.options.flash_attn,
+                "flash_attn": options.flash_attn,
                 "backend": stats.backend,
                 "gpu_fallback": stats.gpu_fallback,
             },
-            "prompt_commitment": commit(turn.prompt, salt),
-            "response_commitment": commit(turn.answer, salt),
-            "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
-            "ttft_ms": stats.ttft_ms,
-            "tokens_per_s": stats.tokens_per_s,
-            "impact": impact,
-            "stopped": stats.finish_reason is FinishReason.STOPPED,
-            # Only when a drafter ran: receipts of answers without one keep the old shape.
-            **({"drafting": _drafting_record(stats.drafting)} if stats.drafting else {}),
-        }
+            prompt_commitment=commit(turn.prompt, salt),
+            response_commitment=commit(turn.answer, salt),
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            ttft_ms=stats.ttft_ms,
+            tokens_per_s=stats.tokens_per_s,
+            impact=impact,
+            stopped=stats.finish_reason is FinishReason.STOPPED,
+            drafting=tuple(_drafting_record(stats.drafting)),
+            app_version=__version__,
+            engine=(
+                Engine(llama_cpp_python=loaded.engine_version, system_info=loaded.system_info)
+                if loaded.engine_version is not None and loaded.system_info is not None
+                else None
+            ),
+            chat_template_sha256=loaded.chat_template_sha256,
+            system_prompt_commitment=(
+                commit(options.system_prompt, salt) if options.system_prompt else None
+            ),
+            history_turns=len(options.history),
+            history_commitment=history_commitment(options.history, salt),
+            seed=done.seed,
+            cached_tokens=done.cached_tokens,
+            cache_left_by=(
+                self._kv_left_by.get(model.path)
+                if done.cached_tokens and isinstance(model, ModelFile)
+                else None
+            ),
+            routing=Routing(
+                score=turn.analysis.score,
+                confidence=turn.analysis.confidence,
+                preference=turn.analysis.preference.value,
+                rated=TIER_FOR_COMPLEXITY[turn.analysis.complexity].name,
+                wanted=turn.decision.wanted.name,
+                override="model" if options.model_path else "tier" if options.pin else None,
+                fallback=turn.decision.fallback,
+                reasons=(*turn.analysis.reasons, *turn.decision.reasons),
+            ),
+            finish_reason=stats.finish_reason.value,
+            parent_receipt=options.parent_receipt,
+        )
 
     def stop(self) -> None:
         """Stop the running generation (from any thread); a stopped answer still gets a receipt."""
         self.host.stop()
         self.remote.stop()
 
+    @property
+    def conversations(self) -> ConversationStore:
+        with self._opening:
+            if self._conversations is None:
+                self._conversations = ConversationStore(self.paths.database)
+            return self._conversations
+
+    def _open_exchange(self, prompt: str, options: RunOptions) -> ExchangeWriter | Failed:
+        """The prompt stored in its conversation, or why it cannot be."""
+        assert options.save_to is not None
+        try:
+            text = clean_prompt(prompt)
+            return ExchangeWriter(self.conversations, options.save_to, text, options.history)
+        except (PromptError, LookupError) as error:  # an empty prompt, an unknown conversation
+            return Failed(FailureKind.BAD_INPUT, str(error))
+        except sqlite3.Error as error:
+            return Failed(FailureKind.STORAGE, f"the conversation could not be saved: {error}")
+
     def close(self) -> None:
         self.host.close()
         if self._chain is not None:
             self._chain.close()
             self._chain = None
+        with self._opening:
+            if self._conversations is not None:
+                self._conversations.close()
+                self._conversations = None
 
 
 class Run:
@@ -543,17 +639,44 @@ class Run:
         self._has_turn = False
 
     def events(self) -> Iterator[PipelineEvent]:
+        """Every way the run ends is an event (Finished or Failed); it raises for none. With
+        options.save_to, Stored comes first: the prompt is saved before the run waits for its
+        turn, and the answer as it streams."""
+        options, writer = self.options, None
+        if options.save_to is not None:
+            opened = self._pipeline._open_exchange(self.prompt, options)
+            if isinstance(opened, Failed):
+                yield opened
+                return
+            writer = opened
+            options = replace(options, history=writer.history)
+            yield writer.ids
+        for event in self._events(options, writer):
+            if writer is not None and isinstance(event, Token):
+                writer.streamed(event.text)
+            elif writer is not None and isinstance(event, Failed):
+                problem = writer.fail(event.kind, event.message)
+                if problem is not None:
+                    yield replace(event, message=f"{event.message} ({problem})")
+                    continue
+            yield event
+
+    def _events(
+        self, options: RunOptions, writer: ExchangeWriter | None
+    ) -> Iterator[PipelineEvent]:
         with self._pipeline._turn:
             if self._stop.is_set():
                 yield Failed(FailureKind.CANCELLED, "Stopped before it started.")
                 return
             self._has_turn = True
             try:
-                for event in self._pipeline._run(self.prompt, self.options):
+                for event in self._pipeline._run(self.prompt, options, writer):
                     # Again at every event: a stop before the host had this job did nothing.
                     if self._stop.is_set():
                         self._pipeline.stop()
                     yield event
+            except Exception as error:  # a bug: this run's failure, reported like any other
+                yield Failed(FailureKind.INTERNAL, f"{type(error).__name__}: {error}")
             finally:
                 self._has_turn = False
 
@@ -562,6 +685,17 @@ class Run:
         self._stop.set()
         if self._has_turn:  # else: the check when it gets its turn, or at its next event
             self._pipeline.stop()
+
+
+def _texts_writer(
+    turn: _Turn, stats: InferenceStats, note: str | None
+) -> Callable[[sqlite3.Connection, str], None] | None:
+    """What stores the answer and its receipt link in the receipt's own transaction."""
+    writer = turn.writer
+    if writer is None:
+        return None
+    meta = answer_meta(turn.analysis, turn.decision, stats, note)
+    return lambda conn, receipt_hash: writer.finish(conn, receipt_hash, turn.answer, meta)
 
 
 def _load_spec(model: ModelFile, options: RunOptions, budget: MemoryBudget) -> LoadSpec:

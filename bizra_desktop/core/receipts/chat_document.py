@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from bizra_desktop import __version__
@@ -60,7 +59,7 @@ def chat_document(
         "format": FORMAT,
         "app": f"BIZRA Desktop {__version__}",
         "exported_at": utc_now(),
-        "conversation": asdict(conversation),
+        "conversation": {name: getattr(conversation, name) for name in CONVERSATION_FIELDS},
         "messages": [_message_record(message) for message in messages],
         "receipts": bundle,
     }
