@@ -13,18 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase
 
 from bizra_desktop.core.receipts.query import ReceiptFilter, ReceiptRow
 from bizra_desktop.ui import theme
+from bizra_desktop.ui.receipts.read_only_model import RIGHT, Index, ReadOnlyTableModel
 
 PAGE_SIZE = 500
 COLUMNS = ("Time (UTC)", "Model", "Tier", "Complexity", "Tokens/s", "Impact", "Hash")
@@ -32,7 +26,6 @@ TIME, MODEL, TIER, COMPLEXITY, TOKENS_PER_S, IMPACT, HASH = range(len(COLUMNS))
 HASH_ROLE = Qt.ItemDataRole.UserRole + 1  # the full receipt hash of a row
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 2
 MISSING = "—"  # a field the body does not hold (or a body that is not JSON)
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 # data() runs for every role of every visible cell at each repaint, and a call into Python costs
 # microseconds: roles this model never answers are turned away first, before any other work.
 _ANSWERED = frozenset(
@@ -46,9 +39,6 @@ _ANSWERED = frozenset(
         SEQ_ROLE,
     }
 )
-_FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
@@ -64,7 +54,7 @@ class PageRequest:
     down_to: int | None = None
 
 
-class ReceiptTableModel(QAbstractTableModel):
+class ReceiptTableModel(ReadOnlyTableModel):
     loading_changed = Signal(bool)
     revealed = Signal(int)  # the row of the receipt reveal() was asked for, once loaded
 
@@ -74,7 +64,7 @@ class ReceiptTableModel(QAbstractTableModel):
         parent: QObject | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._request = request
         self._page_size = page_size
         self._rows: list[ReceiptRow] = []
@@ -178,12 +168,6 @@ class ReceiptTableModel(QAbstractTableModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in _ANSWERED or not index.isValid():
             return None
@@ -194,7 +178,7 @@ class ReceiptTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column in (TIME, HASH):
             return receipt.time if column == TIME else receipt.hash
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (TOKENS_PER_S, IMPACT):
-            return _RIGHT
+            return RIGHT
         if role == Qt.ItemDataRole.FontRole and column == HASH:
             return self._mono
         if role == Qt.ItemDataRole.BackgroundRole and receipt.seq == self._broken:
@@ -205,18 +189,9 @@ class ReceiptTableModel(QAbstractTableModel):
             return receipt.seq
         return None
 
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+    def row_header(self, row: int) -> str | None:
         # The receipt's number: what Verify and the command line call it by.
-        return f"#{self._rows[section].seq}" if 0 <= section < len(self._rows) else None
+        return f"#{self._rows[row].seq}" if 0 <= row < len(self._rows) else None
 
 
 def _display(receipt: ReceiptRow, column: int) -> str:
