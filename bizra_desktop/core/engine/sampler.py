@@ -59,18 +59,28 @@ class Sampler:
     def sample(self, ctx: Any, idx: int = -1) -> int:
         """The token at row `idx` of the logits of `ctx` (a llama-cpp-python LlamaContext)."""
         logits = self._llama_cpp.llama_get_logits_ith(ctx.ctx, idx)
-        penalised = self._penalise(logits) if self._penalty != 1 and self._recent else ()
+        penalise = self._penalty != 1 and bool(self._recent)
         if self._greedy:
-            row = self._row.from_address(ctypes.addressof(logits.contents))
-            token = int(np.frombuffer(row, dtype=np.float32).argmax())
-        else:
+            token = self._argmax(logits)
+            # A penalty above 1 only lowers the recent tokens' scores: unless the top token
+            # is one of them, it stays on top (and ties go to the lower id either way).
+            penalise = penalise and (self._penalty < 1 or token in self._recent)
+        penalised = self._penalise(logits) if penalise else ()
+        if not self._greedy:
             token = int(self._llama_cpp.llama_sampler_sample(self._chain, ctx.ctx, idx))
+        elif penalised:
+            token = self._argmax(logits)
         # The scores go back as llama.cpp left them: a prompt that is cached whole samples
         # these logits again.
         for penalised_token, score in penalised:
             logits[penalised_token] = score
         self._recent.append(token)
         return token
+
+    def _argmax(self, logits: Any) -> int:
+        """The first highest score's token: llama.cpp's greedy pick, read in place."""
+        row = self._row.from_address(ctypes.addressof(logits.contents))
+        return int(np.frombuffer(row, dtype=np.float32).argmax())
 
     def _penalise(self, logits: Any) -> list[tuple[int, float]]:
         """Penalise the recent tokens' scores in place; returns their scores before."""
