@@ -51,6 +51,7 @@ def v2_record(**changes: Any) -> ReceiptRecord:
         ),
         "seed": 123456,
         "cached_tokens": 9,
+        "cache_left_by": "12" * 32,
         "routing": Routing(
             score=1.2,
             confidence=0.8,
@@ -78,7 +79,7 @@ def test_a_version_2_record_round_trips_through_the_chain(tmp_path: Path) -> Non
     assert (read.prev_hash, read.timestamp) == ("GENESIS", receipt.body["timestamp"])
     # Apart from what the chain adds, the record read back is the one written.
     assert read == v2_record(prev_hash="GENESIS", timestamp=receipt.body["timestamp"])
-    assert receipt.body["prompt_cache"] == {"reused": True, "tokens": 9}
+    assert receipt.body["prompt_cache"] == {"reused": True, "tokens": 9, "left_by": "12" * 32}
     assert receipt.body["history"]["turns"] == 2
     assert ReceiptRecord.from_body(first.body).parent_receipt is None
     assert read.replay_gaps() == ()

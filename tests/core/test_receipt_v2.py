@@ -91,7 +91,7 @@ def test_a_second_turn_records_its_history_system_prompt_parent_and_cache(
     )
     # The same conversation again, with its system prompt: the second run finds the first's
     # tokens in the KV cache.
-    answer(pipeline, "And of Italy?", options)
+    again, _ = answer(pipeline, "And of Italy?", options)
     second, record = answer(pipeline, "And of Italy?", options)
 
     salt = salt_of(pipeline, second.receipt.hash)
@@ -105,7 +105,12 @@ def test_a_second_turn_records_its_history_system_prompt_parent_and_cache(
     assert record.routing.wanted == "MICRO"
     assert record.cached_tokens is not None and record.cached_tokens > 0
     assert record.cached_tokens < record.prompt_tokens
-    assert second.receipt.body["prompt_cache"] == {"reused": True, "tokens": record.cached_tokens}
+    # The first run of this prompt left the cache the second reused.
+    assert second.receipt.body["prompt_cache"] == {
+        "reused": True,
+        "tokens": record.cached_tokens,
+        "left_by": again.receipt.hash,
+    }
     assert pipeline.chain.verify().ok
 
 

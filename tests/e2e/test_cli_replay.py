@@ -68,25 +68,34 @@ def test_a_sampled_answer_replays_identically_under_the_seed_it_drew(bizra_home:
 def test_a_later_turn_replays_with_its_history_and_a_changed_build_is_named(
     bizra_home: Path,
 ) -> None:
-    """The window's way: the pipeline answers, the conversation store keeps the turns. Each
-    turn in a fresh host: an answer that took its prompt's start from the KV cache an earlier
-    answer left can come out otherwise when decoded afresh (the receipt records the reuse)."""
+    """The window's way: one pipeline answers the turns, the conversation store keeps them.
+    The second answer takes its prompt's start from the KV cache the first left, which can
+    round otherwise than a fresh decode: the receipt names the first, and the replay rebuilds
+    the cache by replaying it first."""
     paths = DataPaths(bizra_home)
     greedy = RunOptions(params=SamplingParams(temperature=0.0, max_tokens=20))
+    pipeline = Pipeline(paths)
     with ConversationStore(paths.database) as store:
         chat = store.create("Capitals").id
         history: tuple[dict[str, str], ...] = ()
-        for prompt in ("What is the capital of France?", "And of Italy?"):
-            store.add_message(chat, "user", prompt)
-            with ReceiptChain(paths.database) as chain:
-                before = len(chain)
-            finished = answered(paths, prompt, replace(greedy, history=history))
-            assert finished.receipt.seq == before + 1
-            store.add_message(chat, "assistant", finished.text, receipt_hash=finished.receipt.hash)
-            history += (
-                {"role": "user", "content": prompt},
-                {"role": "assistant", "content": finished.text},
-            )
+        answers: list[Finished] = []
+        try:
+            for prompt in ("What is the capital of France?", "And of Italy?"):
+                store.add_message(chat, "user", prompt)
+                finished = answered(pipeline, prompt, replace(greedy, history=history))
+                store.add_message(
+                    chat, "assistant", finished.text, receipt_hash=finished.receipt.hash
+                )
+                history += (
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": finished.text},
+                )
+                answers.append(finished)
+        finally:
+            pipeline.close()
+        first, finished = answers
+        record = ReceiptRecord.from_body(finished.receipt.body)
+        assert record.cached_tokens and record.cache_left_by == first.receipt.hash
         # The second receipt as if an older llama.cpp had made it (appended anew, so the
         # chain verifies), in a copy of the conversation.
         body = {k: v for k, v in finished.receipt.body.items() if k not in CHAIN_FIELDS}
@@ -102,6 +111,7 @@ def test_a_later_turn_replays_with_its_history_and_a_changed_build_is_named(
     second = bizra(bizra_home, "receipts", "replay", finished.receipt.hash)
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("identical: the answer of receipt #2 was made again")
+    assert "the KV cache it reused was rebuilt by replaying receipt #1 first" in second.stdout
 
     other_build = bizra(bizra_home, "receipts", "replay", relabelled.hash)
     assert other_build.returncode == 0, other_build.stderr
@@ -119,15 +129,9 @@ def test_a_later_turn_replays_with_its_history_and_a_changed_build_is_named(
     )
 
 
-def answered(paths: DataPaths, prompt: str, options: RunOptions) -> Finished:
-    """One answer from a pipeline of its own: a fresh host, no KV cache of earlier answers."""
-    pipeline = Pipeline(paths)
-    try:
-        finished = list(pipeline.run(prompt, options))[-1]
-    finally:
-        pipeline.close()
+def answered(pipeline: Pipeline, prompt: str, options: RunOptions) -> Finished:
+    finished = list(pipeline.run(prompt, options))[-1]
     assert isinstance(finished, Finished), finished
-    assert finished.receipt.body["prompt_cache"] == {"reused": False, "tokens": 0}
     return finished
 
 

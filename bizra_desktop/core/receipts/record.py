@@ -165,6 +165,9 @@ class ReceiptRecord:
     history_commitment: str | None = None  # None also when there were none
     seed: int | None = None  # the seed the sampler used (drawn when none was asked)
     cached_tokens: int | None = None  # prompt tokens taken from the KV cache, not decoded
+    # The receipt of the answer whose decoding left that KV cache (the same model's previous
+    # answer in the same host): a replay rebuilds the cache by replaying it first.
+    cache_left_by: str | None = None
     routing: Routing | None = None
     finish_reason: str | None = None  # stop, length or stopped
     parent_receipt: str | None = None  # the answer this one regenerates or branches from
@@ -200,7 +203,11 @@ class ReceiptRecord:
             "system_prompt_commitment": self.system_prompt_commitment,
             "history": {"turns": self.history_turns, "commitment": self.history_commitment},
             "seed": self.seed,
-            "prompt_cache": {"reused": bool(self.cached_tokens), "tokens": self.cached_tokens},
+            "prompt_cache": {
+                "reused": bool(self.cached_tokens),
+                "tokens": self.cached_tokens,
+                "left_by": self.cache_left_by,
+            },
             "routing": self.routing.to_body() if self.routing else None,
             "finish_reason": self.finish_reason,
             "parent_receipt": self.parent_receipt,
@@ -299,6 +306,7 @@ def _with_v2_fields(record: ReceiptRecord, body: Mapping[str, Any]) -> ReceiptRe
         history_commitment=_opt(history, "commitment", str, "history.commitment"),
         seed=_opt(body, "seed", int, "seed"),
         cached_tokens=_opt(cache, "tokens", int, "prompt_cache.tokens"),
+        cache_left_by=_opt(cache, "left_by", str, "prompt_cache.left_by"),
         routing=Routing.from_body(routing) if routing is not None else None,
         finish_reason=_opt(body, "finish_reason", str, "finish_reason"),
         parent_receipt=_opt(body, "parent_receipt", str, "parent_receipt"),

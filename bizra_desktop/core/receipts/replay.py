@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from bizra_desktop.core.engine.host import InferenceHost
@@ -48,6 +48,9 @@ from bizra_desktop.core.receipts.record import (
     history_commitment,
 )
 
+# The most earlier answers replayed to rebuild a KV cache (a long conversation's last answer
+# reuses the cache its previous one left, which reused the one before, ...).
+MAX_WARMUP = 64
 _SAMPLING = frozenset(field.name for field in fields(SamplingParams))
 
 
@@ -70,6 +73,9 @@ class ReplayPlan:
     params: SamplingParams
     stored_answer: str | None  # None: only the commitment can tell (salt kept, text not)
     salt: bytes | None
+    # Replays that first rebuild the KV cache this answer reused (oldest first), or why not.
+    warmup: tuple[ReplayPlan, ...] = ()
+    cache_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +102,7 @@ def plan_replay(
     prompt: str | None = None,
     system_prompt: str | None = None,
     system_candidates: Iterable[str] = (),
+    _depth: int = 0,
 ) -> ReplayPlan:
     """The re-run of `receipt_hash` (a unique prefix of at least 8 hex digits will do).
     `prompt`/`system_prompt` replace the stored texts; `system_candidates` (the settings' and
@@ -120,12 +127,14 @@ def plan_replay(
     with chain.connection() as conn:
         salt, stored_prompt, stored_answer, history = _texts(conn, receipt.hash, body, record)
     prompt = _checked_prompt(seq, record, salt, prompt, stored_prompt)
-    system = _system_prompt(seq, record, salt, system_prompt, system_candidates)
+    candidates = [*system_candidates, *([system_prompt] if system_prompt else [])]
+    system = _system_prompt(seq, record, salt, system_prompt, candidates)
     if stored_answer is None and salt is None:
         raise ReplayUnavailableError(
             f"the answer of receipt #{seq} is not available to compare with: no conversation "
             "holds it and its salt is not kept"
         )
+    warmup, cache_notes = _warmup(paths, chain, record, candidates, _depth)
     return ReplayPlan(
         seq=seq,
         record=record,
@@ -138,11 +147,44 @@ def plan_replay(
         params=_params(record),
         stored_answer=stored_answer,
         salt=salt,
+        warmup=warmup,
+        cache_notes=cache_notes,
     )
 
 
 def replay(plan: ReplayPlan, host: InferenceHost) -> ReplayResult:
-    """Run the plan on `host` (a fresh one: no KV cache to reuse) and compare the answers."""
+    """Run the plan on `host` (a fresh one: no KV cache but the one its warm-up leaves) and
+    compare the answers."""
+    notes = list(plan.cache_notes)
+    for earlier in plan.warmup:  # the answers whose decoding left the cache this one reused
+        _run(earlier, host)
+    if plan.warmup:
+        seqs = ", ".join(f"#{earlier.seq}" for earlier in plan.warmup)
+        notes.append(f"the KV cache it reused was rebuilt by replaying receipt {seqs} first")
+    answer, done, build_notes = _run(plan, host)
+    record = plan.record
+    notes = build_notes + notes
+    if plan.stored_answer is not None:
+        identical = answer == plan.stored_answer
+    else:
+        assert plan.salt is not None  # plan_replay refuses a receipt with neither
+        identical = commit(answer, plan.salt) == record.response_commitment
+    if (record.cached_tokens or 0) != done.cached_tokens:
+        notes.append(
+            f"the original answer took {record.cached_tokens or 0} prompt tokens from the KV "
+            f"cache and this one {done.cached_tokens}; llama.cpp's sums over a cached prefix "
+            "and a fresh decode can round apart"
+        )
+    return ReplayResult(
+        identical=identical,
+        answer=answer,
+        completion_tokens=done.completion_tokens,
+        notes=tuple(notes),
+    )
+
+
+def _run(plan: ReplayPlan, host: InferenceHost) -> tuple[str, GenerationDone, list[str]]:
+    """The plan's answer on `host`, its GenerationDone, and what differs in build/template."""
     record = plan.record
     n_ctx = _int_param(record, "n_ctx") or 4096
     gpu_device = _int_param(record, "gpu_device")
@@ -170,23 +212,30 @@ def replay(plan: ReplayPlan, host: InferenceHost) -> ReplayResult:
         elif isinstance(event, GenerationDone):
             done = event
     assert done is not None, "the host ends every request with GenerationDone or HostFailure"
-    answer = "".join(pieces)
-    if plan.stored_answer is not None:
-        identical = answer == plan.stored_answer
-    else:
-        assert plan.salt is not None  # plan_replay refuses a receipt with neither
-        identical = commit(answer, plan.salt) == record.response_commitment
-    if not identical and record.cached_tokens:
-        notes.append(
-            f"the original answer took {record.cached_tokens} prompt tokens from the KV cache, "
-            "which llama.cpp may round differently from decoding them afresh"
+    return "".join(pieces), done, notes
+
+
+def _warmup(
+    paths: DataPaths,
+    chain: ReceiptChain,
+    record: ReceiptRecord,
+    system_candidates: Sequence[str],
+    depth: int,
+) -> tuple[tuple[ReplayPlan, ...], tuple[str, ...]]:
+    """The replays that rebuild the KV cache `record` reused, oldest first, or why they
+    cannot (then it runs on a fresh cache, and may come out otherwise)."""
+    left_by = record.cache_left_by
+    if not record.cached_tokens or left_by is None:
+        return (), ()
+    if depth >= MAX_WARMUP:
+        return (), (f"the KV cache it reused goes back more than {MAX_WARMUP} answers",)
+    try:
+        earlier = plan_replay(
+            paths, chain, left_by, system_candidates=system_candidates, _depth=depth + 1
         )
-    return ReplayResult(
-        identical=identical,
-        answer=answer,
-        completion_tokens=done.completion_tokens,
-        notes=tuple(notes),
-    )
+    except (ReplayInputError, ReplayUnavailableError) as error:
+        return (), (f"the KV cache it reused cannot be rebuilt ({error})",)
+    return (*earlier.warmup, replace(earlier, warmup=())), earlier.cache_notes
 
 
 def _full_hash(chain: ReceiptChain, wanted: str) -> str:
