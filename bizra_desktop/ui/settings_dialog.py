@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
@@ -47,12 +48,74 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._settings = settings
+        self._make_answer_fields(settings)
+        gpu, drafting = self._make_engine_fields(settings, gpus)
+        self._make_app_fields(settings)
+        folder = QLabel(f"{data_folder}<br><small>set BIZRA_HOME to keep data elsewhere</small>")
+        form = QFormLayout()
+        # Each row: its label, its field, and what a screen reader says of the field (named
+        # after the label); None where the row's controls are described on their own below.
+        rows: tuple[tuple[str, QWidget | QLayout, str | None], ...] = (
+            ("System prompt", self.system_prompt, "Instructions sent before every prompt."),
+            ("Temperature", self.temperature, "0 answers the same each time; higher varies."),
+            ("Top-p", self.top_p, "Sample only from the most likely tokens making up this share."),
+            ("Max tokens", self.max_tokens, "The longest answer, in tokens."),
+            ("Context length", self.n_ctx, "How many tokens of the conversation the model sees."),
+            (
+                "Threads",
+                self.n_threads,
+                "CPU threads for llama.cpp; auto: one per physical core, fewer while other "
+                "programs keep cores busy; a number: always that many.",
+            ),
+            ("GPU layers", gpu, None),
+            ("GPU", self.gpu_device, "Which GPU llama.cpp uses."),
+            ("Attention", self.flash_attn, None),
+            ("Speculative decoding", drafting, None),
+            ("Routing", self.routing_preference, None),
+            ("Local API", self.api_enabled, "Serve an OpenAI-compatible API on this computer."),
+            ("API port", self.api_port, "The port the local API listens on."),
+            ("API key", self.api_key, "The key callers of the local API must send; empty: none."),
+            ("Theme", self.theme, "Light or dark, or as the system is."),
+            ("Data folder", folder, None),
+        )
+        for label, field, description in rows:
+            form.addRow(label, field)
+            if isinstance(field, QWidget) and description is not None:
+                describe(field, label, description)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self._describe(buttons)
+
+    def _make_answer_fields(self, settings: Settings) -> None:
+        """What shapes an answer: system prompt, sampling, length, routing."""
         self.system_prompt = QPlainTextEdit(settings.system_prompt)
         self.system_prompt.setPlaceholderText("Empty: the model's own default")
         self.system_prompt.setMaximumHeight(90)
         self.temperature = self._decimal(0.0, 2.0, settings.temperature)
         self.top_p = self._decimal(0.01, 1.0, settings.top_p)
         self.max_tokens = self._integer(1, 32768, settings.max_tokens)
+        self.routing_preference = QComboBox()
+        for preference, label in _PREFERENCE_LABELS.items():
+            self.routing_preference.addItem(label, preference.value)
+        self.routing_preference.setCurrentIndex(
+            self.routing_preference.findData(settings.routing_preference)
+        )
+        self.routing_preference.setToolTip(
+            "How automatic routing trades answer quality against speed: 'quality' sends an "
+            "uncertain prompt to the bigger model sooner, 'speed' keeps it on the smaller one."
+        )
+
+    def _make_engine_fields(
+        self, settings: Settings, gpus: Sequence[Gpu] | None
+    ) -> tuple[QHBoxLayout, QHBoxLayout]:
+        """How llama.cpp runs: context, threads, GPU, attention, drafting. Returns the rows
+        that hold two controls: GPU layers, and speculative decoding."""
         self.n_ctx = self._integer(256, 131072, settings.n_ctx)
         self.n_ctx.setSingleStep(1024)
         self.n_threads = self._integer(0, 256, settings.n_threads)
@@ -63,19 +126,16 @@ class SettingsDialog(QDialog):
         self.gpu_layers.setSpecialValueText("all")
         self.gpu_layers.setEnabled(settings.n_gpu_layers is not None)
         self.gpu_auto.toggled.connect(lambda auto: self.gpu_layers.setEnabled(not auto))
-        gpu = QHBoxLayout()
-        gpu.addWidget(self.gpu_auto)
-        gpu.addWidget(self.gpu_layers)
         self.gpu_device = QComboBox()
         if gpus is None:
             self.gpu_device.addItem("looking for GPUs…", settings.gpu_device)
             self.gpu_device.setEnabled(False)
         else:
             self.show_gpus(gpus)
-        self.flash_attn = QCheckBox("flash attention")
-        self.flash_attn.setChecked(settings.flash_attn)
-        self.flash_attn.setToolTip(
-            "Faster decoding on the CPU and on most GPUs; turn it off if a model misbehaves."
+        self.flash_attn = self._flag(
+            "flash attention",
+            settings.flash_attn,
+            "Faster decoding on the CPU and on most GPUs; turn it off if a model misbehaves.",
         )
         self.draft_model = self._flag(
             "a smaller tier drafts",
@@ -89,19 +149,12 @@ class SettingsDialog(QDialog):
             "Guesses the next tokens from text the prompt quotes (rewrites, code fixes): "
             "faster when the answer repeats it, and the same answer.",
         )
-        drafting = QHBoxLayout()
-        drafting.addWidget(self.draft_model)
-        drafting.addWidget(self.prompt_lookup)
-        self.routing_preference = QComboBox()
-        for preference, label in _PREFERENCE_LABELS.items():
-            self.routing_preference.addItem(label, preference.value)
-        self.routing_preference.setCurrentIndex(
-            self.routing_preference.findData(settings.routing_preference)
+        return _side_by_side(self.gpu_auto, self.gpu_layers), _side_by_side(
+            self.draft_model, self.prompt_lookup
         )
-        self.routing_preference.setToolTip(
-            "How automatic routing trades answer quality against speed: 'quality' sends an "
-            "uncertain prompt to the bigger model sooner, 'speed' keeps it on the smaller one."
-        )
+
+    def _make_app_fields(self, settings: Settings) -> None:
+        """The local API and the look."""
         self.api_enabled = QCheckBox("serve an OpenAI-compatible API on 127.0.0.1")
         self.api_enabled.setChecked(settings.api_enabled)
         self.api_port = self._integer(1, 65535, settings.api_port)
@@ -112,60 +165,17 @@ class SettingsDialog(QDialog):
         for value, label in _THEME_LABELS.items():
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(self.theme.findData(settings.theme))
-        folder = QLabel(f"{data_folder}<br><small>set BIZRA_HOME to keep data elsewhere</small>")
-
-        form = QFormLayout()
-        form.addRow("System prompt", self.system_prompt)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Top-p", self.top_p)
-        form.addRow("Max tokens", self.max_tokens)
-        form.addRow("Context length", self.n_ctx)
-        form.addRow("Threads", self.n_threads)
-        form.addRow("GPU layers", gpu)
-        form.addRow("GPU", self.gpu_device)
-        form.addRow("Attention", self.flash_attn)
-        form.addRow("Speculative decoding", drafting)
-        form.addRow("Routing", self.routing_preference)
-        form.addRow("Local API", self.api_enabled)
-        form.addRow("API port", self.api_port)
-        form.addRow("API key", self.api_key)
-        form.addRow("Theme", self.theme)
-        form.addRow("Data folder", folder)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
-        self._describe(buttons)
 
     def _describe(self, buttons: QDialogButtonBox) -> None:
-        """What a screen reader says for each control (the form's labels are their names)."""
+        """What a screen reader says for the controls named otherwise than their row, and for
+        the buttons."""
         for widget, name, description in (
-            (self.system_prompt, "System prompt", "Instructions sent before every prompt."),
-            (self.temperature, "Temperature", "0 answers the same each time; higher varies."),
-            (self.top_p, "Top-p", "Sample only from the most likely tokens making up this share."),
-            (self.max_tokens, "Max tokens", "The longest answer, in tokens."),
-            (self.n_ctx, "Context length", "How many tokens of the conversation the model sees."),
-            (
-                self.n_threads,
-                "Threads",
-                "CPU threads for llama.cpp; auto: one per physical core, fewer while other "
-                "programs keep cores busy; a number: always that many.",
-            ),
             (self.gpu_auto, "Automatic GPU layers", "BIZRA decides how many layers the GPU runs."),
             (self.gpu_layers, "GPU layers", "How many of the model's layers run on the GPU."),
-            (self.gpu_device, "GPU", "Which GPU llama.cpp uses."),
             (self.flash_attn, "Flash attention", self.flash_attn.toolTip()),
             (self.draft_model, "Draft with a smaller tier", self.draft_model.toolTip()),
             (self.prompt_lookup, "Prompt lookup", self.prompt_lookup.toolTip()),
             (self.routing_preference, "Routing preference", "Quality against speed."),
-            (self.api_enabled, "Local API", "Serve an OpenAI-compatible API on this computer."),
-            (self.api_port, "API port", "The port the local API listens on."),
-            (self.api_key, "API key", "The key callers of the local API must send; empty: none."),
-            (self.theme, "Theme", "Light or dark, or as the system is."),
         ):
             describe(widget, name, description)
         for button, description in (
@@ -235,3 +245,10 @@ class SettingsDialog(QDialog):
             api_key=self.api_key.text().strip(),
             theme=self.theme.currentData(),
         )
+
+
+def _side_by_side(*widgets: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    return row
