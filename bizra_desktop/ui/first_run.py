@@ -55,6 +55,34 @@ class _Column:
     TITLES = ("Tier", "Model", "Download", "Fits here?", "State")
 
 
+def _tier_table() -> QTableWidget:
+    """One row a tier: a tick box to download it, its model, size, fit and state."""
+    table = QTableWidget(len(Tier), len(_Column.TITLES))
+    table.setHorizontalHeaderLabels(_Column.TITLES)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    describe(
+        table,
+        "Model tiers",
+        "Each tier's model, download size, whether it fits here; tick the tiers to download.",
+    )
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(_Column.STATE, QHeaderView.ResizeMode.Stretch)
+    rows = table.verticalHeader().defaultSectionSize() * len(Tier)
+    table.setFixedHeight(rows + header.sizeHint().height() + 2 * table.frameWidth())
+    for tier in Tier:
+        item = QTableWidgetItem(tier.display)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        table.setItem(tier, _Column.TIER, item)
+        table.setItem(tier, _Column.MODEL, QTableWidgetItem(tier.spec.model_name))
+        for column in (_Column.DOWNLOAD, _Column.FIT, _Column.STATE):
+            table.setItem(tier, column, QTableWidgetItem("…"))
+    return table
+
+
 class GuideWorker(QObject):
     """Off the GUI thread: the machine, the Hub's sizes and fits, imports."""
 
@@ -135,29 +163,7 @@ class FirstRunGuide(QWidget):
         self.machine_label.setText("Looking at this computer…")
         self.offline = named_label("guide-offline", Qt.TextFormat.RichText)
         self.offline.hide()
-        self.table = QTableWidget(len(Tier), len(_Column.TITLES))
-        self.table.setHorizontalHeaderLabels(_Column.TITLES)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        describe(
-            self.table,
-            "Model tiers",
-            "Each tier's model, download size, whether it fits here; tick the tiers to download.",
-        )
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(_Column.STATE, QHeaderView.ResizeMode.Stretch)
-        rows = self.table.verticalHeader().defaultSectionSize() * len(Tier)
-        self.table.setFixedHeight(rows + header.sizeHint().height() + 2 * self.table.frameWidth())
-        for tier in Tier:
-            item = QTableWidgetItem(tier.display)
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            self.table.setItem(tier, _Column.TIER, item)
-            self.table.setItem(tier, _Column.MODEL, QTableWidgetItem(tier.spec.model_name))
-            for column in (_Column.DOWNLOAD, _Column.FIT, _Column.STATE):
-                self.table.setItem(tier, column, QTableWidgetItem("…"))
+        self.table = _tier_table()
         self.reason = named_label("guide-reason")
         self.download_button = QPushButton("Download the recommended tiers")
         self.download_button.setEnabled(False)
