@@ -94,8 +94,9 @@ def test_no_sqlite_statement_runs_on_the_gui_thread_during_send_stream_and_finis
 
     assert [v.role for v in window.pane.chat.messages()] == ["user", "assistant"] * 2
     written = [statement for _on_gui, statement in log.statements]
-    # The trace saw the work: the prompts, the answers and their receipts were written.
-    assert sum("INSERT INTO messages" in statement for statement in written) == 6
+    # The trace saw the work: four exchanges (a regenerated one stores its prompt again), each
+    # a prompt and an answer, and the answers' receipts.
+    assert sum("INSERT INTO messages" in statement for statement in written) == 8
     assert any("INSERT INTO receipts" in statement for statement in written)
     assert any("DELETE FROM messages" in statement for statement in written)
     assert log.on_gui_thread() == []

@@ -1,13 +1,14 @@
 """ChatController: the window's conversations and prompts without blocking the GUI thread.
 
 It owns the generation worker (the pipeline on its own QThread) and a task runner that makes
-every conversation-store read and write, and it keeps the open conversation's messages in a
-typed list (ui/chat/messages.py). The views only draw what its signals report: they hold no
-state of their own that another part of the window reads back.
+every other conversation-store read and write, and it keeps the open conversation's messages
+in a typed list (ui/chat/messages.py). The views only draw what its signals report: they hold
+no state of their own that another part of the window reads back.
 
-One prompt: the store creates the conversation (if new) and saves the prompt; the worker then
-runs it and reports its events; the answer (or the error) is saved, and only then is the
-controller idle again, so whoever waits for it finds the exchange stored.
+One prompt: the store makes the conversation (a new chat's); the worker runs the prompt with
+RunOptions.save_to, so the pipeline stores the prompt, the answer as it streams, and the answer
+with its receipt (or the error in its place), on the worker's thread. The controller is idle
+again once the conversations are listed in their new order.
 """
 
 from __future__ import annotations
@@ -19,18 +20,19 @@ from typing import TypeVar
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from bizra_desktop.core.conversations import Conversation, ConversationStore, title_from_prompt
+from bizra_desktop.core.exchanges import SaveTo, Stored
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.pipeline import Finished, Loaded, Pipeline, Routed, RunOptions
 from bizra_desktop.core.tiers import Tier
 from bizra_desktop.ui.background import QUEUED, Task, TaskRunner
 from bizra_desktop.ui.chat.generation import WorkerThread
-from bizra_desktop.ui.chat.messages import ChatMessage, history, last_exchange
+from bizra_desktop.ui.chat.messages import ChatMessage, last_exchange
 
 T = TypeVar("T")
 Options = Callable[[Tier | None], RunOptions]  # the window's choices, with a pin or not
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Answer:
     """The answer being generated now."""
 
@@ -38,6 +40,8 @@ class Answer:
     prompt: str
     options: RunOptions
     conversation_id: int | None  # None until the store has made the new chat's conversation
+    prompt_index: int  # the prompt's place in the messages
+    stored: Stored | None = None  # where the pipeline stores the prompt and the answer
     text: list[str] = field(default_factory=list)
     routed: Routed | None = None
     requested: bool = False  # the worker has the run
@@ -82,6 +86,7 @@ class ChatController(QObject):
         self.generation = WorkerThread(pipeline)
         self.jobs = TaskRunner("bizra-chat-store", self)
         worker = self.generation.worker
+        worker.stored.connect(self._on_stored, QUEUED)
         worker.routed.connect(self._on_routed, QUEUED)
         worker.loading.connect(self._on_loading, QUEUED)
         worker.loaded.connect(self._on_loaded, QUEUED)
@@ -201,51 +206,47 @@ class ChatController(QObject):
         with the preset `title_preset`."""
         if self.answer is not None:
             return
-        conversation_id = self.conversation_id
         message = ChatMessage(role="user", text=prompt)
         self.messages.append(message)
         self.appended.emit(message)
-        index = len(self.messages) - 1
-
-        def save() -> tuple[int, int, list[Conversation]]:
-            target = conversation_id
-            if target is None:
-                target = self.store.create(title_from_prompt(prompt), title_preset).id
-            stored = self.store.add_message(target, "user", prompt)
-            return target, stored.id, self._list()
-
         self._begin(prompt, None)
-        self._submit(
-            save, lambda saved: self._prompt_saved(index, *saved), write=True, error=self._abandon
-        )
+        if self.conversation_id is not None:
+            self._request()
+            return
 
-    def _prompt_saved(
-        self, index: int, conversation_id: int, message_id: int, rows: list[Conversation]
-    ) -> None:
+        def create() -> tuple[int, list[Conversation]]:
+            return self.store.create(title_from_prompt(prompt), title_preset).id, self._list()
+
+        self._submit(create, lambda made: self._created(*made), write=True, error=self._abandon)
+
+    def _created(self, conversation_id: int, rows: list[Conversation]) -> None:
         answer = self.answer
         if answer is not None and answer.conversation_id is None:
             answer.conversation_id = conversation_id
             if answer.shown:  # the new chat shown is this conversation now
                 self.conversation_id = conversation_id
-        if answer is not None and answer.shown:
-            self.messages[index] = self.messages[index].with_id(message_id)
         self.listed.emit(rows)
         self._request()
 
     def regenerate(self, pin: Tier | None = None) -> None:
-        """Answer the last prompt again (its answer or error is dropped first)."""
+        """Answer the last prompt again: its exchange is dropped from the store first (the
+        pipeline stores the prompt again, with the new answer)."""
         exchange = last_exchange(self.messages)
         if self.answer is not None or exchange is None:
             return
         index, after = exchange
         if after is not None:
-            dropped = self.messages.pop()
+            self.messages.pop()
             self.removed.emit(len(self.messages))
-            if dropped.id is not None:
-                message_id = dropped.id
-                self._submit(lambda: self.store.delete_message(message_id), _ignore, write=True)
+        dropped = [m.id for m in (self.messages[index], after) if m is not None and m.id]
         self._begin(self.messages[index].text, pin)
-        self._request()
+
+        def drop() -> None:
+            for message_id in dropped:
+                self.store.delete_message(message_id)
+
+        # Then the run: the pipeline reads the history from the store.
+        self._submit(drop, lambda _none: self._request(), write=True, error=self._abandon)
 
     def ask_bigger(self) -> None:
         """The last answer again, by the next bigger tier; routing learns from it."""
@@ -262,17 +263,25 @@ class ChatController(QObject):
 
     def _begin(self, prompt: str, pin: Tier | None) -> None:
         self._request_ids += 1
-        options = replace(self.options(pin), history=history(self.messages[:-1]))
-        self.answer = Answer(self._request_ids, prompt, options, self.conversation_id)
+        self.answer = Answer(
+            request_id=self._request_ids,
+            prompt=prompt,
+            options=self.options(pin),
+            conversation_id=self.conversation_id,
+            prompt_index=len(self.messages) - 1,  # the prompt is the last message
+        )
         self.started.emit()
 
     def _request(self) -> None:
-        """Hand the answer's run to the worker (the prompt is stored by now)."""
+        """Hand the answer's run to the worker: the pipeline stores its prompt and answer in
+        the conversation (made by now) and takes the history from there."""
         answer = self.answer
-        if answer is None or answer.requested:
+        if answer is None or answer.requested or answer.conversation_id is None:
             return
         answer.requested = True
-        self.generation.worker.request(answer.request_id, answer.prompt, answer.options)
+        save_to = SaveTo(conversation_id=answer.conversation_id)
+        options = replace(answer.options, save_to=save_to)
+        self.generation.worker.request(answer.request_id, answer.prompt, options)
         if answer.stop_requested:
             self.generation.worker.stop()
 
@@ -284,6 +293,15 @@ class ChatController(QObject):
     def _current(self, request_id: int) -> Answer | None:
         answer = self.answer
         return answer if answer is not None and answer.request_id == request_id else None
+
+    def _on_stored(self, request_id: int, stored: Stored) -> None:
+        answer = self._current(request_id)
+        if answer is None:
+            return
+        answer.stored = stored
+        if answer.shown:
+            prompt = self.messages[answer.prompt_index]
+            self.messages[answer.prompt_index] = prompt.with_id(stored.prompt_id)
 
     def _on_routed(self, request_id: int, routed: Routed) -> None:
         if (answer := self._current(request_id)) is not None:
@@ -312,49 +330,39 @@ class ChatController(QObject):
             text=result.text,
             receipt_hash=result.receipt.hash,
             meta=result.message_meta(),
+            id=answer.stored.answer_id if answer.stored else None,
         )
-        if self._keep(answer, message):
+        if answer.shown:
+            self.messages.append(message)
             self.answered.emit(message)
+        self._end()
 
     def _on_failed(self, request_id: int, kind: str, text: str) -> None:
         answer = self._current(request_id)
         if answer is None:
             return
-        message = ChatMessage(role="error", text=text, meta={"prompt": answer.prompt, "kind": kind})
-        if self._keep(answer, message):
+        message = ChatMessage(
+            role="error",
+            text=text,
+            meta={"prompt": answer.prompt, "kind": kind},
+            id=answer.stored.answer_id if answer.stored else None,  # the answer's place
+        )
+        if answer.shown:
+            self.messages.append(message)
             self.failed.emit()
             self.appended.emit(message)
+        self._end()
 
-    def _keep(self, answer: Answer, message: ChatMessage) -> bool:
-        """Store the answer (or error) in its conversation, and add it to the messages if that
-        conversation is still the one open (True then); idle once it is stored."""
-        conversation_id, shown = answer.conversation_id, answer.shown
-        if shown:
-            self.messages.append(message)
-        index = len(self.messages) - 1
+    def _end(self) -> None:
+        """The pipeline has stored the answer (or error): list the conversations again in
+        their new order, then be ready for the next prompt."""
 
-        def save() -> tuple[int | None, list[Conversation]]:
-            if conversation_id is None:  # its prompt was never stored
-                return None, self._list()
-            stored = self.store.add_message(
-                conversation_id,
-                message.role,
-                message.text,
-                receipt_hash=message.receipt_hash,
-                meta=message.meta,
-            )
-            return stored.id, self._list()
-
-        def saved(result: tuple[int | None, list[Conversation]]) -> None:
-            message_id, rows = result
-            if shown and message_id is not None and self.conversation_id == conversation_id:
-                self.messages[index] = self.messages[index].with_id(message_id)
+        def listed(rows: list[Conversation]) -> None:
             self.answer = None
             self.listed.emit(rows)
             self.idle.emit()
 
-        self._submit(save, saved, write=True, error=self._abandon)
-        return shown
+        self._submit(self._list, listed, write=False, error=self._abandon)
 
     def shutdown(self) -> None:
         """Stop the answer, end the worker, then let the store's thread finish its writes."""

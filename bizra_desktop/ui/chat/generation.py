@@ -6,6 +6,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from bizra_desktop.core.exchanges import Stored
 from bizra_desktop.core.pipeline import (
     Failed,
     Finished,
@@ -27,6 +28,7 @@ class GenerationWorker(QObject):
     as signals (queued to the GUI thread, which never blocks on the model)."""
 
     requested = Signal(int)  # the id of a run request() made
+    stored = Signal(int, object)  # Stored: the prompt is saved, and where the answer goes
     routed = Signal(int, object)  # Routed
     loading = Signal(int, str)  # model name
     loaded = Signal(int, object)  # Loaded
@@ -57,6 +59,8 @@ class GenerationWorker(QObject):
             for event in run.events():
                 if isinstance(event, Token):
                     self.token.emit(request_id, event.text, event.tokens_per_s)
+                elif isinstance(event, Stored):
+                    self.stored.emit(request_id, event)
                 elif isinstance(event, Routed):
                     self.routed.emit(request_id, event)
                 elif isinstance(event, Loading):

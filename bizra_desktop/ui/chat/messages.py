@@ -12,8 +12,6 @@ from typing import Any
 from bizra_desktop.core.conversations import Message
 from bizra_desktop.core.tiers import Tier
 
-_CONTEXT_ROLES = ("user", "assistant")  # an inline error is never sent to the model
-
 
 @dataclass(frozen=True, kw_only=True)
 class ChatMessage:
@@ -60,15 +58,6 @@ class ChatMessage:
         if meta.get("note"):
             figures += f"<br><i>{html.escape(str(meta['note']))}</i>"
         return figures
-
-
-def history(messages: Sequence[ChatMessage]) -> tuple[dict[str, str], ...]:
-    """The turns the model sees before a new prompt: prompts and answers, errors left out."""
-    return tuple(
-        {"role": message.role, "content": message.text}
-        for message in messages
-        if message.role in _CONTEXT_ROLES
-    )
 
 
 def last_exchange(messages: Sequence[ChatMessage]) -> tuple[int, ChatMessage | None] | None:
