@@ -2,8 +2,9 @@
 
 Per model: load time (first and again), time to first token, decode and prompt tokens/s,
 peak memory of the inference host, the pipeline ÷ bare llama-cpp-python ratio measured in
-the same run, and the memory-bandwidth bound with the fraction of it reached. Written as JSON,
-a PNG chart and docs/PERFORMANCE.md.
+the same run, and the memory-bandwidth bound with the fraction of it reached; then the
+speculative decoding figures of `bizra bench --draft`. Written as JSON, a PNG chart and
+docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bizra_desktop import __version__
+from bizra_desktop.bench.draft import run_draft_benchmark
 from bizra_desktop.bench.measure import (
     BUILT_LLAMA_BENCH,
     ROUNDS,
@@ -176,6 +178,9 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
         measure(model, tier, bandwidth, config, speed_changes=index == 0)
         for index, (tier, model) in enumerate(models)
     ]
+    drafting = run_draft_benchmark(
+        paths, rounds=config.rounds, max_tokens=config.max_tokens, progress=config.progress
+    )
     report = {
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -185,6 +190,7 @@ def run_report(paths: DataPaths, out: Path, config: ReportConfig) -> dict[str, A
         "max_tokens": config.max_tokens,
         "llama_bench": str(config.llama_bench) if config.llama_bench else None,
         "models": rows,
+        "drafting": drafting,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "performance.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -279,6 +285,40 @@ def _speed_section(row: dict[str, Any]) -> list[str]:
     return lines
 
 
+_DRAFT_RUNS = (
+    ("draft_model", "draft model ({draft} → {target})", "general prompts"),
+    ("prompt_lookup_rewrite", "prompt lookup", "rewrite prompts"),
+    ("prompt_lookup_general", "prompt lookup", "general prompts"),
+)
+
+
+def _drafting_section(drafting: dict[str, Any]) -> list[str]:
+    """The `bizra bench --draft` figures of this run."""
+    lines = [
+        "### Speculative decoding",
+        "",
+        f"Decoding with and without drafts (`bizra bench --draft`, in this run: "
+        f"{drafting['pairing']}), greedy, {drafting['max_tokens']} tokens an answer, "
+        f"{drafting['rounds']} paired rounds taking turns (tok/s: medians; speed-up: the median "
+        "of the rounds' ratios). Acceptance is the share of drafted tokens the answering model "
+        "kept; identical says whether every answer was the same token for token as without "
+        "drafts.",
+        "",
+        "| drafter | workload | without tok/s | with tok/s | speed-up | acceptance | identical |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, drafter, workload in _DRAFT_RUNS:
+        run = drafting[key]
+        name = drafter.format(draft=drafting["draft"], target=drafting["target"])
+        acceptance = "—" if run["acceptance"] is None else f"{run['acceptance']:.2f}"
+        lines.append(
+            f"| {name} | {workload} ({run['prompts']}) | {run['plain_tokens_per_s']} | "
+            f"{run['drafted_tokens_per_s']} | {run['speedup']:.3f}x | {acceptance} | "
+            f"{'yes' if run['identical'] else '**no**'} |"
+        )
+    return [*lines, ""]
+
+
 def _shown_path(path: str) -> str:
     """A path inside the repository as the repository names it (build/...), others whole."""
     root = BUILT_LLAMA_BENCH.parents[2]
@@ -341,6 +381,7 @@ def markdown(report: dict[str, Any]) -> str:
     for row in report["models"]:
         lines += _speed_section(row)
         lines += _contention_section(row)
+    lines += _drafting_section(report["drafting"])
     if not info["gpu_offload_build"]:
         lines.append(
             "No GPU was available where these figures were taken: they are CPU figures. "

@@ -72,6 +72,15 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
     assert "| SmolLM2-135M-Instruct | starter |" in page
     assert "No GPU was available" in page
     assert "| flash attention on | decode tok/s |" in page
+    # The speculative decoding figures of `bizra bench --draft`, from the same run.
+    drafting = report["drafting"]
+    for key in ("draft_model", "prompt_lookup_rewrite", "prompt_lookup_general"):
+        run = drafting[key]
+        assert run["identical"], key  # greedy answers are the same with drafts
+        assert run["plain_tokens_per_s"] > 0 and run["drafted_tokens_per_s"] > 0, key
+    assert "### Speculative decoding" in page
+    assert f"| draft model ({drafting['draft']} → {drafting['target']}) | general prompts" in page
+    assert "| prompt lookup | rewrite prompts (6) |" in page
     # the page names the command that made it, and that command's defaults are the page's
     assert f"by `bizra bench --report {out} --rounds 1 --max-tokens 8`" in page
     assert report["command"] == f"bizra bench --report {out} --rounds 1 --max-tokens 8"
