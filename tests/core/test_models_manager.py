@@ -218,7 +218,7 @@ def test_the_overview_gives_each_tier_a_fit_for_this_machine(
 
 def test_the_registry_is_written_atomically_and_a_broken_one_is_ignored(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
-    record = ModelRecord("import", "x", (FileRecord("x.gguf", 3, "ab" * 32),))
+    record = ModelRecord(origin="import", stem="x", files=(FileRecord("x.gguf", 3, "ab" * 32),))
     registry.update(Tier.SMALL, lambda entry: TierEntry(installed=record))
     assert Registry(tmp_path).entry(Tier.SMALL).installed == record
     assert [p.name for p in tmp_path.iterdir()] == ["registry.json"]  # no temporary left

@@ -128,7 +128,10 @@ def test_the_tier_model_passes_the_model_tester(
     qtmodeltester.check(model)  # before the first overview arrives
     remote = RemoteEndpoint(Tier.LARGE, "http://gpu-box:8080/v1", "qwen2.5-14b")
     model.set_statuses(overview.tiers, {Tier.LARGE: remote})
-    model.set_progress(Tier.NANO, Progress(ModelState.DOWNLOADING, NANO.filename, 5, 10, 2e6))
+    downloading = Progress(
+        state=ModelState.DOWNLOADING, file=NANO.filename, done=5, total=10, speed=2e6
+    )
+    model.set_progress(Tier.NANO, downloading)
     model.set_activity(Tier.SMALL, "verifying…")
     qtmodeltester.check(model)
 

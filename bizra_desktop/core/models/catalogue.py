@@ -49,7 +49,11 @@ class RemoteModel:
                 raise HubError(f"{self.source}: {file.path} has no SHA-256 on the Hub to check")
             files.append(FileRecord(name, file.size, file.sha256))
         return ModelRecord(
-            "hub", self.source.stem, tuple(files), self.source.repo_id, self.revision
+            origin="hub",
+            stem=self.source.stem,
+            files=tuple(files),
+            repo_id=self.source.repo_id,
+            revision=self.revision,
         )
 
 

@@ -44,7 +44,9 @@ def fetch_model(
     models_dir.mkdir(parents=True, exist_ok=True)
     targets = [inside(models_dir, file.name) for file in record.files]
     _check_space(record, targets, models_dir)
-    fetch = _Fetch(hub, remote, Meter(record.size, report), report, cancel)
+    fetch = _Fetch(
+        hub=hub, remote=remote, meter=Meter(record.size, report), report=report, cancel=cancel
+    )
     for hub_file, file, target in zip(remote.files, record.files, targets, strict=True):
         if target.is_file() and fetch.hash_matches(target, file):
             fetch.meter.skip(file.size)  # a part finished in an earlier session
@@ -85,7 +87,7 @@ def _check_space(record: ModelRecord, targets: list[Path], models_dir: Path) -> 
         )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Fetch:
     """One model's download: the Hub, the running byte count, and the Pause flag."""
 

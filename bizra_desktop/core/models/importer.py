@@ -50,7 +50,7 @@ def import_model(
     ModelHashCache.of_folder(models_dir).remember(targets, whole.hexdigest())
     split = parse_split(targets[0].name)
     stem = split.stem if split is not None else targets[0].name[: -len(".gguf")]
-    return ModelRecord("import", stem, files)
+    return ModelRecord(origin="import", stem=stem, files=files)
 
 
 def _hashed(path: Path, whole: WholeModelDigest, report: ProgressCallback | None) -> FileRecord:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from bizra_desktop.core.engine.host import InferenceHost
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TierStatus:
     tier: Tier
     state: ModelState
@@ -114,16 +114,16 @@ class ModelManager:
         elif size is not None:
             estimate = fit.estimate(fit.needed_for(tier, size, n_ctx), memory)
         return TierStatus(
-            tier,
-            state,
-            record.stem if record is not None else catalogue.stem,
-            source,
-            size,
-            estimated,
-            estimate,
-            model,
-            self._live.get(tier),
-            detail,
+            tier=tier,
+            state=state,
+            name=record.stem if record is not None else catalogue.stem,
+            source=source,
+            size=size,
+            size_is_estimate=estimated,
+            fit=estimate,
+            model=model,
+            progress=self._live.get(tier),
+            detail=detail,
         )
 
     def _state(
@@ -210,7 +210,13 @@ class ModelManager:
             installed = self.store.tier_model(tier)
             if entry.installed == record and installed is not None:
                 return installed
-            self._live[tier] = Progress(ModelState.DOWNLOADING, record.first, 0, record.size, 0.0)
+            self._live[tier] = Progress(
+                state=ModelState.DOWNLOADING,
+                file=record.first,
+                done=0,
+                total=record.size,
+                speed=0.0,
+            )
             previous = self._used_by(tier)
             self._start(tier, entry.pending, record)
             try:

@@ -17,7 +17,7 @@ class ModelState(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Progress:
     """One report: `done` of `total` bytes of the whole model (every part of a split one)."""
 
@@ -70,4 +70,4 @@ class Meter:
             return
         elapsed = time.monotonic() - self._started
         speed = self._moved / elapsed if elapsed > 0 and self._moved > 0 else 0.0
-        self.report(Progress(state, file, self.done, self.total, speed))
+        self.report(Progress(state=state, file=file, done=self.done, total=self.total, speed=speed))

@@ -29,7 +29,7 @@ class FileRecord:
     sha256: str  # lower-case hex
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelRecord:
     """One model (a single file or every part of a split one) and the hashes it must have."""
 
@@ -74,11 +74,11 @@ class ModelRecord:
             raise ValueError("not a model record")
         repo_id, revision = data.get("repo_id"), data.get("revision")
         return cls(
-            origin,
-            str(data["stem"]),
-            files,
-            str(repo_id) if repo_id is not None else None,
-            str(revision) if revision is not None else None,
+            origin=origin,
+            stem=str(data["stem"]),
+            files=files,
+            repo_id=str(repo_id) if repo_id is not None else None,
+            revision=str(revision) if revision is not None else None,
         )
 
 

@@ -45,7 +45,7 @@ class ModelFileError(ValueError):
     """A model file that cannot be used; str() is a one-line reason naming the file."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelFile:
     """A GGUF model that passed the header check."""
 
@@ -96,7 +96,9 @@ def open_model(path: Path, tier: Tier | None = None, *, is_starter: bool = False
     except GGUFError as error:
         raise ModelFileError(str(error)) from None
     name = STARTER_NAME if is_starter else (header.name or path.stem)
-    return ModelFile(path, parts, name, header, tier, is_starter)
+    return ModelFile(
+        path=path, parts=parts, name=name, header=header, tier=tier, is_starter=is_starter
+    )
 
 
 @lru_cache(maxsize=32)
