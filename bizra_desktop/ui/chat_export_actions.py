@@ -43,10 +43,13 @@ class ChatExportActions(QObject):
         store: ConversationStore,
         chain: Callable[[], ReceiptChain],
         conversation: Callable[[], int | None],
+        title: Callable[[int], str | None],
     ) -> None:
+        """`conversation`: the one shown; `title`: a conversation's title as the window lists
+        it (the save dialog's file name; the store is read on the worker thread only)."""
         super().__init__(window)
         self._window, self._store, self._chain = window, store, chain
-        self._conversation = conversation
+        self._conversation, self._title = conversation, title
         self._jobs: TaskRunner | None = None  # started by the first export
         self.export_action = QAction("&Export conversation…", window)
         self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
@@ -163,8 +166,7 @@ class ChatExportActions(QObject):
         return conversation_id
 
     def _default_path(self, conversation_id: int, suffix: str) -> Path:
-        conversation = self._store.get(conversation_id)
-        title = conversation.title if conversation else "conversation"
+        title = self._title(conversation_id) or "conversation"
         name = _UNSAFE_NAME.sub("_", title).strip(" ._")[:60] or "conversation"
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return Path(folder) / f"{name}{suffix}"

@@ -22,6 +22,7 @@ from bizra_desktop.ui.accessibility import describe
 
 _Index = QModelIndex | QPersistentModelIndex
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
+API_MARK = " · API"  # after the title of a conversation held through the local API
 
 
 class ConversationListModel(QAbstractListModel):
@@ -46,10 +47,14 @@ class ConversationListModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         conversation = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+        from_api = conversation.source == "api"
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{conversation.title}{API_MARK if from_api else ''}"
+        if role == Qt.ItemDataRole.EditRole:
             return conversation.title
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{conversation.title}\nlast activity {conversation.updated_at}"
+            origin = "\nasked through the local API" if from_api else ""
+            return f"{conversation.title}{origin}\nlast activity {conversation.updated_at}"
         if role == ConversationIdRole:
             return conversation.id
         return None

@@ -78,7 +78,11 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(lambda: self.pipeline.host.pid)
         self.setStatusBar(self.status)
         self.chat_export = ChatExportActions(
-            self, self.store, lambda: self.pipeline.chain, lambda: self.conversation_id
+            self,
+            self.store,
+            lambda: self.pipeline.chain,
+            lambda: self.conversation_id,
+            self.sidebar.conversations.title_of,
         )
         self.menu_actions = build_menus(self, self.chat_export)
         self.menu_actions.quit_action.triggered.connect(self.close)

@@ -201,9 +201,17 @@ def test_the_conversation_list_is_a_sound_model(
 ) -> None:
     for title in ("first", "second", "third"):
         window.store.create(title)
+    window.store.create("asked by an editor", source="api")
     model = ConversationListModel()
     model.set_rows(window.store.list())
     qtmodeltester.check(model)
+    # The local API's conversations are marked, in the list and for a screen reader; a
+    # rename edits the title alone.
+    assert model.index(0).data() == "asked by an editor · API"
+    assert model.index(0).data(Qt.ItemDataRole.EditRole) == "asked by an editor"
+    assert "asked through the local API" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(1).data() == "third"
+    model.set_rows(window.store.list()[1:])
     renamed: list[tuple[int, str]] = []
     model.renamed.connect(lambda conversation_id, title: renamed.append((conversation_id, title)))
     assert model.setData(model.index(0), "  re  named ")
