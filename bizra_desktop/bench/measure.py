@@ -40,8 +40,9 @@ from bizra_desktop.core.pipeline import (
 N_CTX = 2048
 SETTLE_S = 0.5
 ROUNDS = 5  # the default of `bizra bench` and `bizra bench --report` alike
-# Where scripts/build_llama_bench.sh puts llama.cpp's own benchmark.
-BUILT_LLAMA_BENCH = Path(__file__).resolve().parent.parent / "build" / "llama-bench" / "llama-bench"
+# Where scripts/build_llama_bench.sh puts llama.cpp's own benchmark: the repository's build/
+# (this file is bizra_desktop/bench/measure.py, two folders down).
+BUILT_LLAMA_BENCH = Path(__file__).resolve().parents[2] / "build" / "llama-bench" / "llama-bench"
 BUILD_LLAMA_BENCH = "scripts/build_llama_bench.sh"
 TASK = "Write a detailed story about a lighthouse keeper who finds a message in a bottle."
 ANALYZER_SAMPLES = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bizra_desktop.bench.measure import BUILD_LLAMA_BENCH, find_llama_bench
+from bizra_desktop.bench.measure import BUILD_LLAMA_BENCH, BUILT_LLAMA_BENCH, find_llama_bench
 from bizra_desktop.core.hardware import physical_cores
 from tests.e2e.test_cli import bizra
 
@@ -84,6 +84,13 @@ def test_the_report_writes_json_chart_and_page(bizra_home: Path, tmp_path: Path)
     # the page names the command that made it, and that command's defaults are the page's
     assert f"by `bizra bench --report {out} --rounds 1 --max-tokens 8`" in page
     assert report["command"] == f"bizra bench --report {out} --rounds 1 --max-tokens 8"
+
+
+def test_the_default_llama_bench_is_where_the_build_script_puts_it() -> None:
+    # The script and its output folder sit at the repository's root (build/llama-bench/).
+    root = BUILT_LLAMA_BENCH.parents[2]
+    assert (root / BUILD_LLAMA_BENCH).is_file()
+    assert (root / "pyproject.toml").is_file()
 
 
 def test_a_missing_llama_bench_says_how_to_build_it(bizra_home: Path, tmp_path: Path) -> None:
