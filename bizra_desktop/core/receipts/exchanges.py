@@ -15,16 +15,30 @@ from typing import Any
 from bizra_desktop.core.receipts.commitments import commit
 from bizra_desktop.core.receipts.record import stated_commitments
 
-# One row per answer with a receipt; the prompt subquery walks the (conversation_id, id) index.
-EXCHANGES_SQL = """
+# One row per answer with a receipt. Its prompt: in a conversation stored as a tree (the
+# conversations component's parent_id), the message it answers; in one stored as a list, the
+# nearest user message before it (a subquery walking the (conversation_id, id) index).
+_EXCHANGES = """
 SELECT m.receipt_hash AS receipt_hash, m.conversation_id AS conversation_id, c.title AS title,
-       (SELECT u.content FROM messages u
-         WHERE u.conversation_id = m.conversation_id AND u.role = 'user' AND u.id < m.id
-         ORDER BY u.id DESC LIMIT 1) AS prompt,
-       m.content AS response
+       {prompt} AS prompt, m.content AS response
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
  WHERE m.role = 'assistant' AND m.receipt_hash IS NOT NULL
 """
+_PROMPT_ANSWERED = "(SELECT u.content FROM messages u WHERE u.id = m.parent_id AND u.role = 'user')"
+_PROMPT_BEFORE = """(SELECT u.content FROM messages u
+         WHERE u.conversation_id = m.conversation_id AND u.role = 'user' AND u.id < m.id
+         ORDER BY u.id DESC LIMIT 1)"""
+
+
+def exchanges_sql(conn: sqlite3.Connection) -> str:
+    """The query of every answer with a receipt and its prompt, for this database's messages."""
+    prompt = _PROMPT_ANSWERED if messages_are_a_tree(conn) else _PROMPT_BEFORE
+    return _EXCHANGES.format(prompt=prompt)
+
+
+def messages_are_a_tree(conn: sqlite3.Connection) -> bool:
+    """Whether each message names the one it follows (edits and variants branch off)."""
+    return any(row[1] == "parent_id" for row in conn.execute("PRAGMA table_info(messages)"))
 
 
 @dataclass(frozen=True)
@@ -37,11 +51,18 @@ class Texts:
 
 
 def has_conversations(conn: sqlite3.Connection) -> bool:
+    """The conversation tables are there, as a tree (a file the app has not opened since
+    conversations became trees shows no texts until it does)."""
     (tables,) = conn.execute(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
         "AND name IN ('conversations', 'messages')"
     ).fetchone()
-    return bool(tables == 2)
+    if tables != 2:
+        return False
+    (tree,) = conn.execute(
+        "SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'parent_id'"
+    ).fetchone()
+    return bool(tree)
 
 
 def conversation_receipts(conn: sqlite3.Connection, conversation_id: int) -> set[str] | None:
@@ -77,7 +98,7 @@ def exchange_for(
     if not has_conversations(conn):
         return None
     rows = conn.execute(
-        f"SELECT conversation_id, title, prompt, response FROM ({EXCHANGES_SQL}) "
+        f"SELECT conversation_id, title, prompt, response FROM ({exchanges_sql(conn)}) "
         "WHERE receipt_hash = ?",
         (receipt_hash,),
     ).fetchall()
@@ -111,7 +132,7 @@ class TextIndex:
         )
         self._exchanges: dict[str, list[tuple[str, str]]] = {}
         if has_conversations(conn):
-            for receipt_hash, _, _, prompt, response in conn.execute(EXCHANGES_SQL):
+            for receipt_hash, _, _, prompt, response in conn.execute(exchanges_sql(conn)):
                 if prompt is not None and receipt_hash in self._salts:
                     self._exchanges.setdefault(receipt_hash, []).append((prompt, response))
 

@@ -16,9 +16,9 @@ from typing import Any
 from bizra_desktop.core.receipts import canonical
 from bizra_desktop.core.receipts.chain import Receipt, ReceiptChain
 from bizra_desktop.core.receipts.exchanges import (
-    EXCHANGES_SQL,
     Exchange,
     exchange_for,
+    exchanges_sql,
     has_conversations,
 )
 from bizra_desktop.core.receipts.verification import parse_object
@@ -173,7 +173,7 @@ def _where(
             clauses.append("0")
         else:
             clauses.append(
-                f"hash IN (SELECT receipt_hash FROM ({EXCHANGES_SQL}) WHERE "
+                f"hash IN (SELECT receipt_hash FROM ({exchanges_sql(conn)}) WHERE "
                 f"{_CONTAINS}(prompt, ?) OR {_CONTAINS}(response, ?) OR {_CONTAINS}(title, ?))"
             )
             params += [needle] * 3

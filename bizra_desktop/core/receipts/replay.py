@@ -41,7 +41,11 @@ from bizra_desktop.core.models.store import (
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.commitments import commit
-from bizra_desktop.core.receipts.exchanges import exchange_for, has_conversations
+from bizra_desktop.core.receipts.exchanges import (
+    exchange_for,
+    has_conversations,
+    messages_are_a_tree,
+)
 from bizra_desktop.core.receipts.record import (
     ReceiptFormatError,
     ReceiptRecord,
@@ -269,8 +273,9 @@ def _texts(
 
 
 def _earlier_turns(conn: sqlite3.Connection, receipt_hash: str) -> list[dict[str, str]] | None:
-    """The user and assistant messages before the answer's prompt, oldest first, as the window
-    sends them (checked against the receipt's history commitment by the caller)."""
+    """The prompts and answers before the answer's prompt, oldest first, as the pipeline sends
+    them: along the answer's branch in a conversation stored as a tree, else every one before
+    it (the caller checks them against the receipt's history commitment)."""
     if not has_conversations(conn):
         return None
     row = conn.execute(
@@ -281,13 +286,28 @@ def _earlier_turns(conn: sqlite3.Connection, receipt_hash: str) -> list[dict[str
     if row is None:
         return None
     conversation_id, answer_id = row
-    rows = conn.execute(
-        "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? "
-        "AND role IN ('user', 'assistant') ORDER BY id",
-        (conversation_id, answer_id),
-    ).fetchall()
-    turns = [{"role": str(role), "content": str(content)} for role, content in rows]
-    return turns[:-1] if turns and turns[-1]["role"] == "user" else turns
+    if messages_are_a_tree(conn):
+        rows = conn.execute(
+            "WITH RECURSIVE up (id, parent, height) AS ("
+            " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
+            " UNION ALL SELECT m.id, m.parent_id, height + 1 FROM messages m"
+            " JOIN up ON m.id = up.parent)"
+            " SELECT role, content FROM up JOIN messages USING (id)"
+            " WHERE height > 1 ORDER BY height DESC",  # 0: the answer, 1: its prompt
+            (answer_id,),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id",
+            (conversation_id, answer_id),
+        ).fetchall()
+        prompts = [i for i, (role, _) in enumerate(rows) if role == "user"]
+        rows = rows[: prompts[-1]] if prompts else rows  # up to the answer's prompt
+    return [
+        {"role": str(role), "content": str(content)}
+        for role, content in rows
+        if role in ("user", "assistant") and content
+    ]
 
 
 def _checked_prompt(
