@@ -29,7 +29,7 @@ class RemoteUnavailableError(RemoteError):
     """Nothing came back before the first token: another model can still answer."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RemoteEndpoint:
     tier: Tier
     base_url: str  # e.g. http://workstation:8080/v1
@@ -59,7 +59,8 @@ def load_remote_tiers(path: Path) -> dict[Tier, RemoteEndpoint]:
         entries = json.loads(path.read_text(encoding="utf-8"))
         return {
             Tier.parse(name): RemoteEndpoint(
-                Tier.parse(name), **{key: value for key, value in entry.items() if key != "tier"}
+                tier=Tier.parse(name),
+                **{key: value for key, value in entry.items() if key != "tier"},
             )
             for name, entry in entries.items()
         }

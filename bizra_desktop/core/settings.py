@@ -40,7 +40,7 @@ AUTO = "auto"
 THEMES = ("system", "light", "dark")  # "system": light or dark as the operating system is
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     schema_version: int = SCHEMA_VERSION
     system_prompt: str = ""  # empty: the model's own default

@@ -92,7 +92,9 @@ def server_url() -> Iterator[str]:
 
 def _pipeline_with_remote(tmp_path: Path, url: str) -> Pipeline:
     paths = DataPaths(tmp_path / "home").ensure()
-    endpoint = RemoteEndpoint(Tier.MEDIUM, url, "smollm2-on-the-workstation", timeout_s=20)
+    endpoint = RemoteEndpoint(
+        tier=Tier.MEDIUM, base_url=url, model="smollm2-on-the-workstation", timeout_s=20
+    )
     save_remote_tiers(paths.remote_tiers, {Tier.MEDIUM: endpoint})
     return Pipeline(paths)
 
@@ -104,14 +106,16 @@ def _result(events: list[PipelineEvent]) -> Finished:
 
 def test_the_remote_tier_file_round_trips_and_keeps_its_key_private(tmp_path: Path) -> None:
     path = tmp_path / "remote_tiers.json"
-    endpoint = RemoteEndpoint(Tier.LARGE, "https://gpu-box:8443/v1", "qwen2.5-14b", "secret")
+    endpoint = RemoteEndpoint(
+        tier=Tier.LARGE, base_url="https://gpu-box:8443/v1", model="qwen2.5-14b", api_key="secret"
+    )
     save_remote_tiers(path, {Tier.LARGE: endpoint})
     assert load_remote_tiers(path) == {Tier.LARGE: endpoint}
     assert path.stat().st_mode & 0o077 == 0
     path.write_text("{not json")
     assert load_remote_tiers(path) == {}
     with pytest.raises(ValueError, match="not an http"):
-        RemoteEndpoint(Tier.LARGE, "ftp://x/v1", "m")
+        RemoteEndpoint(tier=Tier.LARGE, base_url="ftp://x/v1", model="m")
 
 
 def test_an_expert_prompt_streams_from_the_remote_tier(tmp_path: Path, server_url: str) -> None:

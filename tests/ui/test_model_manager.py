@@ -126,7 +126,7 @@ def test_the_tier_model_passes_the_model_tester(
     overview = manager.overview(MemoryBudget(16_000_000_000, None), 4096, fetch=False)
     model = TierTableModel()
     qtmodeltester.check(model)  # before the first overview arrives
-    remote = RemoteEndpoint(Tier.LARGE, "http://gpu-box:8080/v1", "qwen2.5-14b")
+    remote = RemoteEndpoint(tier=Tier.LARGE, base_url="http://gpu-box:8080/v1", model="qwen2.5-14b")
     model.set_statuses(overview.tiers, {Tier.LARGE: remote})
     downloading = Progress(
         state=ModelState.DOWNLOADING, file=NANO.filename, done=5, total=10, speed=2e6

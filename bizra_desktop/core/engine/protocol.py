@@ -12,7 +12,7 @@ from typing import Any
 COMPUTE_ALLOWANCE = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SamplingParams:
     temperature: float = 0.7
     top_p: float = 0.9

@@ -88,7 +88,7 @@ class RemoteTierDialog(QDialog):
         url, key = self.base_url.text().strip(), self.api_key.text().strip()
         try:  # both check the URL; replace() keeps a timeout set by hand in the file
             if current is None:
-                endpoint = RemoteEndpoint(self.tier, url, model, key)
+                endpoint = RemoteEndpoint(tier=self.tier, base_url=url, model=model, api_key=key)
             else:
                 endpoint = replace(current, base_url=url, model=model, api_key=key)
         except ValueError as error:
