@@ -37,6 +37,8 @@ from bizra_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from bizra_desktop.ui.status_bar import StatusBar
 from bizra_desktop.ui.window_menus import build_menus
 
+_YES = QMessageBox.StandardButton.Yes
+
 
 class MainWindow(QMainWindow):
     settings_applied = Signal(object)  # Settings, saved: the app object follows the API's
@@ -91,16 +93,12 @@ class MainWindow(QMainWindow):
             QWidget.setTabOrder(first, second)
 
     def _wire(self) -> None:
-        controller, pane, sidebar, menus = (
-            self.controller,
-            self.pane,
-            self.sidebar,
-            self.menu_actions,
-        )
+        controller, pane, sidebar = self.controller, self.pane, self.sidebar
+        menus = self.menu_actions
         controller.listed.connect(self._on_listed)
         controller.opened.connect(self._on_opened)
         controller.loading.connect(self.status.show_loading)
-        controller.loaded.connect(lambda loaded: self.status.show_loaded(loaded, self._model()))
+        controller.loaded.connect(self.status.show_loaded)
         controller.failed.connect(lambda: self.status.show_loading(None))
         controller.receipt.connect(lambda found, receipt: show_receipt(self, found, receipt))
         controller.said.connect(lambda text: self.status.showMessage(text, 5000))
@@ -163,12 +161,8 @@ class MainWindow(QMainWindow):
 
     def _confirm_delete(self) -> None:
         title = self.sidebar.conversations.title_of(self.conversation_id)
-        if title is None:
-            return
-        answer = QMessageBox.question(
-            self, "Delete conversation", f"Delete “{title}” and its messages?"
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        question = f"Delete “{title}” and its messages?"
+        if title and QMessageBox.question(self, "Delete conversation", question) == _YES:
             self.delete_conversation()
 
     def delete_conversation(self) -> None:
@@ -193,10 +187,6 @@ class MainWindow(QMainWindow):
         options = replace(run_defaults(self.settings), pin=pin)
         preset = self.pane.preset_picker.current()
         return options if preset is None else preset.applied_to(options)
-
-    def _model(self) -> str | None:
-        routed = self.answer.routed if self.answer is not None else None
-        return routed.decision.model.name if routed is not None else None
 
     def stop(self) -> None:
         self.controller.stop()

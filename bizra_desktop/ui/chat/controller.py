@@ -60,7 +60,7 @@ class ChatController(QObject):
     started = Signal()
     routed = Signal(object)  # Routed
     loading = Signal(str)  # model name
-    loaded = Signal(object)  # Loaded
+    loaded = Signal(object, object)  # Loaded, the name of the model loaded (None: not routed)
     token = Signal(str, float)  # text, live tokens/s
     answered = Signal(object)  # ChatMessage: the answer, as it is kept
     failed = Signal()  # the answer failed; its error follows as `appended`
@@ -313,8 +313,9 @@ class ChatController(QObject):
             self.loading.emit(model_name)
 
     def _on_loaded(self, request_id: int, loaded: Loaded) -> None:
-        if self._current(request_id) is not None:
-            self.loaded.emit(loaded)
+        if (answer := self._current(request_id)) is not None:
+            routed = answer.routed
+            self.loaded.emit(loaded, routed.decision.model.name if routed else None)
 
     def _on_token(self, request_id: int, text: str, tokens_per_s: float) -> None:
         if (answer := self._current(request_id)) is not None:

@@ -183,7 +183,7 @@ class ChatPane(QWidget):
         )
         self.live.view.set_figures("<i>waiting for the model…</i>")
 
-    def _on_loaded(self, loaded: Loaded) -> None:
+    def _on_loaded(self, loaded: Loaded, _model_name: str | None) -> None:
         if self.live is not None:
             self.live.loaded_at = time.perf_counter()
             self.live.view.set_runtime(loaded.runtime, loaded.gpu_fallback or "")
