@@ -368,13 +368,13 @@ class Pipeline:
         if options.model_path is not None:
             chosen = open_model(options.model_path, decision.tier)
             decision = RoutingDecision(
-                decision.complexity,
-                decision.wanted,
-                decision.tier,
-                chosen,
-                True,
-                None,
-                (*decision.reasons[:1], f"model file chosen by you: {chosen.path.name}"),
+                complexity=decision.complexity,
+                wanted=decision.wanted,
+                tier=decision.tier,
+                model=chosen,
+                pinned=True,
+                fallback=None,
+                reasons=(*decision.reasons[:1], f"model file chosen by you: {chosen.path.name}"),
             )
         return analysis, decision
 

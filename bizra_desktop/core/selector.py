@@ -13,7 +13,7 @@ from bizra_desktop.core.remote import RemoteEndpoint
 from bizra_desktop.core.tiers import DRAFT_TIERS, TIER_FOR_COMPLEXITY, Complexity, Tier
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RoutingDecision:
     complexity: Complexity
     wanted: Tier  # what the rating (or the user's pin) asked for
@@ -83,13 +83,13 @@ class AdaptiveSelector:
 
         if wanted in usable:
             return RoutingDecision(
-                analysis.complexity,
-                wanted,
-                wanted,
-                usable[wanted],
-                pin is not None,
-                None,
-                tuple(reasons),
+                complexity=analysis.complexity,
+                wanted=wanted,
+                tier=wanted,
+                model=usable[wanted],
+                pinned=pin is not None,
+                fallback=None,
+                reasons=tuple(reasons),
                 draft=self.draft_for(wanted),
             )
         why_not = self._why_not(wanted)
@@ -102,13 +102,13 @@ class AdaptiveSelector:
                 "the nearest installed tier that fits."
             )
             return RoutingDecision(
-                analysis.complexity,
-                wanted,
-                nearest,
-                usable[nearest],
-                pin is not None,
-                fallback,
-                (*reasons, fallback),
+                complexity=analysis.complexity,
+                wanted=wanted,
+                tier=nearest,
+                model=usable[nearest],
+                pinned=pin is not None,
+                fallback=fallback,
+                reasons=(*reasons, fallback),
                 draft=self.draft_for(nearest),
             )
         if self.starter is None:
@@ -128,13 +128,13 @@ class AdaptiveSelector:
             )
         missing = "not installed" if wanted not in self.installed else "too big for free memory"
         return RoutingDecision(
-            analysis.complexity,
-            wanted,
-            wanted,
-            self.starter,
-            pin is not None,
-            fallback,
-            (*reasons, fallback),
+            complexity=analysis.complexity,
+            wanted=wanted,
+            tier=wanted,
+            model=self.starter,
+            pinned=pin is not None,
+            fallback=fallback,
+            reasons=(*reasons, fallback),
             stand_in=f"{wanted.name} tier {missing}",
         )
 
