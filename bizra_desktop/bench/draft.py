@@ -198,7 +198,7 @@ def run_draft_benchmark(
         pairing = "chosen by you"
     threads = physical_cores()
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
-    target = LoadSpec(str(model), N_CTX, threads, 0)
+    target = LoadSpec(model_path=str(model), n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0)
     report: dict[str, Any] = {
         "target": model.name,
         "pairing": pairing,
@@ -211,7 +211,7 @@ def run_draft_benchmark(
             draft = Path(folder) / f"copy-of-{model.name}"
             shutil.copyfile(model, draft)
         report["draft"] = draft.name
-        draft_spec = LoadSpec(str(draft), N_CTX, threads, 0)
+        draft_spec = LoadSpec(model_path=str(draft), n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0)
         runs = (
             ("draft_model", GENERAL_PROMPTS, draft_spec, False),
             ("prompt_lookup_rewrite", REWRITE_PROMPTS, None, True),

@@ -237,7 +237,9 @@ class ModelBench:
         bare = self.bare
         bare._init_sampler = lambda **_: Sampler(llama_cpp, bare, self.params)
         self.runner = LlamaRunner()
-        self.runner.ensure_loaded(LoadSpec(path, N_CTX, self.threads, 0))
+        self.runner.ensure_loaded(
+            LoadSpec(model_path=path, n_ctx=N_CTX, n_threads=self.threads, n_gpu_layers=0)
+        )
         self._scratch = tempfile.TemporaryDirectory(prefix="bizra-bench-")
         self.scratch = Path(self._scratch.name)
         self.pipeline = Pipeline(DataPaths(self.scratch))
@@ -335,7 +337,9 @@ class ModelBench:
         """Each speed choice the host makes, measured against its alternative in this run:
         flash attention, one thread per physical core, the KV cache kept between turns, answer
         text sent in batches."""
-        base = LoadSpec(str(self.model.path), N_CTX, self.threads, 0)
+        base = LoadSpec(
+            model_path=str(self.model.path), n_ctx=N_CTX, n_threads=self.threads, n_gpu_layers=0
+        )
         variants = {"flash attention off": replace(base, flash_attn=False), "chosen": base}
         if self.threads > 1:
             variants["one thread"] = replace(base, n_threads=1)

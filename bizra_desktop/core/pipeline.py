@@ -700,15 +700,15 @@ def _texts_writer(
 
 def _load_spec(model: ModelFile, options: RunOptions, budget: MemoryBudget) -> LoadSpec:
     return LoadSpec(
-        str(model.path),
-        options.n_ctx,
-        options.n_threads or physical_cores(),
-        options.n_gpu_layers,
-        budget.vram_free,
-        model.memory_needed(options.n_ctx),
-        model.header.arch_int("block_count"),
-        budget.gpu_device,
-        options.flash_attn,
+        model_path=str(model.path),
+        n_ctx=options.n_ctx,
+        n_threads=options.n_threads or physical_cores(),
+        n_gpu_layers=options.n_gpu_layers,
+        vram_free=budget.vram_free,
+        memory_needed=model.memory_needed(options.n_ctx),
+        n_layers=model.header.arch_int("block_count"),
+        gpu_device=budget.gpu_device,
+        flash_attn=options.flash_attn,
         adaptive_threads=not options.n_threads,
     )
 

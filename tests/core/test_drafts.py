@@ -43,7 +43,9 @@ SEEDED = SamplingParams(temperature=0.8, seed=5, max_tokens=120)
 
 
 def _spec(path: Path, memory_needed: int = 0) -> LoadSpec:
-    return LoadSpec(str(path), 1024, 2, 0, memory_needed=memory_needed)
+    return LoadSpec(
+        model_path=str(path), n_ctx=1024, n_threads=2, n_gpu_layers=0, memory_needed=memory_needed
+    )
 
 
 @pytest.fixture

@@ -135,7 +135,9 @@ def test_a_prompt_that_continues_the_conversation_decodes_only_its_new_tokens(
 
 def test_the_runner_stops_at_the_budget_and_its_answer_is_the_same_on_a_reused_cache() -> None:
     runner = LlamaRunner()
-    runner.ensure_loaded(LoadSpec(str(starter_path()), 1024, 2, 0))
+    runner.ensure_loaded(
+        LoadSpec(model_path=str(starter_path()), n_ctx=1024, n_threads=2, n_gpu_layers=0)
+    )
     try:
         params = SamplingParams(temperature=0.0, max_tokens=24)
         messages = [{"role": "user", "content": "Say something about the weather."}]

@@ -73,7 +73,14 @@ def test_the_runtime_badge_names_backend_layers_and_gpu() -> None:
 def _tier_spec(tier: Tier, vram: int | None, n_ctx: int = 4096) -> LoadSpec:
     spec = tier.spec
     needed = spec.approx_file_bytes + spec.kv_cache_bytes(n_ctx) + COMPUTE_ALLOWANCE
-    return LoadSpec("m.gguf", n_ctx, 4, None, vram, needed, spec.n_layers)
+    return LoadSpec(
+        model_path="m.gguf",
+        n_ctx=n_ctx,
+        n_threads=4,
+        vram_free=vram,
+        memory_needed=needed,
+        n_layers=spec.n_layers,
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,7 +163,8 @@ def test_gpus_nvml_does_not_know_are_measured_by_llama_cpp(
     monkeypatch.setattr(runner_module, "llama_devices", lambda: VULKAN_DEVICES)
     runner = LlamaRunner()
     try:  # vram_free None: the app found no NVIDIA GPU
-        loaded = runner.ensure_loaded(LoadSpec(str(starter_path()), 512, 2, memory_needed=MIB))
+        spec = LoadSpec(model_path=str(starter_path()), n_ctx=512, n_threads=2, memory_needed=MIB)
+        loaded = runner.ensure_loaded(spec)
         assert [layers for layers, *_ in attempts] == [-1, 0]  # it fitted: all layers tried
         assert loaded.gpu_fallback is not None and "Vulkan" in loaded.gpu_fallback
     finally:
@@ -169,7 +177,15 @@ def test_a_failed_gpu_load_falls_back_to_the_cpu_once(monkeypatch: pytest.Monkey
     attempts = _full_gpu(monkeypatch, "CUDA")
     runner = LlamaRunner()
     try:
-        spec = LoadSpec(str(starter_path()), 512, 2, None, 80 * 10**9, 300 * MIB, 30, gpu_device=1)
+        spec = LoadSpec(
+            model_path=str(starter_path()),
+            n_ctx=512,
+            n_threads=2,
+            vram_free=80 * 10**9,
+            memory_needed=300 * MIB,
+            n_layers=30,
+            gpu_device=1,
+        )
         loaded = runner.ensure_loaded(spec)
         one_gpu, every_gpu = llama_cpp.LLAMA_SPLIT_MODE_NONE, llama_cpp.LLAMA_SPLIT_MODE_LAYER
         assert attempts == [(-1, 1, one_gpu, True), (0, 0, every_gpu, True)]

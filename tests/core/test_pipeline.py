@@ -262,7 +262,9 @@ def test_the_system_prompt_reaches_the_model(pipeline: Pipeline) -> None:
 def test_gpu_layers_follow_the_build_and_free_vram(
     backend: str | None, pinned: int | None, vram: int | None, layers: int
 ) -> None:
-    spec = LoadSpec("m.gguf", n_gpu_layers=pinned, vram_free=vram, memory_needed=6 * 10**9)
+    spec = LoadSpec(
+        model_path="m.gguf", n_gpu_layers=pinned, vram_free=vram, memory_needed=6 * 10**9
+    )
     assert choose_gpu_layers(spec, backend) == layers
 
 

@@ -30,8 +30,8 @@ def starter() -> ModelFile:
 
 def _starter_spec(starter: ModelFile, vram_free: int | None) -> LoadSpec:
     return LoadSpec(
-        str(starter.path),
-        N_CTX,
+        model_path=str(starter.path),
+        n_ctx=N_CTX,
         vram_free=vram_free,
         memory_needed=starter.memory_needed(N_CTX),
         n_layers=starter.header.arch_int("block_count"),

@@ -25,7 +25,9 @@ PARAMS = (
 
 def _runner(own_sampler: bool) -> Iterator[LlamaRunner]:
     runner = LlamaRunner(own_sampler)
-    runner.ensure_loaded(LoadSpec(str(starter_path()), 2048, 2, 0))
+    runner.ensure_loaded(
+        LoadSpec(model_path=str(starter_path()), n_ctx=2048, n_threads=2, n_gpu_layers=0)
+    )
     yield runner
     runner.unload()
 

@@ -137,7 +137,13 @@ def test_the_starter_model_decodes_on_fewer_threads_beside_a_busy_core(spinner: 
         runner = LlamaRunner()
         try:
             runner.ensure_loaded(
-                LoadSpec(str(starter_path()), 2048, 2, 0, adaptive_threads=adaptive)
+                LoadSpec(
+                    model_path=str(starter_path()),
+                    n_ctx=2048,
+                    n_threads=2,
+                    n_gpu_layers=0,
+                    adaptive_threads=adaptive,
+                )
             )
             events = list(runner.stream(messages, params, lambda: False))
             answers.append("".join(e.text for e in events if isinstance(e, TokenText)))

@@ -29,7 +29,7 @@ class SamplingParams:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadSpec:
     model_path: str
     n_ctx: int = 4096
