@@ -37,6 +37,7 @@ from bizra_desktop.ui.receipts.table_model import (
     PageRequest,
     ReceiptTableModel,
 )
+from tests.core.test_impact_ledger import fields_giving
 
 WAIT_MS = 20_000
 MODELS = ("qwen2.5-0.5b-instruct", "gemma-3-270m")
@@ -417,7 +418,7 @@ def test_impact_totals_stage_and_tiers_from_the_verified_chain(
     chain: ReceiptChain, open_browser: Callable[[ReceiptChain], ReceiptBrowser]
 ) -> None:
     for i, (tier, impact) in enumerate((("NANO", 0.5), ("NANO", 0.25), ("SMALL", 0.75))):
-        chain.append(fields(i, tier=tier, impact=impact))
+        chain.append(fields(i, tier=tier, **fields_giving(impact)))  # counted as fields give
     chain.append({"type": "note"})  # not an answer: counts for nothing
     browser = open_browser(chain)
     view = browser.impact

@@ -27,7 +27,12 @@ from types import MappingProxyType
 from typing import Any
 
 from bizra_desktop.core.receipts.chain import ReceiptChain
-from bizra_desktop.core.receipts.record import INFERENCE, ReceiptFormatError, ReceiptRecord
+from bizra_desktop.core.receipts.record import (
+    INFERENCE,
+    ImpactFields,
+    ReceiptFormatError,
+    impact_agrees,
+)
 
 
 class Stage(Enum):
@@ -170,22 +175,23 @@ def _entry(seq: int, body: dict[str, Any]) -> tuple[Entry | None, ImpactDisagree
     disagreement when it states another (or its fields give none, and it counts nothing)."""
     if body.get("type") != INFERENCE:
         return None, None
-    stated = body.get("impact")
-    stated = (
-        float(stated) if isinstance(stated, int | float) and not isinstance(stated, bool) else None
-    )
     try:
-        record = ReceiptRecord.from_body(body)
+        fields = ImpactFields.from_body(body)
     except ReceiptFormatError as error:
+        stated = body.get("impact")
+        if isinstance(stated, bool) or not isinstance(stated, int | float):
+            stated = None
         return None, ImpactDisagreement(seq=seq, stated=stated, recomputed=None, problem=str(error))
-    recomputed = record.recomputed_impact
+    recomputed = fields.recomputed
     if recomputed is None:
-        problem = f"unknown complexity {record.complexity!r}"
-        return None, ImpactDisagreement(seq=seq, stated=stated, recomputed=None, problem=problem)
-    entry = (seq, _day(record.timestamp), record.tier, recomputed)
-    if record.impact_agrees:
+        problem = f"unknown complexity {fields.complexity!r}"
+        return None, ImpactDisagreement(
+            seq=seq, stated=fields.stated, recomputed=None, problem=problem
+        )
+    entry = (seq, _day(fields.timestamp), fields.tier, recomputed)
+    if impact_agrees(fields.stated, recomputed):
         return entry, None
-    return entry, ImpactDisagreement(seq=seq, stated=stated, recomputed=recomputed)
+    return entry, ImpactDisagreement(seq=seq, stated=fields.stated, recomputed=recomputed)
 
 
 def _day(timestamp: object) -> str:

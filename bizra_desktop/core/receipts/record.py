@@ -252,17 +252,11 @@ class ReceiptRecord:
     def recomputed_impact(self) -> float | None:
         """The impact this receipt's own fields give (core/impact.py); None when its
         complexity is not one this app knows."""
-        try:
-            complexity = Complexity.parse(self.complexity)
-        except ValueError:
-            return None
-        return impact_score(complexity, self.tokens_per_s, self.completion_tokens)
+        return recompute_impact(self.complexity, self.tokens_per_s, self.completion_tokens)
 
     @property
     def impact_agrees(self) -> bool:
-        recomputed = self.recomputed_impact
-        # Both sides are rounded to 4 decimals; the tolerance only absorbs float noise.
-        return recomputed is not None and abs(recomputed - self.impact) < 1e-9
+        return impact_agrees(self.impact, self.recomputed_impact)
 
     def replay_gaps(self) -> tuple[str, ...]:
         """What this receipt does not record that an identical re-run needs; () for a
@@ -272,6 +266,52 @@ class ReceiptRecord:
         if self.model.sha256 is None:
             return ("the model's SHA-256 (it answered on a remote server)",)
         return ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImpactFields:
+    """What the impact ledger reads of a receipt: the fields its impact is computed from, the
+    impact it states, and where it is counted. Read from any inference body, whole or not."""
+
+    tier: str
+    complexity: str
+    tokens_per_s: float
+    completion_tokens: int
+    stated: float
+    timestamp: str | None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ImpactFields:
+        if body.get("type") != INFERENCE:
+            raise ReceiptFormatError(f"not an inference receipt (type {body.get('type')!r})")
+        tokens = _get(body, "tokens", dict, "tokens")
+        return cls(
+            tier=_get(body, "tier", str, "tier"),
+            complexity=_get(body, "complexity", str, "complexity"),
+            tokens_per_s=_number(body, "tokens_per_s", "tokens_per_s"),
+            completion_tokens=_get(tokens, "completion", int, "tokens.completion"),
+            stated=_number(body, "impact", "impact"),
+            timestamp=_opt(body, "timestamp", str, "timestamp"),
+        )
+
+    @property
+    def recomputed(self) -> float | None:
+        return recompute_impact(self.complexity, self.tokens_per_s, self.completion_tokens)
+
+
+def recompute_impact(complexity: str, tokens_per_s: float, completion_tokens: int) -> float | None:
+    """The impact core/impact.py gives these fields; None for a complexity this app does not
+    know."""
+    try:
+        rating = Complexity.parse(complexity)
+    except ValueError:
+        return None
+    return impact_score(rating, tokens_per_s, completion_tokens)
+
+
+def impact_agrees(stated: float, recomputed: float | None) -> bool:
+    # Both are rounded to 4 decimals; the tolerance only absorbs float noise.
+    return recomputed is not None and abs(recomputed - stated) < 1e-9
 
 
 def stated_commitments(body: Mapping[str, Any]) -> tuple[object, object]:
