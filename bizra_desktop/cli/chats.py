@@ -58,6 +58,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "updated_at": conversation.updated_at,
                     "messages": counts.get(conversation.id, 0),
                     "preset": conversation.preset,
+                    "source": conversation.source,  # app, cli or api
                 }
                 for conversation in store.list()
             ]

@@ -44,18 +44,63 @@ _MIGRATIONS: tuple[Migration, ...] = (
     ("ALTER TABLE conversations ADD COLUMN preset TEXT",),
     # Which front end started a conversation (SOURCES): the window lists the local API's too.
     ("ALTER TABLE conversations ADD COLUMN source TEXT NOT NULL DEFAULT 'app'",),
+    # Messages as a tree: an edited prompt starts a branch beside the one it edits, another
+    # answer to a prompt is a variant beside the others. At each fork the sibling with the
+    # largest `chosen` is the current one (select(), and every new message, raise it), so the
+    # choice survives a restart. Deleting a message deletes what follows it.
+    (
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER "
+        "REFERENCES messages (id) ON DELETE CASCADE",
+        "ALTER TABLE messages ADD COLUMN chosen INTEGER NOT NULL DEFAULT 0",
+        "UPDATE messages SET chosen = id",
+        # A linear conversation becomes a chain: a prompt follows the message before it; an
+        # answer or an error answers the nearest prompt before it (so a failed try and the
+        # answer after it become two variants of one prompt's answer).
+        """UPDATE messages SET parent_id = (
+            SELECT max(p.id) FROM messages p
+             WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id
+               AND (messages.role = 'user' OR p.role = 'user'))""",
+        "CREATE INDEX messages_by_parent ON messages (parent_id, chosen)",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)  # the conversations component's current schema
 
 _CONVERSATION = "SELECT id, title, created_at, updated_at, preset, source FROM conversations"
-_MESSAGE = "SELECT id, conversation_id, role, content, created_at, receipt_hash, meta FROM messages"
+_COLUMNS = "id, conversation_id, role, content, created_at, receipt_hash, meta, parent_id"
+_MESSAGE = f"SELECT {_COLUMNS} FROM messages"
+# The current branch of a conversation, root first: at each fork the child chosen last.
+_BRANCH = f"""
+WITH RECURSIVE branch (id, depth) AS (
+    SELECT (SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS NULL
+             ORDER BY chosen DESC, id DESC LIMIT 1), 0
+    UNION ALL
+    SELECT (SELECT c.id FROM messages c WHERE c.parent_id = branch.id
+             ORDER BY c.chosen DESC, c.id DESC LIMIT 1), depth + 1
+      FROM branch WHERE branch.id IS NOT NULL
+)
+SELECT {_COLUMNS} FROM branch JOIN messages USING (id) ORDER BY depth"""
+# A message and those before it up to the root (height 0: the message itself).
+_LINEAGE = """
+WITH RECURSIVE up (id, parent, height) AS (
+    SELECT id, parent_id, 0 FROM messages WHERE id = ?
+    UNION ALL
+    SELECT m.id, m.parent_id, height + 1 FROM messages m JOIN up ON m.id = up.parent
+)"""
+_NEXT_CHOSEN = "SELECT coalesce(max(chosen), 0) + 1 FROM messages"
 
 # A counter rather than updated_at orders the list: clocks tie (Windows ticks every 15.6 ms)
 # and can step back, and "created, then answered in the same tick" must still sort right.
 _NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
 
 DEFAULT_TITLE = "New chat"
+
+
+class EndOfBranch:
+    """The `after` of a message added at the end of the current branch."""
+
+
+END_OF_BRANCH = EndOfBranch()
 
 # The meta of an answer still streaming; one that keeps it after the app has gone was cut off
 # by a crash (its text is what had been saved, its receipt was never made).
@@ -84,6 +129,20 @@ class Message:
     # tier, complexity, model, reasons, fallback, ttft_ms, tokens_per_s, ...
     # Kept out of hash() (a mapping is unhashable) but compared by ==.
     meta: Mapping[str, Any] = field(hash=False)
+    parent_id: int | None = None  # the message it follows; None: a first message
+
+
+@dataclass(frozen=True)
+class Variants:
+    """A message and its siblings (the other versions of a prompt, the other answers to one),
+    oldest first: the window shows `label` between its two arrows."""
+
+    ids: tuple[int, ...]
+    index: int  # the message's place in `ids`, from 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.index + 1}/{len(self.ids)}"
 
 
 class ConversationStore(SqliteStore):
@@ -119,8 +178,9 @@ class ConversationStore(SqliteStore):
                 f"source) VALUES (?, ?, ?, ({_NEXT_ACTIVITY}), ?, ?)",
                 (title, now, now, preset, source),
             )
+            parent = None
             for role, text in turns:
-                _insert(conn, _rowid(cursor), role, text)
+                parent = _insert(conn, _rowid(cursor), role, text, parent).id
         return Conversation(_rowid(cursor), title, now, now, preset, source)
 
     def list(self, search: str | None = None) -> builtins.list[Conversation]:
@@ -180,12 +240,62 @@ class ConversationStore(SqliteStore):
         return {conversation_id: count for conversation_id, count in rows}
 
     def messages(self, conversation_id: int) -> builtins.list[Message]:
-        """Oldest first."""
+        """The current branch, first message first: what the window shows and the model is
+        given as history (at each fork, the variant chosen last)."""
+        with self.connection() as conn:
+            rows = conn.execute(_BRANCH, (conversation_id,)).fetchall()
+        return [_message(row) for row in rows]
+
+    def all_messages(self, conversation_id: int) -> builtins.list[Message]:
+        """Every message of every branch, oldest first; `parent_id` says where each goes."""
         with self.connection() as conn:
             rows = conn.execute(
                 f"{_MESSAGE} WHERE conversation_id = ? ORDER BY id", (conversation_id,)
             ).fetchall()
         return [_message(row) for row in rows]
+
+    def lineage(self, message_id: int) -> builtins.list[Message]:
+        """The message and those before it on its branch, first message first; LookupError if
+        there is no such message."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"{_LINEAGE} SELECT {_COLUMNS} FROM up JOIN messages USING (id) "
+                "ORDER BY height DESC",
+                (message_id,),
+            ).fetchall()
+        if not rows:
+            raise LookupError(f"no message with id {message_id}")
+        return [_message(row) for row in rows]
+
+    def variants(self, message_id: int) -> Variants:
+        """The message among its siblings; LookupError if there is no such message."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                "SELECT s.id FROM messages m JOIN messages s ON s.conversation_id = "
+                "m.conversation_id AND s.parent_id IS m.parent_id WHERE m.id = ? ORDER BY s.id",
+                (message_id,),
+            ).fetchall()
+        ids = tuple(row[0] for row in rows)
+        if not ids:
+            raise LookupError(f"no message with id {message_id}")
+        return Variants(ids, ids.index(message_id))
+
+    def chosen_child(self, message_id: int) -> Message | None:
+        """The current variant of what follows the message; None if nothing does."""
+        with self.connection() as conn:
+            row = conn.execute(
+                f"{_MESSAGE} WHERE parent_id = ? ORDER BY chosen DESC, id DESC LIMIT 1",
+                (message_id,),
+            ).fetchone()
+        return _message(row) if row else None
+
+    def select(self, message_id: int) -> None:
+        """Make the message's branch the current one: it becomes the chosen variant at its
+        fork, and so does each message before it. LookupError if there is no such message."""
+        with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone():
+                raise LookupError(f"no message with id {message_id}")
+            _make_current(conn, message_id)
 
     def add_message(
         self,
@@ -195,26 +305,56 @@ class ConversationStore(SqliteStore):
         *,
         receipt_hash: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        after: int | EndOfBranch | None = END_OF_BRANCH,
     ) -> Message:
-        """Append a message and make it the conversation's latest activity; returns once committed.
+        """Add a message after `after` (a message id; None: as a first message; by default at
+        the end of the current branch), make its branch the current one and the conversation's
+        latest activity; returns once committed.
 
-        Raises ValueError for an unknown role or a meta that is not a JSON object,
-        LookupError if the conversation does not exist.
+        Raises ValueError for an unknown role, a meta that is not a JSON object or an `after`
+        of another conversation, LookupError if the conversation does not exist.
         """
         _check_role(role)
         meta_json = _meta_json(meta or {})
         with self.transaction() as conn:
+            parent = _parent(conn, conversation_id, after)
             return _insert(
-                conn, conversation_id, role, content, receipt_hash=receipt_hash, meta_json=meta_json
+                conn,
+                conversation_id,
+                role,
+                content,
+                parent,
+                receipt_hash=receipt_hash,
+                meta_json=meta_json,
             )
 
-    def begin_exchange(self, conversation_id: int, prompt: str) -> tuple[Message, Message]:
-        """The prompt and an empty answer marked `partial`, committed together (the answer
-        streams into the second: save_partial, then finish_answer or fail_answer).
-        LookupError if the conversation does not exist."""
+    def begin_exchange(
+        self, conversation_id: int, prompt: str, *, edit_of: int | None = None
+    ) -> tuple[Message, Message]:
+        """The prompt (at the end of the current branch, or beside the prompt `edit_of` as a
+        new branch) and an empty answer after it marked `partial`, committed together (the
+        answer streams into the second: save_partial, then finish_answer or fail_answer).
+        LookupError if the conversation does not exist, ValueError if `edit_of` is not one of
+        its prompts."""
         with self.transaction() as conn:
-            asked = _insert(conn, conversation_id, "user", prompt)
-            answer = _insert(conn, conversation_id, "assistant", "", meta_json=_PARTIAL)
+            after: int | EndOfBranch | None = END_OF_BRANCH
+            if edit_of is not None:
+                after = _prompt(conn, conversation_id, edit_of).parent_id
+            asked = _insert(
+                conn, conversation_id, "user", prompt, _parent(conn, conversation_id, after)
+            )
+            answer = _insert(conn, conversation_id, "assistant", "", asked.id, meta_json=_PARTIAL)
+        return asked, answer
+
+    def begin_answer(self, prompt_id: int) -> tuple[Message, Message]:
+        """Another answer to the stored prompt `prompt_id` (regenerate: a variant beside the
+        others), empty and marked `partial`; returns the prompt and the answer. ValueError if
+        `prompt_id` is not a prompt, LookupError if there is no such message."""
+        with self.transaction() as conn:
+            asked = _prompt(conn, None, prompt_id)
+            answer = _insert(
+                conn, asked.conversation_id, "assistant", "", asked.id, meta_json=_PARTIAL
+            )
         return asked, answer
 
     def save_partial(self, message_id: int, text: str) -> None:
@@ -261,16 +401,51 @@ def finish_answer(
         )
 
 
+def _parent(
+    conn: sqlite3.Connection, conversation_id: int, after: int | EndOfBranch | None
+) -> int | None:
+    """The id a new message of the conversation follows."""
+    if isinstance(after, EndOfBranch):
+        rows = conn.execute(_BRANCH, (conversation_id,)).fetchall()
+        return rows[-1][0] if rows else None
+    if after is not None:
+        row = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (after,)).fetchone()
+        if row is None or row[0] != conversation_id:
+            raise ValueError(f"message {after} is not in conversation {conversation_id}")
+    return after
+
+
+def _prompt(conn: sqlite3.Connection, conversation_id: int | None, message_id: int) -> Message:
+    """The stored prompt `message_id` (of `conversation_id`, when given)."""
+    row = conn.execute(f"{_MESSAGE} WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no message with id {message_id}")
+    message = _message(row)
+    if message.role != "user" or conversation_id not in (None, message.conversation_id):
+        raise ValueError(f"message {message_id} is not a prompt of this conversation")
+    return message
+
+
+def _make_current(conn: sqlite3.Connection, message_id: int) -> None:
+    """Make the message and each before it the chosen variant at its fork."""
+    conn.execute(
+        f"{_LINEAGE} UPDATE messages SET chosen = ({_NEXT_CHOSEN}) WHERE id IN (SELECT id FROM up)",
+        (message_id,),
+    )
+
+
 def _insert(
     conn: sqlite3.Connection,
     conversation_id: int,
     role: str,
     content: str,
+    parent_id: int | None,
     *,
     receipt_hash: str | None = None,
     meta_json: str = "{}",
 ) -> Message:
-    """Append a message and make it the conversation's latest activity (inside a transaction)."""
+    """Add a message after `parent_id` on the current branch and make it the conversation's
+    latest activity (inside a transaction)."""
     content = storable(content)
     now = utc_now()
     bumped = conn.execute(
@@ -279,12 +454,15 @@ def _insert(
     )
     if bumped.rowcount == 0:
         raise LookupError(f"no conversation with id {conversation_id}")
+    if parent_id is not None:
+        _make_current(conn, parent_id)
     cursor = conn.execute(
-        "INSERT INTO messages (conversation_id, role, content, created_at, receipt_hash, meta) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (conversation_id, role, content, now, receipt_hash, meta_json),
+        "INSERT INTO messages (conversation_id, role, content, created_at, receipt_hash, meta, "
+        f"parent_id, chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ({_NEXT_CHOSEN}))",
+        (conversation_id, role, content, now, receipt_hash, meta_json, parent_id),
     )
-    return _message((_rowid(cursor), conversation_id, role, content, now, receipt_hash, meta_json))
+    row = (_rowid(cursor), conversation_id, role, content, now, receipt_hash, meta_json, parent_id)
+    return _message(row)
 
 
 def title_from_prompt(prompt: str, limit: int = 48) -> str:
@@ -341,7 +519,7 @@ def _meta_json(meta: Mapping[str, Any]) -> str:
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    message_id, conversation_id, role, content, created_at, receipt_hash, meta = row
+    message_id, conversation_id, role, content, created_at, receipt_hash, meta, parent_id = row
     return Message(
         message_id,
         conversation_id,
@@ -350,6 +528,7 @@ def _message(row: tuple[Any, ...]) -> Message:
         created_at,
         receipt_hash,
         MappingProxyType(json.loads(meta)),
+        parent_id,
     )
 
 

@@ -38,10 +38,24 @@ class SaveTo:
     With a conversation id, in that conversation, whose stored turns are the history the model
     is given. Without one (clients that send the whole conversation with every request, as the
     local API's do), in the recent conversation of `source` whose turns are the run's history,
-    else in a new one made with them (continued_conversation)."""
+    else in a new one made with them (continued_conversation).
+
+    In a conversation, the prompt goes at the end of its current branch, or (`edit_of`) beside
+    an earlier prompt as a new version of it: a new branch from that point; `answer_to` adds
+    another answer to a stored prompt (regenerate: a variant beside the others), and the run's
+    prompt must then be that prompt's text. Either way the new branch becomes the current one.
+    """
 
     conversation_id: int | None = None
     source: str = "api"  # only without a conversation id
+    edit_of: int | None = None
+    answer_to: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.edit_of is not None and self.answer_to is not None:
+            raise ValueError("a run either edits a prompt or answers one again, not both")
+        if self.conversation_id is None and (self.edit_of or self.answer_to) is not None:
+            raise ValueError("edit_of and answer_to need the conversation_id they belong to")
 
 
 @dataclass(frozen=True)
@@ -67,16 +81,32 @@ class ExchangeWriter:
     ) -> None:
         """Stores `prompt` (already cleaned: the text its commitment is made of) and an empty
         answer; `history`: the turns before it, for a SaveTo without a conversation id.
-        LookupError if the conversation does not exist; sqlite3.Error if it cannot be written."""
+        LookupError if the conversation or a message does not exist, ValueError if `edit_of` or
+        `answer_to` is not a prompt of it (or `prompt` not the text of `answer_to`);
+        sqlite3.Error if it cannot be written."""
         self._store = store
         self.prompt = prompt
+        # The answer the new one is an alternative to (its receipt is the new one's parent).
+        replaced = None
         conversation_id = save_to.conversation_id
         if conversation_id is None:
             conversation_id = continued_conversation(store, prompt, history, save_to.source)
-        earlier = store.messages(conversation_id)
-        asked, answer = store.begin_exchange(conversation_id, prompt)
+        if save_to.answer_to is not None:
+            asked = store.lineage(save_to.answer_to)[-1]
+            if asked.conversation_id != conversation_id or asked.content != prompt:
+                raise ValueError(
+                    f"the prompt is not the text of message {asked.id} of this conversation"
+                )
+            replaced = store.chosen_child(asked.id)
+            asked, answer = store.begin_answer(asked.id)
+        else:
+            if save_to.edit_of is not None:
+                replaced = store.chosen_child(save_to.edit_of)
+            asked, answer = store.begin_exchange(conversation_id, prompt, edit_of=save_to.edit_of)
         self.ids = Stored(conversation_id, asked.id, answer.id)
+        earlier = store.lineage(asked.parent_id) if asked.parent_id is not None else []
         self.history = model_history(earlier)
+        self.parent_receipt = replaced.receipt_hash if replaced is not None else None
         self._pieces: list[str] = []
         self._saved_at = time.monotonic()
         self._saving = True

@@ -610,7 +610,8 @@ class Pipeline:
         try:
             text = clean_prompt(prompt)
             return ExchangeWriter(self.conversations, options.save_to, text, options.history)
-        except (PromptError, LookupError) as error:  # an empty prompt, an unknown conversation
+        # An empty prompt; an unknown conversation, or a message not in it (edit, regenerate).
+        except (ValueError, LookupError) as error:
             return Failed(FailureKind.BAD_INPUT, str(error))
         except sqlite3.Error as error:
             return Failed(FailureKind.STORAGE, f"the conversation could not be saved: {error}")
@@ -649,7 +650,8 @@ class Run:
                 yield opened
                 return
             writer = opened
-            options = replace(options, history=writer.history)
+            parent = options.parent_receipt or writer.parent_receipt
+            options = replace(options, history=writer.history, parent_receipt=parent)
             yield writer.ids
         for event in self._events(options, writer):
             if writer is not None and isinstance(event, Token):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bizra_desktop.core.conversations import ConversationStore
+from bizra_desktop.core.conversations import END_OF_BRANCH, ConversationStore, EndOfBranch
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.chat_document import chat_kind
 from bizra_desktop.core.receipts.chat_export import export_chat, format_for
@@ -54,10 +54,17 @@ META = {
 
 
 def answered(
-    chain: ReceiptChain, store: ConversationStore, conversation: int, prompt: str, response: str
+    chain: ReceiptChain,
+    store: ConversationStore,
+    conversation: int,
+    prompt: str,
+    response: str,
+    *,
+    after: int | EndOfBranch | None = END_OF_BRANCH,
 ) -> str:
-    """One exchange as the window records it: a salted receipt, the prompt, the answer and the
-    routing and figures it shows (the receipt's tokens and times are the message's)."""
+    """One exchange as the window records it: a salted receipt, the prompt (after `after`),
+    the answer and the routing and figures it shows (the receipt's tokens and times are the
+    message's)."""
     salt = new_salt()
     fields = inference_fields(0) | {
         "complexity": "moderate",
@@ -65,7 +72,7 @@ def answered(
         "response_commitment": commit(response, salt),
     }
     receipt = chain.append(fields, salt)
-    store.add_message(conversation, "user", prompt)
+    store.add_message(conversation, "user", prompt, after=after)
     store.add_message(conversation, "assistant", response, receipt_hash=receipt.hash, meta=META)
     return receipt.hash
 
@@ -155,7 +162,7 @@ def test_json_holds_everything_needed_to_prove_the_texts(
 ) -> None:
     out = export(db_path, conversation, tmp_path / "chat.json", "json")
     document = json.loads(out.read_text(encoding="utf-8"))
-    assert document["format"] == "bizra-chat-export/1"
+    assert document["format"] == "bizra-chat-export/2" and document["branches"] == []
     assert document["conversation"]["title"] == HOSTILE_TITLE
     messages = document["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2 + ["error", "user"]
@@ -465,3 +472,63 @@ def test_unreadable_chat_exports_are_named(
     report = check(path)
     assert (report.ok, report.code) == (False, code)
     assert message in report.message
+
+
+# --- branches ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_branch_is_exported_and_proven_and_a_branch_cannot_be_altered(
+    db_path: Path, tmp_path: Path, fmt: str
+) -> None:
+    with ReceiptChain(db_path) as chain, ConversationStore(db_path) as store:
+        chat = store.create("branched").id
+        first = answered(chain, store, chat, "Name a fruit.", "Apple.")
+        # The prompt edited: a second version beside the first, answered, now the current one.
+        second = answered(chain, store, chat, "Name a red fruit.", "Cherry.", after=None)
+        summary = export_chat(chain, store, chat, tmp_path / f"chat.{fmt}", fmt)
+    assert (summary.messages, summary.answers, summary.proven) == (2, 2, 2)
+    out = tmp_path / f"chat.{fmt}"
+    document = document_of(out, fmt)
+    assert [m["content"] for m in document["messages"]] == ["Name a red fruit.", "Cherry."]
+    assert [m["content"] for m in document["branches"]] == ["Name a fruit.", "Apple."]
+    assert document["branches"][1]["parent_id"] == document["branches"][0]["id"]
+    assert {m["receipt_hash"] for m in document["messages"] + document["branches"]} >= {
+        first,
+        second,
+    }
+    report = check(out)
+    assert report.ok, report.message
+    assert "2 answers and the prompts before them match their receipts" in report.message
+    if fmt != "json":
+        assert "(2 more on other branches, in the file" in out.read_text(encoding="utf-8")
+
+    def _edit_branch_answer(document: Document) -> None:
+        document["branches"][1]["content"] = "Banana."
+
+    rewrite(out, fmt, _edit_branch_answer)
+    report = check(out)
+    assert (report.ok, report.code) == (False, 1)
+    assert "message 4 (an answer, receipt " in report.message
+    assert "its text is not the one its receipt commits to" in report.message
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_export_of_format_1_still_verifies(
+    db_path: Path, conversation: int, tmp_path: Path, fmt: str
+) -> None:
+    """Exports made before branches: no `branches`, `source` or `parent_id`, the prompt of an
+    answer the nearest user message before it."""
+    out = export(db_path, conversation, tmp_path / f"chat.{fmt}", fmt)
+    document = document_of(out, fmt)
+    document["format"] = "bizra-chat-export/1"
+    del document["branches"], document["conversation"]["source"]
+    for message in document["messages"]:
+        del message["parent_id"]
+    out.write_bytes(render(document, fmt))
+    assert out.read_bytes().count(b"bizra-chat-export/1") == 1
+    report = check(out)
+    assert report.ok, report.message
+    _edit_prompt(document)
+    out.write_bytes(render(document, fmt))
+    assert "the prompt before it is not the one" in check(out).message

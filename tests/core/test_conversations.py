@@ -290,7 +290,7 @@ def test_schema_version_is_recorded_per_component(db_path: Path) -> None:
 
     with closing(sqlite3.connect(db_path)) as conn:
         rows = conn.execute("SELECT component, version FROM schema_versions").fetchall()
-    assert rows == [("conversations", SCHEMA_VERSION)] and SCHEMA_VERSION == 3
+    assert rows == [("conversations", SCHEMA_VERSION)] and SCHEMA_VERSION == 4
 
 
 def test_a_conversation_keeps_its_preset_and_older_files_gain_the_column(db_path: Path) -> None:
@@ -426,3 +426,97 @@ def test_titles_are_short_single_trimmed_lines(prompt: str, limit: int) -> None:
 
     assert 0 < len(title) <= limit
     assert title == " ".join(title.split())
+
+
+# --- the message tree: branches and variants ------------------------------------------------
+
+
+def test_messages_form_a_chain_and_an_edit_branches_from_its_prompt(
+    store: ConversationStore, db_path: Path
+) -> None:
+    chat = store.create()
+    q1 = store.add_message(chat.id, "user", "q1")
+    a1 = store.add_message(chat.id, "assistant", "a1")
+    q2 = store.add_message(chat.id, "user", "q2")
+    a2 = store.add_message(chat.id, "assistant", "a2")
+    assert [m.parent_id for m in (q1, a1, q2, a2)] == [None, q1.id, a1.id, q2.id]
+
+    edited, answer = store.begin_exchange(chat.id, "q2, said better", edit_of=q2.id)
+    assert (edited.parent_id, answer.parent_id) == (a1.id, edited.id)
+    assert [m.content for m in store.messages(chat.id)] == ["q1", "a1", "q2, said better", ""]
+    assert store.variants(edited.id).label == "2/2" and store.variants(q2.id).ids == (
+        q2.id,
+        edited.id,
+    )
+    assert store.variants(q1.id).label == "1/1"
+    assert [m.id for m in store.lineage(answer.id)] == [q1.id, a1.id, edited.id, answer.id]
+
+    store.select(q2.id)  # back to the first version: its answer comes with it
+    assert [m.content for m in store.messages(chat.id)] == ["q1", "a1", "q2", "a2"]
+    with ConversationStore(db_path) as reopened:  # the choice survives a restart
+        assert [m.id for m in reopened.messages(chat.id)] == [q1.id, a1.id, q2.id, a2.id]
+        assert len(reopened.all_messages(chat.id)) == 6
+    # A message added at the end goes after the current branch's last message.
+    q3 = store.add_message(chat.id, "user", "q3")
+    assert q3.parent_id == a2.id
+
+
+def test_regenerate_adds_a_variant_answer_and_selecting_one_keeps_what_follows_it(
+    store: ConversationStore,
+) -> None:
+    chat = store.create()
+    q1 = store.add_message(chat.id, "user", "q1")
+    a1 = store.add_message(chat.id, "assistant", "a1")
+    q2 = store.add_message(chat.id, "user", "q2")
+    asked, again = store.begin_answer(q1.id)
+    assert asked == q1 and again.parent_id == q1.id
+    assert [m.id for m in store.messages(chat.id)] == [q1.id, again.id]
+    assert store.variants(again.id).label == "2/2"
+    assert store.chosen_child(q1.id) == again
+
+    store.select(a1.id)
+    assert [m.id for m in store.messages(chat.id)] == [q1.id, a1.id, q2.id]
+    with pytest.raises(ValueError, match="is not a prompt"):
+        store.begin_answer(a1.id)
+    with pytest.raises(LookupError):
+        store.select(999_999)
+    other = store.create()
+    with pytest.raises(ValueError, match="not in conversation"):
+        store.add_message(other.id, "user", "x", after=q1.id)
+
+
+def test_deleting_a_message_deletes_the_branch_after_it(store: ConversationStore) -> None:
+    chat = store.create()
+    q1 = store.add_message(chat.id, "user", "q1")
+    a1 = store.add_message(chat.id, "assistant", "a1")
+    store.add_message(chat.id, "user", "q2")
+    store.begin_answer(q1.id)
+    store.delete_message(a1.id)
+    assert [m.content for m in store.all_messages(chat.id)] == ["q1", ""]
+
+
+def test_a_linear_conversation_of_an_older_file_becomes_a_chain(db_path: Path) -> None:
+    from bizra_desktop.core.conversations import _MIGRATIONS  # noqa: PLC0415 - the v3 schema
+
+    with closing(open_database(db_path, "conversations", _MIGRATIONS[:3])) as conn:
+        conn.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, activity) "
+            "VALUES (1, 'old', 'then', 'then', 1)"
+        )
+        for role, content in (
+            ("user", "q1"),
+            ("error", "the host crashed"),  # a failed try, then the answer after Retry
+            ("assistant", "a1"),
+            ("user", "q2"),
+            ("assistant", "a2"),
+        ):
+            conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at, meta) "
+                "VALUES (1, ?, ?, 'then', '{}')",
+                (role, content),
+            )
+    with ConversationStore(db_path) as store:
+        every = store.all_messages(1)
+        assert [m.parent_id for m in every] == [None, 1, 1, 3, 4]
+        assert [m.content for m in store.messages(1)] == ["q1", "a1", "q2", "a2"]
+        assert store.variants(3).label == "2/2"  # the error and the answer after it

@@ -100,6 +100,55 @@ def test_the_next_turn_takes_its_history_from_the_conversation(
         )
 
 
+def test_an_edit_branches_and_a_regenerate_adds_a_variant_each_with_its_receipt(
+    pipeline: Pipeline, store: ConversationStore
+) -> None:
+    conversation = store.create("branches")
+    cid = conversation.id
+    first = list(pipeline.run("Name a fruit.", _saved(cid)))
+    second = list(pipeline.run("Name a colour.", _saved(cid)))
+    asked, answered = first[-1], second[-1]
+    assert isinstance(asked, Finished) and isinstance(answered, Finished)
+    assert isinstance(second[0], Stored)
+    q2 = second[0].prompt_id
+
+    # Edit the second prompt: a new branch after the first answer, sent without the old one.
+    edit = SaveTo(conversation_id=cid, edit_of=q2)
+    edited = list(pipeline.run("Name a shape.", RunOptions(params=SHORT, save_to=edit)))
+    stored, finished = edited[0], edited[-1]
+    assert isinstance(stored, Stored) and isinstance(finished, Finished)
+    assert finished.receipt.body["history"]["turns"] == 2  # the first exchange only
+    assert finished.receipt.body["parent_receipt"] == answered.receipt.hash
+    assert store.variants(stored.prompt_id).label == "2/2"
+    assert [m.content for m in store.messages(cid)][2:] == ["Name a shape.", finished.text]
+
+    # Regenerate the edited prompt's answer: a variant beside it, with its own receipt.
+    again = SaveTo(conversation_id=cid, answer_to=stored.prompt_id)
+    hotter = SamplingParams(temperature=1.0, max_tokens=16, seed=11)
+    regenerated = list(pipeline.run("Name a shape.", RunOptions(params=hotter, save_to=again)))
+    variant, result = regenerated[0], regenerated[-1]
+    assert isinstance(variant, Stored) and isinstance(result, Finished)
+    assert variant.prompt_id == stored.prompt_id and variant.answer_id != stored.answer_id
+    assert result.receipt.body["parent_receipt"] == finished.receipt.hash
+    assert result.receipt.body["history"]["turns"] == 2
+    assert store.variants(variant.answer_id).label == "2/2"
+    assert store.messages(cid)[-1].receipt_hash == result.receipt.hash
+
+    # Each variant's texts still prove its own receipt; switching back shows the first branch.
+    with closing(sqlite3.connect(pipeline.paths.database)) as conn:
+        for done in (answered, finished, result):
+            found = exchange_for(conn, done.receipt.hash, done.receipt.body)
+            assert found is not None and found.matches is True, done.receipt.hash
+    store.select(q2)
+    assert [m.receipt_hash for m in store.messages(cid)][1::2] == [
+        asked.receipt.hash,
+        answered.receipt.hash,
+    ]
+    # A regenerate must name the prompt's own text.
+    [wrong] = list(pipeline.run("Something else", RunOptions(params=SHORT, save_to=again)))
+    assert isinstance(wrong, Failed) and wrong.kind is FailureKind.BAD_INPUT
+
+
 def test_a_failed_run_leaves_an_error_in_the_answers_place(
     pipeline: Pipeline, store: ConversationStore, tmp_path: Path
 ) -> None:

@@ -54,7 +54,16 @@ def test_list_without_and_with_conversations(bizra_home: Path) -> None:
         ("Second chat", 2),
         ("First chat", 2),
     ]
-    assert set(records[0]) == {"id", "title", "created_at", "updated_at", "messages", "preset"}
+    assert set(records[0]) == {
+        "id",
+        "title",
+        "created_at",
+        "updated_at",
+        "messages",
+        "preset",
+        "source",
+    }
+    assert records[0]["source"] == "cli"
     text = bizra(bizra_home, "chats", "list").stdout.splitlines()
     assert text[0].split()[0] == str(records[0]["id"]) and text[0].endswith(
         "2 messages  Second chat"

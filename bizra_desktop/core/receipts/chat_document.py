@@ -1,8 +1,10 @@
-"""The chat export document (`bizra-chat-export/1`): one conversation and the receipts of its
+"""The chat export document (`bizra-chat-export/2`): one conversation and the receipts of its
 answers, and what it takes for a bundled receipt to prove an answer.
 
-The document holds the conversation, every message as stored (text, time, routing and figures
-in `meta`, an answer's receipt hash) and a receipts bundle: the selection export of export.py
+The document holds the conversation, its current branch as `messages` and the messages of its
+other branches (edited prompts, other answers) as `branches`, each message as stored (text,
+time, routing and figures in `meta`, an answer's receipt hash, the id of the message it
+follows) and a receipts bundle: the selection export of export.py
 (`bizra-receipts-export/1` with texts and salts, its header and lines as JSON objects) of the
 receipts its answers name, each with its Merkle inclusion proof, under the signed checkpoint
 and the public key. chat_render.py writes it as JSON, Markdown or HTML; chat_export_verify.py
@@ -22,11 +24,21 @@ from bizra_desktop.core.db import utc_now
 from bizra_desktop.core.receipts.chain import ReceiptChain
 from bizra_desktop.core.receipts.export import EXIT_BAD_INPUT, ExportError, write_export
 
-FORMAT = "bizra-chat-export/1"
+FORMAT = "bizra-chat-export/2"
+# Version 1 (before branches) still verifies: no `branches`, no `source`, no `parent_id`.
+FORMAT_V1 = "bizra-chat-export/1"
 MARK = b"bizra-chat-export/"  # in a chat export's first line (JSON: its second), never elsewhere
 FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "json": "JSON"}
-CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at", "preset")
-MESSAGE_FIELDS = ("id", "role", "content", "created_at", "receipt_hash", "meta")
+CONVERSATION_FIELDS = ("id", "title", "created_at", "updated_at", "preset", "source")
+MESSAGE_FIELDS = ("id", "role", "content", "created_at", "receipt_hash", "meta", "parent_id")
+DOCUMENT_FIELDS = frozenset(
+    {"app", "conversation", "exported_at", "format", "messages", "branches", "receipts"}
+)
+# Each format's (document, conversation, message) fields.
+FIELDS = {
+    FORMAT: (DOCUMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS),
+    FORMAT_V1: (DOCUMENT_FIELDS - {"branches"}, CONVERSATION_FIELDS[:-1], MESSAGE_FIELDS[:-1]),
+}
 BUNDLE_FIELDS = ("header", "lines")
 # Routing and figures that a message's meta shares with its receipt: (meta key, receipt path).
 SIGNED_META = (
@@ -46,9 +58,13 @@ def chat_document(
     conversation = store.get(conversation_id)
     if conversation is None:
         raise ExportError(f"there is no conversation with id {conversation_id}", EXIT_BAD_INPUT)
-    messages = store.messages(conversation_id)
+    every = store.all_messages(conversation_id)
+    current = {message.id for message in store.messages(conversation_id)}
+    # Read in one go: a message saved meanwhile (in neither) would not change which is current.
+    messages = [message for message in every if message.id in current]
+    branches = [message for message in every if message.id not in current]
     # The messages read above name the receipts: an answer saved meanwhile is in neither.
-    hashes = {m.receipt_hash for m in messages if m.role == "assistant" and m.receipt_hash}
+    hashes = {m.receipt_hash for m in every if m.role == "assistant" and m.receipt_hash}
     bundle = None
     if hashes:
         buffer = io.BytesIO()
@@ -61,6 +77,7 @@ def chat_document(
         "exported_at": utc_now(),
         "conversation": {name: getattr(conversation, name) for name in CONVERSATION_FIELDS},
         "messages": [_message_record(message) for message in messages],
+        "branches": [_message_record(message) for message in branches],
         "receipts": bundle,
     }
 
@@ -72,12 +89,18 @@ def _message_record(message: Message) -> dict[str, Any]:
     return record | {"meta": meta}
 
 
+def records(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every message of the document: the current branch's, then the other branches'."""
+    return [*document["messages"], *document.get("branches", ())]
+
+
 def answer_checks(document: Mapping[str, Any]) -> dict[int, str | None]:
-    """For each message that names a receipt, by index: None when the bundled receipt proves
-    it, else why not (answer_problem)."""
+    """For each message that names a receipt, by index in records() (the current branch's
+    first, so their indexes are those in `messages`): None when the bundled receipt proves it,
+    else why not (answer_problem)."""
     bundle = document["receipts"]
     lines = {line["hash"]: line for line in bundle["lines"]} if bundle else {}
-    messages = document["messages"]
+    messages = records(document)
     return {
         index: answer_problem(messages, index, lines.get(message["receipt_hash"]))
         for index, message in enumerate(messages)
@@ -86,16 +109,27 @@ def answer_checks(document: Mapping[str, Any]) -> dict[int, str | None]:
 
 
 def prompt_index(messages: Sequence[Mapping[str, Any]], index: int) -> int | None:
-    """Where the prompt of answer `messages[index]` is: the nearest user message before it
-    (exchanges.py pairs a receipt's texts the same way)."""
-    return next((i for i in range(index - 1, -1, -1) if messages[i]["role"] == "user"), None)
+    """Where the prompt of answer `messages[index]` is: the user message it follows (version
+    1, without `parent_id`: the nearest user message before it), as exchanges.py pairs a
+    receipt's texts."""
+    message = messages[index]
+    if "parent_id" not in message:
+        return next((i for i in range(index - 1, -1, -1) if messages[i]["role"] == "user"), None)
+    return next(
+        (
+            i
+            for i, other in enumerate(messages)
+            if other["id"] == message["parent_id"] and other["role"] == "user"
+        ),
+        None,
+    )
 
 
 def answer_problem(
     messages: Sequence[Mapping[str, Any]], index: int, line: Mapping[str, Any] | None
 ) -> str | None:
     """Why the receipt bundled as `line` does not prove answer `messages[index]` (its text, its
-    prompt: the nearest user message before it, and the routing and figures its meta shares
+    prompt: the user message it follows, and the routing and figures its meta shares
     with the receipt); None when it does. The line's texts were checked against its
     commitments already."""
     message = messages[index]

@@ -19,12 +19,12 @@ from typing import Any, Never
 from bizra_desktop.core.conversations import ROLES
 from bizra_desktop.core.receipts.chat_document import (
     BUNDLE_FIELDS,
-    CONVERSATION_FIELDS,
+    FIELDS,
     FORMAT,
-    MESSAGE_FIELDS,
     answer_problem,
     chat_kind,
     prompt_index,
+    records,
 )
 from bizra_desktop.core.receipts.chat_render import embedded_document, render
 from bizra_desktop.core.receipts.checkpoint import open_checkpoint
@@ -39,9 +39,6 @@ from bizra_desktop.core.receipts.keys import VerifierKey
 from bizra_desktop.core.receipts.verification import plural
 from bizra_desktop.core.text import printable
 
-DOCUMENT_FIELDS = frozenset(
-    {"app", "conversation", "exported_at", "format", "messages", "receipts"}
-)
 _FAMILY = FORMAT.rpartition("/")[0] + "/"
 
 
@@ -93,7 +90,7 @@ def _document(raw: bytes, what: str, code: int) -> dict[str, Any]:
     fmt = value.get("format")
     if not isinstance(fmt, str) or not fmt.startswith(_FAMILY):
         raise _Invalid("it is not a BIZRA chat export", code)
-    if fmt != FORMAT:
+    if fmt not in FIELDS:
         raise _Invalid(f"its format {fmt} is not one this app reads ({FORMAT})", EXIT_BAD_INPUT)
     return value
 
@@ -111,24 +108,30 @@ def _fields(value: object, fields: frozenset[str] | tuple[str, ...], where: str)
 
 
 def _check_shape(document: dict[str, Any]) -> None:
-    _fields(document, DOCUMENT_FIELDS, "the document")
+    document_fields, conversation_fields, message_fields = FIELDS[document["format"]]
+    _fields(document, document_fields, "the document")
     if not isinstance(document["app"], str) or not isinstance(document["exported_at"], str):
         raise _Invalid("the document: app or exported_at is not a string")
     conversation = document["conversation"]
-    _fields(conversation, CONVERSATION_FIELDS, "the conversation")
-    texts = ("title", "created_at", "updated_at")
+    _fields(conversation, conversation_fields, "the conversation")
+    texts = (
+        "title",
+        "created_at",
+        "updated_at",
+        *(("source",) if "source" in conversation else ()),
+    )
     if (
         type(conversation["id"]) is not int
         or not all(isinstance(conversation[name], str) for name in texts)
         or not isinstance(conversation["preset"], str | None)
     ):
         raise _Invalid("the conversation: a field is of the wrong type")
-    messages = document["messages"]
-    if not isinstance(messages, list):
-        raise _Invalid("the messages are not a list")
-    for number, message in enumerate(messages, 1):
+    for key in ("messages", "branches"):
+        if not isinstance(document.get(key, []), list):
+            raise _Invalid(f"the {key} are not a list")
+    for number, message in enumerate(records(document), 1):
         where = f"message {number}"
-        _fields(message, MESSAGE_FIELDS, where)
+        _fields(message, message_fields, where)
         receipt_hash = message["receipt_hash"]
         if (
             type(message["id"]) is not int
@@ -137,6 +140,7 @@ def _check_shape(document: dict[str, Any]) -> None:
             or not isinstance(message["created_at"], str)
             or not isinstance(message["meta"], dict)
             or not (receipt_hash is None or isinstance(receipt_hash, str))
+            or not (message.get("parent_id") is None or type(message["parent_id"]) is int)
         ):
             raise _Invalid(f"{where}: a field is of the wrong type")
         if receipt_hash is not None and message["role"] != "assistant":
@@ -152,7 +156,7 @@ def _check_bundle(document: dict[str, Any], kept: str | None) -> ExportReport | 
     """The bundle checked as the selection export it is (its line 1 is its header)."""
     bundle = document["receipts"]
     if bundle is None:
-        if any(message["receipt_hash"] for message in document["messages"]):
+        if any(message["receipt_hash"] for message in records(document)):
             raise _Invalid("an answer names a receipt, but the export bundles no receipts")
         if kept is not None:
             raise _Invalid("the export bundles no receipts to compare with the kept checkpoint")
@@ -173,7 +177,7 @@ def _check_bundle(document: dict[str, Any], kept: str | None) -> ExportReport | 
 def _check_answers(document: dict[str, Any]) -> tuple[int, int]:
     """The numbers of answers proven and of messages covered (those and their prompts);
     _Invalid for an answer that is not proven, or a stray receipt."""
-    messages = document["messages"]
+    messages = records(document)
     bundle = document["receipts"]
     lines = {line["hash"]: line for line in bundle["lines"]} if bundle else {}
     named = {message["receipt_hash"] for message in messages} - {None}
@@ -227,7 +231,7 @@ def _report(
     kept: bool,
 ) -> ExportReport:
     title = document["conversation"]["title"]
-    messages = document["messages"]
+    messages = records(document)
     if bundle is None:
         return ExportReport(
             True,

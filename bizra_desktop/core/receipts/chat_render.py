@@ -21,15 +21,16 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bizra_desktop.core.receipts.chat_document import FORMAT, answer_checks, json_bytes
+from bizra_desktop.core.receipts.chat_document import answer_checks, json_bytes
 from bizra_desktop.core.receipts.verification import plural
 
 DATA_OPEN = "<!-- bizra-chat-export-data\n"
 DATA_CLOSE = "-->\n"
+# The first line of each page, naming the document's format (a version 1 export re-renders
+# with its own).
 FIRST_LINES = {
-    "md": f"<!-- {FORMAT} Markdown · check it offline: bizra receipts verify THIS-FILE -->\n",
-    "html": f"<!DOCTYPE html><!-- {FORMAT} HTML · check it offline: bizra receipts verify "
-    "THIS-FILE -->\n",
+    "md": "<!-- {} Markdown · check it offline: bizra receipts verify THIS-FILE -->\n",
+    "html": "<!DOCTYPE html><!-- {} HTML · check it offline: bizra receipts verify THIS-FILE -->\n",
 }
 ROLE_NAMES = {"user": "You", "assistant": "BIZRA", "error": "Error"}
 
@@ -53,9 +54,10 @@ def render(document: Mapping[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         return json_bytes(document, indent=2) + b"\n"
     page = _Page(document)
+    first = FIRST_LINES[fmt].format(document["format"])
     if fmt == "md":
-        return (FIRST_LINES[fmt] + page.markdown() + embed(document)).encode("utf-8")
-    return (FIRST_LINES[fmt] + page.html() + embed(document) + "</body></html>\n").encode("utf-8")
+        return (first + page.markdown() + embed(document)).encode("utf-8")
+    return (first + page.html() + embed(document) + "</body></html>\n").encode("utf-8")
 
 
 def embed(document: Mapping[str, Any]) -> str:
@@ -136,10 +138,12 @@ class _Page:
         self.header = bundle["header"] if bundle else None
 
     def about(self) -> str:
+        others = len(self.document.get("branches", ()))
+        branches = f" ({others} more on other branches, in the file's data)" if others else ""
         return (
             f"Conversation {self.conversation['id']}, started "
             f"{when(self.conversation['created_at'])}, "
-            f"{plural(len(self.messages), 'message')}. Exported from "
+            f"{plural(len(self.messages), 'message')}{branches}. Exported from "
             f"{self.document['app']} on {when(self.document['exported_at'])}."
         )
 

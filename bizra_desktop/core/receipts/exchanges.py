@@ -51,18 +51,11 @@ class Texts:
 
 
 def has_conversations(conn: sqlite3.Connection) -> bool:
-    """The conversation tables are there, as a tree (a file the app has not opened since
-    conversations became trees shows no texts until it does)."""
     (tables,) = conn.execute(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
         "AND name IN ('conversations', 'messages')"
     ).fetchone()
-    if tables != 2:
-        return False
-    (tree,) = conn.execute(
-        "SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'parent_id'"
-    ).fetchone()
-    return bool(tree)
+    return bool(tables == 2)
 
 
 def conversation_receipts(conn: sqlite3.Connection, conversation_id: int) -> set[str] | None:
