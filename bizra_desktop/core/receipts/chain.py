@@ -146,7 +146,7 @@ class Receipt:
         return canonical.dumps(self.body).decode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerifyReport:
     ok: bool
     count: int  # receipts checked, the broken one included
@@ -283,8 +283,16 @@ class ReceiptChain(SqliteStore):
         except BrokenReceipt as broken:
             return _broken(broken)
         except _LogProblem as problem:
-            return VerifyReport(False, walk.count, None, None, str(problem))
-        return VerifyReport(True, walk.count, None, None, summary)
+            return VerifyReport(
+                ok=False,
+                count=walk.count,
+                first_bad_seq=None,
+                first_bad_hash=None,
+                message=str(problem),
+            )
+        return VerifyReport(
+            ok=True, count=walk.count, first_bad_seq=None, first_bad_hash=None, message=summary
+        )
 
     def latest_checkpoint(self) -> str | None:
         """The latest signed checkpoint (a signed note), None before the first receipt."""
@@ -533,7 +541,13 @@ def _locate_rewrite(tree: MerkleTree, state: LogState, signed: Checkpoint) -> st
 
 
 def _broken(broken: BrokenReceipt) -> VerifyReport:
-    return VerifyReport(False, broken.position, broken.seq, broken.hash, str(broken))
+    return VerifyReport(
+        ok=False,
+        count=broken.position,
+        first_bad_seq=broken.seq,
+        first_bad_hash=broken.hash,
+        message=str(broken),
+    )
 
 
 def _receipt(row: _Row) -> Receipt:

@@ -17,7 +17,7 @@ from bizra_desktop.core.text import printable
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChatExportSummary:
     title: str
     fmt: str
@@ -71,9 +71,9 @@ def export_chat(
         partial.unlink(missing_ok=True)
     checks = answer_checks(document).values()
     return ChatExportSummary(
-        document["conversation"]["title"],
-        fmt,
-        len(document["messages"]),
-        len(checks),
-        sum(problem is None for problem in checks),
+        title=document["conversation"]["title"],
+        fmt=fmt,
+        messages=len(document["messages"]),
+        answers=len(checks),
+        proven=sum(problem is None for problem in checks),
     )

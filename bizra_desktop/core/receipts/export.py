@@ -56,7 +56,7 @@ class ExportError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportSummary:
     scope: str
     count: int
@@ -172,7 +172,11 @@ def write_export(
         writer = _LineWriter(file, texts)
         _write_receipts(conn, signed, wanted, writer)
     return ExportSummary(
-        str(header["scope"]), writer.count, writer.with_content, signed.size, key.describe()
+        scope=str(header["scope"]),
+        count=writer.count,
+        with_content=writer.with_content,
+        checkpoint_size=signed.size,
+        signer=key.describe(),
     )
 
 

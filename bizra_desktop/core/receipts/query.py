@@ -34,7 +34,7 @@ SELECT seq, hash, time, model, tier,
 _CONTAINS = "bizra_receipts_contains"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptFilter:
     """Receipts to show; None leaves a criterion out. Dates are UTC, both ends included."""
 
@@ -45,7 +45,7 @@ class ReceiptFilter:
     text: str | None = None  # in the prompt, the response or the conversation's title
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptDetail:
     seq: int
     hash: str
@@ -54,7 +54,7 @@ class ReceiptDetail:
     exchange: Exchange | None  # None: no message carries this receipt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptRow:
     seq: int
     hash: str
@@ -92,7 +92,7 @@ class ReceiptQuery:
                 f"LIMIT ? OFFSET ?) ORDER BY seq {order}",
                 (*params, max(limit, 0), max(offset, 0)),
             ).fetchall()
-        return [ReceiptRow(*_typed(row)) for row in rows]
+        return [_typed(row) for row in rows]
 
     def page_before(
         self,
@@ -110,7 +110,7 @@ class ReceiptQuery:
                 f"{_ROWS} {where} ORDER BY seq DESC LIMIT ?",
                 (*params, -1 if limit is None else limit),  # SQLite: LIMIT -1 is no limit
             ).fetchall()
-        return [ReceiptRow(*_typed(row)) for row in rows]
+        return [_typed(row) for row in rows]
 
     def detail(self, receipt_hash: str) -> ReceiptDetail | None:
         """One receipt with its parsed body and its exchange; None if there is no such receipt.
@@ -126,9 +126,13 @@ class ReceiptQuery:
             exchange = exchange_for(conn, receipt_hash, parsed) if parsed is not None else None
         if parsed is None:
             problem = f"receipt #{seq} is unreadable (its body is not a JSON object)"
-            return ReceiptDetail(seq, receipt_hash, None, problem, None)
+            return ReceiptDetail(
+                seq=seq, hash=receipt_hash, receipt=None, problem=problem, exchange=None
+            )
         receipt = Receipt(seq, receipt_hash, MappingProxyType(parsed))
-        return ReceiptDetail(seq, receipt_hash, receipt, None, exchange)
+        return ReceiptDetail(
+            seq=seq, hash=receipt_hash, receipt=receipt, problem=None, exchange=exchange
+        )
 
     def count(self, filters: ReceiptFilter | None = None) -> int:
         with self._chain.connection() as conn:
@@ -186,16 +190,24 @@ def _contains(text: str | None, folded_needle: str) -> bool:
     return text is not None and folded_needle in text.casefold()
 
 
-def _typed(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Fields as the row type says, None where a body holds something else."""
-    seq, receipt_hash, *texts, tokens_per_s, impact = row
-    return (
-        seq,
-        str(receipt_hash),
-        *(value if isinstance(value, str) else None for value in texts),
-        _number(tokens_per_s),
-        _number(impact),
+def _typed(row: tuple[Any, ...]) -> ReceiptRow:
+    """A row of _ROWS with its fields as ReceiptRow types them, None where a body holds
+    something else."""
+    seq, receipt_hash, time, model, tier, complexity, tokens_per_s, impact = row
+    return ReceiptRow(
+        seq=seq,
+        hash=str(receipt_hash),
+        time=_text(time),
+        model=_text(model),
+        tier=_text(tier),
+        complexity=_text(complexity),
+        tokens_per_s=_number(tokens_per_s),
+        impact=_number(impact),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _number(value: object) -> float | None:
