@@ -446,10 +446,10 @@ class Pipeline:
         # size and modification time.
         draft = turn.decision.draft if options.draft_model else None
         request = GenerateRequest(
-            0,
-            _load_spec(model, options, turn.budget),
-            tuple(messages),
-            options.params,
+            job_id=0,
+            load=_load_spec(model, options, turn.budget),
+            messages=tuple(messages),
+            params=options.params,
             draft=None if draft is None else _load_spec(draft, options, turn.budget),
             prompt_lookup=options.prompt_lookup,
             memory_allowed=placement.budget(turn.budget),

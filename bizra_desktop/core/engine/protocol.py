@@ -44,7 +44,7 @@ class LoadSpec:
     adaptive_threads: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GenerateRequest:
     job_id: int
     load: LoadSpec

@@ -72,7 +72,7 @@ def conversation_receipts(conn: sqlite3.Connection, conversation_id: int) -> set
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Exchange:
     """The prompt and answer a receipt was made for, as the conversation stores them now."""
 
@@ -100,7 +100,13 @@ def exchange_for(
     ).fetchone()
     salt = bytes(salt_row[0]) if salt_row else None
     found = [
-        Exchange(conversation_id, title, prompt, response, _matches(prompt, response, salt, body))
+        Exchange(
+            conversation_id=conversation_id,
+            title=title,
+            prompt=prompt,
+            response=response,
+            matches=_matches(prompt, response, salt, body),
+        )
         for conversation_id, title, prompt, response in rows
     ]
     return next((one for one in found if one.matches), found[0] if found else None)

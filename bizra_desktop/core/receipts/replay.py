@@ -206,7 +206,8 @@ def _run(plan: ReplayPlan, host: InferenceHost) -> tuple[str, GenerationDone, li
     pieces: list[str] = []
     notes: list[str] = []
     done: GenerationDone | None = None
-    for event in host.generate(GenerateRequest(0, spec, plan.messages, plan.params)):
+    request = GenerateRequest(job_id=0, load=spec, messages=plan.messages, params=plan.params)
+    for event in host.generate(request):
         if isinstance(event, ModelLoaded):
             notes += _build_notes(record, event)
         elif isinstance(event, TokenText):
