@@ -321,7 +321,7 @@ class LlamaRunner:
             0,
             loaded.backend,
             loaded.n_gpu_layers,
-            loaded.llama.n_ctx(),
+            context_size(loaded.llama),
             round(load_ms or 0.0, 2),
             reused,
             loaded.gpu_fallback,
@@ -421,7 +421,7 @@ class LlamaRunner:
         params = with_seed(params)  # the receipt records the seed a sampled answer used
         cached = cached_prefix(llama._input_ids, prompt_tokens)
         yield PromptReady(0, len(prompt_tokens))
-        n_ctx = llama.n_ctx()
+        n_ctx = context_size(llama)
         room = n_ctx - len(prompt_tokens)
         budget = min(params.max_tokens, room)
         drafters = self._drafters(prompt_lookup)
@@ -489,14 +489,14 @@ class LlamaRunner:
             tokens: list[int] = llama.tokenize(
                 prompt.encode("utf-8"), add_bos=not added_special, special=True
             )
-            room = llama.n_ctx() - len(tokens)
+            room = context_size(llama) - len(tokens)
             if room >= MIN_ANSWER_TOKENS:
                 return tokens, stops, dropped
             oldest = next((i for i, m in enumerate(messages[:-1]) if m["role"] != "system"), None)
             if oldest is None:
                 raise ContextOverflowError(
                     f"the prompt is {len(tokens):,} tokens but the model's context window "
-                    f"holds {llama.n_ctx():,} including at least {MIN_ANSWER_TOKENS} for the "
+                    f"holds {context_size(llama):,} including at least {MIN_ANSWER_TOKENS} for the "
                     f"answer; shorten it by about {MIN_ANSWER_TOKENS - room:,} tokens"
                 )
             del messages[oldest]
@@ -546,6 +546,13 @@ class _AnswerText:
         tail = self._stops.flush(self._utf8.decode(b"", final=True))
         if tail or pending:
             yield TokenText(0, tail, pending)
+
+
+def context_size(llama: Any) -> int:
+    """The tokens the context holds for us: what was asked. llama.cpp pads its context up to a
+    multiple of 256 (`n_ctx()` says 256 for 160), but llama-cpp-python sizes its token record,
+    which the decoder writes, to the n_ctx asked for."""
+    return min(int(llama.n_ctx()), len(llama.input_ids))
 
 
 def _no_tick() -> None:
