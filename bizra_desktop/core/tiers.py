@@ -71,58 +71,28 @@ class TierSpec:
 
 _GB = 1_000_000_000
 
-# Shapes from the Qwen2.5 config.json files; sizes of the Q4_K_M GGUFs rounded up.
+# Shapes from the Qwen2.5 config.json files; sizes of the Q4_K_M GGUFs rounded up. The larger
+# GGUFs are split: their file is the first part. Qwen names every repository and file alike.
+# tier, parameters, split, layers, KV heads, head width, GB
+_QWEN25: tuple[tuple[Tier, str, str, int, int, int, float], ...] = (
+    (Tier.NANO, "0.5B", "", 24, 2, 64, 0.50),
+    (Tier.MICRO, "1.5B", "", 28, 2, 128, 1.12),
+    (Tier.SMALL, "3B", "", 36, 2, 128, 2.11),
+    (Tier.MEDIUM, "7B", "-00001-of-00002", 28, 4, 128, 4.69),
+    (Tier.LARGE, "14B", "-00001-of-00003", 48, 8, 128, 8.99),
+)
 TIER_SPECS: dict[Tier, TierSpec] = {
-    Tier.NANO: TierSpec(
-        params_label="0.5B",
-        model_name="qwen2.5-0.5b-instruct",
-        repo_id="Qwen/Qwen2.5-0.5B-Instruct-GGUF",
-        filename="qwen2.5-0.5b-instruct-q4_k_m.gguf",
-        n_layers=24,
-        n_kv_heads=2,
-        head_dim=64,
-        approx_file_bytes=int(0.50 * _GB),
-    ),
-    Tier.MICRO: TierSpec(
-        params_label="1.5B",
-        model_name="qwen2.5-1.5b-instruct",
-        repo_id="Qwen/Qwen2.5-1.5B-Instruct-GGUF",
-        filename="qwen2.5-1.5b-instruct-q4_k_m.gguf",
-        n_layers=28,
-        n_kv_heads=2,
-        head_dim=128,
-        approx_file_bytes=int(1.12 * _GB),
-    ),
-    Tier.SMALL: TierSpec(
-        params_label="3B",
-        model_name="qwen2.5-3b-instruct",
-        repo_id="Qwen/Qwen2.5-3B-Instruct-GGUF",
-        filename="qwen2.5-3b-instruct-q4_k_m.gguf",
-        n_layers=36,
-        n_kv_heads=2,
-        head_dim=128,
-        approx_file_bytes=int(2.11 * _GB),
-    ),
-    Tier.MEDIUM: TierSpec(
-        params_label="7B",
-        model_name="qwen2.5-7b-instruct",
-        repo_id="Qwen/Qwen2.5-7B-Instruct-GGUF",
-        filename="qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf",
-        n_layers=28,
-        n_kv_heads=4,
-        head_dim=128,
-        approx_file_bytes=int(4.69 * _GB),
-    ),
-    Tier.LARGE: TierSpec(
-        params_label="14B",
-        model_name="qwen2.5-14b-instruct",
-        repo_id="Qwen/Qwen2.5-14B-Instruct-GGUF",
-        filename="qwen2.5-14b-instruct-q4_k_m-00001-of-00003.gguf",
-        n_layers=48,
-        n_kv_heads=8,
-        head_dim=128,
-        approx_file_bytes=int(8.99 * _GB),
-    ),
+    tier: TierSpec(
+        params_label=label,
+        model_name=f"qwen2.5-{label.lower()}-instruct",
+        repo_id=f"Qwen/Qwen2.5-{label}-Instruct-GGUF",
+        filename=f"qwen2.5-{label.lower()}-instruct-q4_k_m{split}.gguf",
+        n_layers=layers,
+        n_kv_heads=kv_heads,
+        head_dim=head_dim,
+        approx_file_bytes=int(gb * _GB),
+    )
+    for tier, label, split, layers, kv_heads, head_dim, gb in _QWEN25
 }
 
 # The routing table of the original design; LARGE is reached only by the selector's upgrade
