@@ -80,7 +80,7 @@ class PromptError(ValueError):
     """A prompt that cannot be sent to a model; str() says why in one line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunOptions:
     pin: Tier | None = None  # None: automatic routing
     model_path: Path | None = None  # run this file instead of the routed tier's model

@@ -54,7 +54,7 @@ def verify_chat_export(data: bytes, kept_checkpoint: str | None = None) -> Expor
     try:
         return _check(data, kept_checkpoint)
     except _Invalid as invalid:  # it may quote the file: a title with a terminal escape, say
-        return ExportReport(False, invalid.code, printable(str(invalid)))
+        return ExportReport(ok=False, code=invalid.code, message=printable(str(invalid)))
 
 
 def _check(data: bytes, kept: str | None) -> ExportReport:
@@ -234,9 +234,9 @@ def _report(
     messages = records(document)
     if bundle is None:
         return ExportReport(
-            True,
-            0,
-            printable(
+            ok=True,
+            code=0,
+            message=printable(
                 f"chat export “{title}” is well formed, but no answer in it has a receipt: "
                 "nothing in it is proven"
             ),
@@ -263,4 +263,10 @@ def _report(
     message += "; not covered by a signature: the title, the times"
     if others > 0:
         message += f" and {plural(others, 'other message')}"
-    return ExportReport(True, 0, printable(message), bundle.count, bundle.commitments)
+    return ExportReport(
+        ok=True,
+        code=0,
+        message=printable(message),
+        count=bundle.count,
+        commitments=bundle.commitments,
+    )

@@ -60,7 +60,7 @@ from bizra_desktop.core.text import printable
 _FORMAT_FAMILY = FORMAT.rpartition("/")[0] + "/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportReport:
     ok: bool
     code: int  # 0 valid, 1 invalid, 2 unreadable: the `bizra receipts verify FILE` exit code
@@ -91,7 +91,9 @@ def verify_export(path: Path, kept_checkpoint: str | None = None) -> ExportRepor
             file.seek(0)
             return verify_export_file(file, kept_checkpoint)
     except OSError as exc:
-        return ExportReport(False, EXIT_BAD_INPUT, f"cannot read {path}: {exc.strerror or exc}")
+        return ExportReport(
+            ok=False, code=EXIT_BAD_INPUT, message=f"cannot read {path}: {exc.strerror or exc}"
+        )
 
 
 def verify_export_file(file: BinaryIO, kept_checkpoint: str | None = None) -> ExportReport:
@@ -99,7 +101,7 @@ def verify_export_file(file: BinaryIO, kept_checkpoint: str | None = None) -> Ex
     try:
         return _ExportCheck(file, kept_checkpoint).run()
     except _Failure as failure:  # it may quote the file: a field name with a newline, say
-        return ExportReport(False, failure.code, printable(str(failure)))
+        return ExportReport(ok=False, code=failure.code, message=printable(str(failure)))
 
 
 class _ExportCheck:
@@ -136,7 +138,9 @@ class _ExportCheck:
         if kept is not None:
             _check_kept(tree, signed, kept)
             message += f"; it extends the kept checkpoint of {kept.size}"
-        return ExportReport(True, 0, message, count, self._commitments)
+        return ExportReport(
+            ok=True, code=0, message=message, count=count, commitments=self._commitments
+        )
 
     def _header(self) -> dict[str, Any]:
         first = next(self._lines, None)

@@ -89,7 +89,7 @@ class ImpactDisagreement:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImpactLedger:
     total: float
     stage: Stage
@@ -160,11 +160,11 @@ def summarize(entries: Iterable[Entry]) -> ImpactLedger:
         tier: Totals(len(values), _round(math.fsum(values))) for tier, values in tiers.items()
     }
     return ImpactLedger(
-        total,
-        stage_for(total),
-        sum(len(values) for values in days.values()),
-        tuple(per_day),
-        MappingProxyType(dict(sorted(per_tier.items()))),
+        total=total,
+        stage=stage_for(total),
+        receipts=sum(len(values) for values in days.values()),
+        per_day=tuple(per_day),
+        per_tier=MappingProxyType(dict(sorted(per_tier.items()))),
         verified=True,
         problem=None,
     )
