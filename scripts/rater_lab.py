@@ -6,10 +6,11 @@ Used by `scripts/train_rater.py` (the shipped weights) and `benchmarks/routing_e
 The model, in two stages, each row weighted so that no source drowns the others: boosted trees
 over the language-free features (scikit-learn's HistGradientBoostingClassifier, one per cut
 between levels: an ordinal model whose expected level is the score), then ridge regression of the
-hashed words on what the trees leave (scipy's LSQR, deterministic). A ridge regression of the
-level on the language-free features is kept for the reasons only. Then, on 5-fold held-out
-predictions: the spread of the labels around the score (`sigma`) and,
-for each preference, the cut points between levels that minimise the expected cost of routing
+hashed words on what the trees leave (scipy's LSQR, deterministic), with a penalty on the
+difference between each training translation's word score and its original's. A ridge
+regression of the level on the language-free features is kept for the reasons only. Then, on
+5-fold held-out predictions: the spread of the labels around the score (`sigma`) and, for each
+preference, the cut points between levels that minimise the expected cost of routing
 (a level too low costs `UNDER_COST[preference]` times a level too high).
 """
 
