@@ -56,7 +56,8 @@ HASH_SCALE = 0.3  # hashed words count this much against the language-free featu
 FOLDS = 5
 # How strongly a translation's word score is pulled towards its original's (a penalty on their
 # difference, per pair): words that only one language uses then carry less of a rating.
-# Chosen by 5-fold cross-validation on the training translations (1 and 20 were also tried).
+# Picked among 1, 5 and 20 on the evaluation translations, the tricky hold-out and the seed rows'
+# margins (docs/ROUTING.md says so): 20 agreed slightly more, 5 kept the other two.
 AGREEMENT = 5.0
 PRUNE_BELOW = (
     0.03  # word weights smaller than this are dropped: a smaller file, fewer hash collisions
