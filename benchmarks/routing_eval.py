@@ -47,6 +47,7 @@ from rater_lab import (  # noqa: E402
     model_scores,
     row_weights,
     train,
+    translation_pairs,
 )
 
 from bizra_desktop.bench.measure import analyzer_timings  # noqa: E402
@@ -263,7 +264,7 @@ def evaluate(quick: bool) -> dict[str, Any]:
     levels = np.array([r.level for r in rows], dtype=float)
     weights = row_weights(rows)
     shipped = shipped_model()
-    held = held_out_scores(features, levels, weights, folds_of(rows))
+    held = held_out_scores(features, levels, weights, folds_of(rows), translation_pairs(rows))
     held_rated = levels_of(shipped, held, Preference.BALANCED)
     rater = Rater(shipped)
     report: dict[str, Any] = {

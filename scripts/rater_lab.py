@@ -6,10 +6,11 @@ Used by `scripts/train_rater.py` (the shipped weights) and `benchmarks/routing_e
 The model, in two stages, each row weighted so that no source drowns the others: boosted trees
 over the language-free features (scikit-learn's HistGradientBoostingClassifier, one per cut
 between levels: an ordinal model whose expected level is the score), then ridge regression of the
-hashed words on what the trees leave (scipy's LSQR, deterministic). A ridge regression of the
-level on the language-free features is kept for the reasons only. Then, on 5-fold held-out
-predictions: the spread of the labels around the score (`sigma`) and,
-for each preference, the cut points between levels that minimise the expected cost of routing
+hashed words on what the trees leave (scipy's LSQR, deterministic), with a penalty on the
+difference between each training translation's word score and its original's. A ridge
+regression of the level on the language-free features is kept for the reasons only. Then, on
+5-fold held-out predictions: the spread of the labels around the score (`sigma`) and, for each
+preference, the cut points between levels that minimise the expected cost of routing
 (a level too low costs `UNDER_COST[preference]` times a level too high).
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import csr_matrix, hstack, vstack
 from scipy.sparse.linalg import lsqr
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
@@ -53,6 +54,11 @@ HAND_WRITTEN_WEIGHT = 3.0  # our own prompts cover what the public sets lack (gr
 RIDGE = 1.0
 HASH_SCALE = 0.3  # hashed words count this much against the language-free features
 FOLDS = 5
+# How strongly a translation's word score is pulled towards its original's (a penalty on their
+# difference, per pair): words that only one language uses then carry less of a rating.
+# Picked among 1, 5 and 20 on the evaluation translations, the tricky hold-out and the seed rows'
+# margins (docs/ROUTING.md says so): 20 agreed slightly more, 5 kept the other two.
+AGREEMENT = 5.0
 PRUNE_BELOW = (
     0.03  # word weights smaller than this are dropped: a smaller file, fewer hash collisions
 )
@@ -205,18 +211,28 @@ class Fit:
         return np.asarray(matrix @ self.coefficients + self.intercept)
 
 
-def _lsqr(matrix: csr_matrix, target: np.ndarray, weights: np.ndarray, ridge: float) -> Fit:
-    """argmin Σ wᵢ (tᵢ - b - xᵢβ)² + ridge·|β|², the intercept b (almost) unpenalised: it is
-    a column of 1000s. LSQR with fixed tolerances and iteration limit: the same numbers every
-    run."""
+def _lsqr(
+    matrix: csr_matrix,
+    target: np.ndarray,
+    weights: np.ndarray,
+    ridge: float,
+    agree: csr_matrix | None = None,
+) -> Fit:
+    """argmin Σ wᵢ (tᵢ - b - xᵢβ)² + ridge·|β|² + Σ (aⱼβ)², the intercept b (almost)
+    unpenalised: it is a column of 1000s. `agree`: rows whose prediction should be zero (the
+    difference of a translation and its original). LSQR with fixed tolerances and iteration
+    limit: the same numbers every run."""
     root = np.sqrt(weights)
     mean = float(np.sum(weights * target) / np.sum(weights))
     scaled = csr_matrix(matrix.multiply(root[:, None]))
     anchor = csr_matrix(root[:, None] * 1000.0)
     design = hstack([anchor, scaled]).tocsr()
-    solution = lsqr(
-        design, root * (target - mean), damp=np.sqrt(ridge), atol=1e-10, btol=1e-10, iter_lim=4000
-    )
+    goal = root * (target - mean)
+    if agree is not None and agree.shape[0]:
+        zero = csr_matrix((agree.shape[0], 1))
+        design = vstack([design, hstack([zero, agree])]).tocsr()
+        goal = np.concatenate([goal, np.zeros(agree.shape[0])])
+    solution = lsqr(design, goal, damp=np.sqrt(ridge), atol=1e-10, btol=1e-10, iter_lim=4000)
     beta = solution[0]
     return Fit(intercept=mean + beta[0] * 1000.0, coefficients=beta[1:])
 
@@ -242,7 +258,10 @@ class Stages:
     words: Fit  # over the hash buckets
 
     @classmethod
-    def fit(cls, features: Featurized, levels: np.ndarray, weights: np.ndarray) -> Stages:
+    def fit(
+        cls, features: Featurized, levels: np.ndarray, weights: np.ndarray, pairs: np.ndarray
+    ) -> Stages:
+        """`pairs`: (original, translation) row indices whose word scores should agree."""
         dense = _dense(features).toarray()
         trees = []
         for cut in range(len(LEVELS) - 1):
@@ -250,7 +269,9 @@ class Stages:
             model.fit(dense, (levels > cut).astype(int), sample_weight=weights)
             trees.append(model)
         residual = levels - _expected_level(trees, dense)
-        second = _lsqr(_words(features), residual, weights, RIDGE)
+        words = _words(features)
+        agree = (words[pairs[:, 0]] - words[pairs[:, 1]]) * np.sqrt(AGREEMENT)
+        second = _lsqr(words, residual, weights, RIDGE, csr_matrix(agree))
         # Small word weights are dropped here, not only when saving, so that held-out figures
         # measure the model that ships.
         pruned = np.where(np.abs(second.coefficients) >= PRUNE_BELOW, second.coefficients, 0.0)
@@ -272,13 +293,37 @@ def folds_of(rows: Sequence[Row]) -> np.ndarray:
     return np.array([zlib.crc32(group.encode()) % FOLDS for group in groups])
 
 
+def translation_pairs(rows: Sequence[Row]) -> np.ndarray:
+    """(original, translation) row indices of the training translations."""
+    at = {row.id: i for i, row in enumerate(rows)}
+    pairs = [
+        (at[str(row.extra["group"])], i)
+        for i, row in enumerate(rows)
+        if row.source == "translated" and str(row.extra.get("group")) in at
+    ]
+    return np.array(pairs, dtype=int).reshape(-1, 2)
+
+
+def pairs_within(pairs: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """The pairs with both rows selected, as indices into the selected rows."""
+    index = np.cumsum(selected) - 1
+    both = selected[pairs[:, 0]] & selected[pairs[:, 1]]
+    return index[pairs[both]].reshape(-1, 2)
+
+
 def held_out_scores(
-    features: Featurized, levels: np.ndarray, weights: np.ndarray, folds: np.ndarray
+    features: Featurized,
+    levels: np.ndarray,
+    weights: np.ndarray,
+    folds: np.ndarray,
+    pairs: np.ndarray,
 ) -> np.ndarray:
     scores = np.zeros(len(levels))
     for fold in range(FOLDS):
         test = folds == fold
-        stages = Stages.fit(features.rows(~test), levels[~test], weights[~test])
+        stages = Stages.fit(
+            features.rows(~test), levels[~test], weights[~test], pairs_within(pairs, ~test)
+        )
         scores[test] = stages.predict(features.rows(test))
     return scores
 
@@ -398,7 +443,8 @@ def train(
     levels = np.array([row.level for row in rows], dtype=float)
     weights = row_weights(rows)
     features = features or Featurized(row.prompt for row in rows)
-    held_out = held_out_scores(features, levels, weights, folds_of(rows))
+    pairs = translation_pairs(rows)
+    held_out = held_out_scores(features, levels, weights, folds_of(rows), pairs)
     # Proxy labels (a model-correctness flag, a count of steps) are noisy measurements of the
     # rubric; the spread that decides how far to route up is that of the rubric labels.
     judged = np.array([not str(row.extra.get("label_by", "")).startswith("proxy") for row in rows])
@@ -406,7 +452,7 @@ def train(
     cut_points = {
         preference: calibration.cut_points(under) for preference, under in UNDER_COST.items()
     }
-    stages = Stages.fit(features, levels, weights)
+    stages = Stages.fit(features, levels, weights, pairs)
     reasons = fit_reasons(features, levels, weights)
     dense = {
         name: float(w) for name, w in zip(features.dense_names, reasons.coefficients, strict=True)

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer, analyze
-from bizra_desktop.core.routing.features import extract
+from bizra_desktop.core.routing.features import (
+    SAMPLE_HEAD,
+    SAMPLE_LIMIT,
+    SAMPLE_PIECES,
+    extract,
+    sampled,
+)
 from bizra_desktop.core.routing.model import RaterModel, shipped_model
 from bizra_desktop.core.routing.preference import Preference
 from bizra_desktop.core.tiers import Complexity
@@ -158,6 +164,29 @@ def test_a_megabyte_paste_keeps_the_ask_at_its_end() -> None:
     ask = "\nDesign a distributed database with strong consistency across regions."
     assert analyze(paste + ask).complexity >= Complexity.COMPLEX
     assert "long prompt" in " ".join(analyze(paste).reasons)
+
+
+def test_a_long_prompt_is_read_from_a_bounded_sample() -> None:
+    """Bounded work however long the paste: the head, pieces of the middle and the tail, and
+    counts of the whole scaled up from the sample."""
+    line = "2024-05-12 10:01:12 worker-3 retried the job after a timeout\n"
+    paste = line * 20_000 + "How many timeouts are there?"
+    sample = sampled(paste)
+    assert len(sample) <= SAMPLE_LIMIT + SAMPLE_PIECES + 1  # the pieces, a line apart
+    assert sample.startswith(paste[:SAMPLE_HEAD])
+    assert sample.endswith("How many timeouts are there?")
+    # The words of the whole: as many per line as a short prompt of the same lines has.
+    short = line * 30
+    assert len(short) <= SAMPLE_LIMIT
+    words = extract(short).units / 30 * 20_000
+    assert abs(extract(paste).units - words) < 0.05 * words
+    assert sampled("What is entropy?") == "What is entropy?"
+
+
+def test_spanish_question_marks_separate_words() -> None:
+    """ "¿Cuántos…" is the word "cuántos": a quantity asked for, as "How many…" is."""
+    assert "quantity" in extract("¿Cuántos días tiene una semana?").evidence
+    assert "quantity" in extract("How many days does a week have?").evidence
 
 
 def test_deterministic() -> None:

@@ -60,16 +60,16 @@ def test_translations_stay_within_one_level(report: dict[str, Any]) -> None:
     print(translations)
     for figures in translations.values():
         assert figures["within_one"] >= 0.98
-        # Measured 0.777 (chat) and 0.843 (maths); the issue's target is 0.80 (docs/ROUTING.md).
-        assert figures["exact"] >= 0.75
+        # Measured 0.797 (chat) and 0.843 (maths); the issue's target is 0.80 (docs/ROUTING.md).
+        assert figures["exact"] >= 0.78
 
 
 def test_the_tricky_hold_out(report: dict[str, Any]) -> None:
-    """Never trained on. Measured: exact 0.483, within one 0.867, two or more too low 0.008
+    """Never trained on. Measured: exact 0.508, within one 0.867, two or more too low 0.008
     (docs/ROUTING.md), short of the issue's 0.75 / 0.95 / 0; the floors keep what was reached."""
     tricky = report["tricky_holdout"]["all"]
     print(tricky, *report["tricky_holdout"]["misses"], sep="\n")
-    assert tricky["exact"] >= 0.47
+    assert tricky["exact"] >= 0.5
     assert tricky["within_one"] >= 0.85
     assert tricky["two_too_low"] <= 0.01
 
@@ -82,3 +82,33 @@ def test_the_labels_agree_between_annotators(report: dict[str, Any]) -> None:
     rubric = report["label_consistency"]["rubric"]
     assert rubric["n"] >= 300
     assert rubric["weighted_kappa"] >= 0.6
+
+
+def test_the_translation_penalty_pulls_word_scores_together() -> None:
+    """The words' fit with the agreement penalty: a translation's word score moves towards
+    its original's, compared with the same fit without it."""
+    lab = _script(ROOT / "scripts" / "rater_lab.py")
+    prompts = [
+        "What is entropy?",
+        "¿Qué es la entropía?",
+        "Design a database for a bank.",
+        "Diseña una base de datos para un banco.",
+        "Hello there!",
+        "Write a poem about rain.",
+    ]
+    levels = lab.np.array([1.0, 3.0, 4.0, 2.0, 0.0, 2.0])  # the translations labelled apart
+    weights = lab.np.ones(len(prompts))
+    words = lab._words(lab.Featurized(prompts))
+    pairs = lab.np.array([[0, 1], [2, 3]])
+    agree = lab.csr_matrix((words[pairs[:, 0]] - words[pairs[:, 1]]) * 10.0)
+
+    def gaps(fit: Any) -> Any:
+        scores = fit.predict(words)
+        return abs(scores[pairs[:, 0]] - scores[pairs[:, 1]])
+
+    free = gaps(lab._lsqr(words, levels, weights, 1.0))
+    pulled = gaps(lab._lsqr(words, levels, weights, 1.0, agree))
+    assert (pulled < free / 2).all(), (free, pulled)
+    assert lab.np.array_equal(
+        lab.pairs_within(pairs, lab.np.array([1, 1, 0, 0, 1, 1], bool)), [[0, 1]]
+    )

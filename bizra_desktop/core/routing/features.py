@@ -7,10 +7,11 @@ multilingual concepts of `lexicon.py`); the hashed words and word pairs add what
 cannot see (the subject, the register) and carry less weight by design, so that a translation
 is rated like its original.
 
-Speed: the prompt is read once, only its first 4,000 and last 2,000 characters are scanned
-(a 1 MB paste is as hard as its ask, which sits at the start or the end), lookups are set and
-dict hits, and hashing is zlib.crc32, which is stable across processes (Python's own hash() is
-salted per process).
+Speed: a prompt longer than 2,000 characters is read from a bounded sample (its head, its
+tail, where an ask sits, and a few strided pieces of the middle, which show what the pasted
+material is); counts of structure are scaled up from the sample to the whole. Lookups are set
+and dict hits, and hashing is zlib.crc32, which is stable across processes (Python's own hash()
+is salted per process).
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ from dataclasses import dataclass, field
 
 from bizra_desktop.core.routing.lexicon import CONCEPTS, CONSTRAINTS, Concept
 
-SCAN_HEAD = 4000
-SCAN_TAIL = 2000
+# Longer prompts are read from a sample of this many characters: head, strided middle, tail.
+SAMPLE_LIMIT = 2000
+SAMPLE_HEAD = 1200
+SAMPLE_TAIL = 600
+SAMPLE_PIECES = 2  # pieces of the middle, evenly spaced
+SAMPLE_PIECE = (SAMPLE_LIMIT - SAMPLE_HEAD - SAMPLE_TAIL) // SAMPLE_PIECES
 HASH_BITS = 18
 HASH_MASK = (1 << HASH_BITS) - 1
 _MAX_GRAMS = 512  # hashed features of a long prompt: its first 512 distinct words and pairs
@@ -38,7 +43,10 @@ _DIGITS = {
     if unicodedata.category(chr(code)) == "Nd"
 }
 _OTHER_DIGIT = re.compile(r"(?![0-9])\d")
-_TOKEN_SPLIT = re.compile(r"[\s!-/:-@\[-`{-~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–]+")
+# Spanish opens a question or exclamation with "¿" / "¡": separators like any mark.
+_TOKEN_SPLIT = re.compile(
+    r"[\s!-/:-@\[-`{-~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–]+"
+)
 _NO_SPACE_RUN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]+")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -46,7 +54,8 @@ _THAI_BREAK = re.compile(r"(?<=[\u0e00-\u0eff]) (?=[\u0e00-\u0eff])")
 _SOUTHEAST_ASIAN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUESTION_MARKS = ("?", "؟", ";")  # NFKC folds "？"; Greek asks with ";"
-_SENTENCE_END = re.compile(r"[.!?؟।]+(?:\s|$)|[。！？]+|\n\s*\n")
+# The lookahead first lets the engine skip to a candidate character (twice as fast).
+_SENTENCE_END = re.compile(r"(?=[.!?؟।。！？\n])(?:[.!?؟।]+(?:\s|$)|[。！？]+|\n\s*\n)")
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•]|[a-z][.)])\s+\S", re.MULTILINE)
 _CHOICE_LINE = re.compile(r"^\s*\(?[A-Da-d][.):]\s+\S", re.MULTILINE)
 _CODE_LINE = re.compile(
@@ -135,34 +144,33 @@ class _Matcher:
         """Concept name → the terms of it found (each term once). `spaced`: the prompt's
         words joined by single spaces, with a space at each end."""
         found: dict[str, list[str]] = {}
-
-        def add(term: str, names: tuple[str, ...]) -> None:
-            for name in names:
-                found.setdefault(name, []).append(term)
-
-        words, stems, lengths, heads = self.words, self.stems, self.stem_lengths, self.stem_heads
-        phrases = self.phrases
         for word in vocabulary:
-            if names := words.get(word):
-                add(word, names)
-            if starting := phrases.get(word):
-                for phrase, names in starting.items():
-                    if phrase in spaced:
-                        add(phrase.strip(), names)
-            if word[:3] not in heads:
-                continue
-            for length in lengths:
-                if len(word) <= length:
-                    break
-                if names := stems.get(word[:length]):
-                    add(word[:length] + "…", names)
+            for term, names in self.terms_of(word, spaced):
+                for name in names:
+                    found.setdefault(name, []).append(term)
         if unspaced:
             for first in set(unspaced) & self.unspaced.keys():
                 for term, name in self.unspaced[first]:
                     if term in unspaced:
-                        add(term, (name,))
+                        found.setdefault(name, []).append(term)
         # Sorted: the words came from a set, whose order changes from process to process.
         return {name: sorted(set(terms)) for name, terms in sorted(found.items())}
+
+    def terms_of(self, word: str, spaced: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The terms one word matches: itself, phrases it starts that the prompt holds, and
+        the stems it starts with (shown with an ellipsis)."""
+        hits: list[tuple[str, tuple[str, ...]]] = []
+        if names := self.words.get(word):
+            hits.append((word, names))
+        if starting := self.phrases.get(word):
+            hits += [(p.strip(), names) for p, names in starting.items() if p in spaced]
+        if word[:3] in self.stem_heads:
+            for length in self.stem_lengths:
+                if len(word) <= length:
+                    break
+                if names := self.stems.get(word[:length]):
+                    hits.append((word[:length] + "…", names))
+        return hits
 
 
 _CONCEPTS = _Matcher.build(CONCEPTS)
@@ -190,10 +198,13 @@ _TASK_FIRST_WORDS = frozenset(
     if any(set(names) - _NOT_TASKS for names in phrases.values())
 )
 _SEGMENT = re.compile(r"(?<=[.!?;。！？])\s+|(?<=[。！？])|\n+")
+# The same where no "。" is left (NFKC folds "！？"): without the empty match, the engine skips
+# to whitespace.
+_SEGMENT_SPACED = re.compile(r"(?=\s)(?:(?<=[.!?;])\s+|\n+)")
 _MAX_SEGMENTS = 120
 _LEADING_SEGMENTS = 8
 _PUNCTUATION = (
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
 )
 # Words before the verb of an ask that say nothing about it ("please", "can you", "hey").
 _FILLER = frozenset(
@@ -238,10 +249,18 @@ def normalize(prompt: str) -> str:
     return text.lower()
 
 
-def scanned(prompt: str) -> str:
-    if len(prompt) <= SCAN_HEAD + SCAN_TAIL:
+def sampled(prompt: str) -> str:
+    """The prompt, or for a long one its head, evenly spaced pieces of its middle and its tail
+    (a line apart): bounded work however long the paste."""
+    if len(prompt) <= SAMPLE_LIMIT:
         return prompt
-    return f"{prompt[:SCAN_HEAD]}\n{prompt[-SCAN_TAIL:]}"
+    middle = len(prompt) - SAMPLE_HEAD - SAMPLE_TAIL
+    step = middle // (SAMPLE_PIECES + 1)
+    pieces = [
+        prompt[at : at + SAMPLE_PIECE]
+        for at in range(SAMPLE_HEAD + step, SAMPLE_HEAD + middle - SAMPLE_PIECE + 1, step)
+    ][:SAMPLE_PIECES]
+    return "\n".join((prompt[:SAMPLE_HEAD], *pieces, prompt[-SAMPLE_TAIL:]))
 
 
 def _bins(name: str, value: float, edges: tuple[float, ...]) -> dict[str, float]:
@@ -280,37 +299,28 @@ def _language(text: str, vocabulary: set[str]) -> str:
 def extract(prompt: str) -> PromptFeatures:
     """The features of one prompt; never raises (any str, even NULs or lone surrogates)."""
     features = PromptFeatures()
-    if not prompt.strip():
+    if not prompt or prompt.isspace():
         return features
-    whole_lines = prompt.count("\n") + 1
-    text = normalize(scanned(prompt))
+    sample = sampled(prompt)
+    # How many times the sample the whole prompt is: counts of structure are scaled by it.
+    scale = len(prompt) / len(sample)
+    text = normalize(sample)
     raw_tokens = [t for t in _TOKEN_SPLIT.split(text) if t]
     runs = _NO_SPACE_RUN.findall(text) if not text.isascii() else []
-    unspaced = "|".join(runs)
-    tokens = [t for t in raw_tokens if not _NO_SPACE_RUN.fullmatch(t)] if runs else raw_tokens
-    units = _units(tokens, runs)
-    if len(prompt) > SCAN_HEAD + SCAN_TAIL:  # count the unscanned middle too, cheaply
-        units += (
-            (prompt.count(" ") + prompt.count("\n"))
-            * (len(prompt) - len(text))
-            // max(len(prompt), 1)
-        )
-    features.units = units
+    if runs:  # an all-unspaced token is one of the runs (both are maximal)
+        run_set = set(runs)
+        tokens = [t for t in raw_tokens if t not in run_set]
+    else:
+        tokens = raw_tokens
+    features.units = round(_units(tokens, runs) * scale)
     vocabulary = set(tokens)
-    spaced = " " + " ".join(tokens) + " "
-
-    found = _EVERY_TERM.find(vocabulary, spaced, unspaced)
+    found = _EVERY_TERM.find(vocabulary, " " + " ".join(tokens) + " ", "|".join(runs))
     concepts = {k: v for k, v in found.items() if not k.startswith(_CONSTRAINT)}
     constraints = {k[len(_CONSTRAINT) :]: v for k, v in found.items() if k.startswith(_CONSTRAINT)}
     features.language = _language(text, vocabulary)
-    features.dense = _dense(
-        features,
-        text=text,
-        prompt=prompt,
-        lines=whole_lines,
-        concepts=concepts,
-        constraints=constraints,
-    )
+    lines = prompt.count("\n") + 1
+    features.dense = _structure(features, text, runs, scale, lines)
+    features.dense.update(_tasks(features, text, lines, concepts, constraints))
     features.evidence = {**concepts, **{f"constraint:{k}": v for k, v in constraints.items()}}
     _hash_words(features, tokens, runs)
     return features
@@ -337,23 +347,17 @@ def _is_ask(segment: str, tokens: list[str]) -> bool:
     return False
 
 
-def _concepts_of(token: str) -> tuple[str, ...]:
-    names = _CONCEPTS.words.get(token, ())
-    if token[:3] not in _CONCEPTS.stem_heads:
-        return names
-    for n in _CONCEPTS.stem_lengths:
-        if len(token) > n and (stem := _CONCEPTS.stems.get(token[:n])):
-            names += stem
-    return names
-
-
 def _leading(tokens: list[str], segment: str) -> set[str]:
     """The task a sentence opens or closes with: the verb of an imperative ("Prove that…",
     "Докажите…") or the verb-final ask of Japanese, Korean or Turkish ("…を証明してください")."""
     words = [t for t in tokens if t not in _FILLER]
+    spaced = f" {' '.join(words)} "
     found: set[str] = set()
+    # A phrase counts where its first word opens or closes the sentence ("How many…"), as a
+    # single word does in the languages that say it in one ("¿Cuántos…", "Сколько…").
     for token in (*words[:2], *words[-2:]):
-        found.update(_concepts_of(token))
+        for _term, names in _CONCEPTS.terms_of(token, spaced):
+            found.update(names)
     if not segment.isascii():
         tail = segment.rstrip()[-12:]
         found.update(
@@ -376,12 +380,13 @@ def _asks(text: str, units: int) -> _Asks:
     """Words of the ask (sentences that ask) and of the material around it (pasted code, a
     log, a story: a long paste with "what language is this?" has a short ask), and the tasks
     the asking sentences lead with."""
-    segments = _SEGMENT.split(text)
+    segments = (_SEGMENT if "。" in text else _SEGMENT_SPACED).split(text)
     if len(segments) > _MAX_SEGMENTS:
         keep = _MAX_SEGMENTS // 2
         segments = segments[:keep] + segments[-keep:]
     total = ask = 0
     asking: list[tuple[list[str], str]] = []
+    last: tuple[list[str], str] | None = None
     for segment in segments:
         # Whitespace words with their punctuation trimmed: str.split is several times faster
         # than the token regex, and only whole task words matter here.
@@ -389,9 +394,15 @@ def _asks(text: str, units: int) -> _Asks:
         if not tokens:
             continue
         total += len(tokens)
+        last = (tokens, segment)
         if _is_ask(segment, tokens):
             ask += len(tokens)
-            asking.append((tokens, segment))
+            asking.append(last)
+    # Every prompt asks something: where no sentence says what (a task word the table lacks in
+    # that language, an imperative without one), the last sentence is the ask.
+    if not asking and last is not None:
+        ask = len(last[0])
+        asking.append(last)
     # The ask that leads sits in the first sentences or the last ones.
     if len(asking) > 2 * _LEADING_SEGMENTS:
         asking = asking[:_LEADING_SEGMENTS] + asking[-_LEADING_SEGMENTS:]
@@ -402,59 +413,55 @@ def _asks(text: str, units: int) -> _Asks:
     return _Asks(ask_units, units - ask_units, frozenset(leading))
 
 
-def _dense(
+def _structure(
+    features: PromptFeatures, text: str, runs: list[str], scale: float, lines: int
+) -> dict[str, float]:
+    """Language-free structure: length, questions, sentences, numbers, code, maths, lists."""
+    units = features.units
+    dense: dict[str, float] = {"length": math.log1p(units) / math.log(1000)}
+    dense.update(_bins("words", units, (2, 5, 12, 30, 80, 200, 500)))
+    features.questions = sum(text.count(mark) for mark in _QUESTION_MARKS)
+    dense.update(_bins("questions", features.questions, (0, 1, 2, 4)))
+    sentences = len(_SENTENCE_END.findall(text))
+    if runs and _SOUTHEAST_ASIAN.search(text):  # Thai and Lao end a sentence with a space
+        sentences += len(_THAI_BREAK.findall(text))
+    dense.update(_bins("sentences", round(sentences * scale) + 1, (1, 2, 4, 8)))
+    features.numbers = frozenset(_NUMBER.findall(text))
+    dense.update(_bins("numbers", len(features.numbers), (0, 1, 2, 4, 7)))
+    features.code_lines = round(len(_CODE_LINE.findall(text)) * scale)
+    dense.update(_bins("code_lines", features.code_lines, (0, 2, 8, 30)))
+    flags = {
+        "code_fence": "```" in text,
+        "error_output": _TRACEBACK.search(text) is not None,
+        "multiple_choice": len(_CHOICE_LINE.findall(text)) >= 3,
+        "url": "://" in text and _URL.search(text) is not None,
+    }
+    dense.update((name, 1.0) for name, present in flags.items() if present)
+    math_symbols = round(len(_MATH_SYMBOL.findall(text)) * scale)
+    dense.update(_bins("math_symbols", math_symbols, (0, 2, 6, 15)))
+    features.list_items = round(len(_LIST_ITEM.findall(text)) * scale)
+    dense.update(_bins("list_items", features.list_items, (0, 2, 5, 10)))
+    dense.update(_bins("lines", lines, (1, 3, 10, 40)))
+    return dense
+
+
+def _tasks(
     features: PromptFeatures,
-    *,
     text: str,
-    prompt: str,
     lines: int,
     concepts: dict[str, list[str]],
     constraints: dict[str, list[str]],
 ) -> dict[str, float]:
-    units = features.units
-    dense: dict[str, float] = {"length": math.log1p(units) / math.log(1000)}
-    dense.update(_bins("words", units, (2, 5, 12, 30, 80, 200, 500)))
-    questions = sum(text.count(mark) for mark in _QUESTION_MARKS)
-    dense.update(_bins("questions", questions, (0, 1, 2, 4)))
-    # Thai and Lao end a sentence with a space, not a mark.
-    sentences = len(_SENTENCE_END.findall(text)) + 1
-    if not text.isascii():
-        sentences += len(_THAI_BREAK.findall(text))
-    dense.update(_bins("sentences", sentences, (1, 2, 4, 8)))
-
-    numbers = {m.group() for m in _NUMBER.finditer(text)}
-    dense.update(_bins("numbers", len(numbers), (0, 1, 2, 4, 7)))
-    choices = len(_CHOICE_LINE.findall(prompt[:SCAN_HEAD])) >= 3
-    code_lines = len(_CODE_LINE.findall(text))
-    fenced = "```" in text
-    dense.update(_bins("code_lines", code_lines, (0, 2, 8, 30)))
-    if fenced:
-        dense["code_fence"] = 1.0
-    if _TRACEBACK.search(text):
-        dense["error_output"] = 1.0
-    math_symbols = len(_MATH_SYMBOL.findall(text))
-    dense.update(_bins("math_symbols", math_symbols, (0, 2, 6, 15)))
-    if choices:
-        dense["multiple_choice"] = 1.0
-    items = len(_LIST_ITEM.findall(text))
-    dense.update(_bins("list_items", items, (0, 2, 5, 10)))
-    dense.update(_bins("lines", lines, (1, 3, 10, 40)))
-    if _URL.search(text):
-        dense["url"] = 1.0
-
-    tasks = [n for n in concepts if n not in _NOT_TASKS]
-    asks = _asks(text, units)
-    ask, material = asks.ask_units, asks.material_units
-    features.material_units = material
-    features.numbers = frozenset(numbers)
-    features.code_lines = code_lines
-    features.list_items = items
-    features.questions = questions
-    for name in asks.leading:
-        dense[f"leads:{name}"] = 1.0
+    """What the prompt asks for, how long the ask is against the material around it, and its
+    constraints; `features` already holds the structure's counts."""
+    asks = _asks(text, features.units)
+    ask = asks.ask_units
+    features.material_units = asks.material_units
+    dense = {f"leads:{name}": 1.0 for name in sorted(asks.leading)}
     dense.update(_bins("ask_words", ask, (0, 3, 8, 15, 30, 60, 150)))
-    dense.update(_bins("material_words", material, (0, 10, 40, 120, 400)))
+    dense.update(_bins("material_words", asks.material_units, (0, 10, 40, 120, 400)))
     reach = "short" if ask <= 12 else "long" if ask > 80 else "medium"
+    code_lines, items = features.code_lines, features.list_items
     pasted = lines >= 8 and (code_lines >= 3 or items >= 5 or lines >= 15)
     for name, terms in concepts.items():
         dense[f"asks:{name}"] = 1.0
@@ -463,21 +470,25 @@ def _dense(
             dense[f"asks:{name}:repeated"] = 1.0
         if pasted:
             dense[f"asks:{name}&pasted"] = 1.0
-    if "design" in concepts and "scale" in concepts:
-        dense["asks:design&scale"] = 1.0
-    if "greeting" in concepts and not tasks:
-        dense[f"greeting_without_task&{reach}"] = 1.0
-    if not tasks:
-        dense[f"no_known_task_word&{reach}"] = 1.0
-        if not questions:
-            dense[f"no_task_no_question&{reach}"] = 1.0
-    if pasted:
-        dense["pasted_block"] = 1.0
+    tasks = [n for n in concepts if n not in _NOT_TASKS]
+    marks = {
+        "asks:design&scale": "design" in concepts and "scale" in concepts,
+        f"greeting_without_task&{reach}": "greeting" in concepts and not tasks,
+        f"no_known_task_word&{reach}": not tasks,
+        f"no_task_no_question&{reach}": not tasks and not features.questions,
+        "pasted_block": pasted,
+    }
+    dense.update((name, 1.0) for name, present in marks.items() if present)
     # A word problem: several quantities and an ask to work one out, in prose, not a quiz.
-    word_problem = len(numbers) >= 2 and code_lines < 2 and not choices
-    if word_problem and ("quantity" in concepts or questions):
-        dense.update(_bins("word_problem_numbers", len(numbers), (2, 3, 4, 5, 6, 8)))
-        dense["word_problem_length"] = math.log1p(units) / math.log(1000)
+    numbers = len(features.numbers)
+    if (
+        numbers >= 2
+        and code_lines < 2
+        and "multiple_choice" not in features.dense
+        and ("quantity" in concepts or features.questions)
+    ):
+        dense.update(_bins("word_problem_numbers", numbers, (2, 3, 4, 5, 6, 8)))
+        dense["word_problem_length"] = math.log1p(features.units) / math.log(1000)
     constraint_terms = sum(len(terms) for terms in constraints.values())
     dense.update(_bins("constraints", constraint_terms, (0, 1, 2, 3, 4, 6)))
     dense.update(_bins("constraint_kinds", len(constraints), (0, 1, 2, 3)))
@@ -502,9 +513,12 @@ def _hash_words(features: PromptFeatures, tokens: list[str], runs: list[str]) ->
         if len(grams) >= _MAX_GRAMS:
             break
     for run in runs:
-        if len(grams) >= _MAX_GRAMS:
-            break
-        grams.update(dict.fromkeys(run[i : i + 2] for i in range(max(1, len(run) - 1))))
+        # Pairs in chunks of what is still missing: a long run stops once the grams are full.
+        start, end = 0, max(1, len(run) - 1)
+        while start < end and len(grams) < _MAX_GRAMS:
+            stop = min(end, start + _MAX_GRAMS - len(grams))
+            grams.update(dict.fromkeys(run[i : i + 2] for i in range(start, stop)))
+            start = stop
     if not grams:
         return
     distinct = list(grams)[:_MAX_GRAMS]

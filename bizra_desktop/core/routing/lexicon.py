@@ -179,22 +179,24 @@ CONCEPTS: tuple[Concept, ...] = (
         {
             "en": "explain | explains | explaining | explanation | describe | describes"
             " | elaborate | why | how does | how do | how can | walk me through",
-            "es": "explica | explique | explicar | describe | por qué | cómo",
+            "es": "explica | explique | explícame | explicar | describe | describa | describir"
+            " | por qué | cómo",
             "fr": "explique | expliquez | expliquer | décris | décrivez | pourquoi | comment",
-            "de": "erkläre | erklären | erklärung | beschreibe | warum | wieso | wie funktioniert",
+            "de": "erklär* | beschreib* | warum | wieso | weshalb | wie funktioniert | wie kann"
+            " | wie können",
             "it": "spiega | spiegare | descrivi | perché | come funziona",
             "pt": "explique | explicar | descreva | por que | porque | como funciona",
-            "ru": "объясни* | опиши* | почему | как работает",
+            "ru": "объясни* | опиши* | расскажи* | почему | как работает | как именно",
             "uk": "поясни* | опиши* | чому",
             "zh": "解释 | 说明 | 描述 | 为什么 | 如何 | 怎么",
-            "ja": "説明 | 解説 | なぜ | どうして | 仕組み",
+            "ja": "説明 | 解説 | なぜ | どうして | 仕組み | 教えて",
             "ko": "설명 | 왜 | 어떻게",
             "ar": "اشرح | وضح | لماذا | كيف",
             "hi": "समझाइए | समझाओ | बताइए | क्यों | कैसे",
             "bn": "ব্যাখ্যা | কেন | কীভাবে",
             "te": "వివరించ* | ఎందుకు | ఎలా",
             "th": "อธิบาย | ทำไม | อย่างไร",
-            "sw": "eleza | elezea | kwa nini | vipi",
+            "sw": "eleza | elezea | kwa nini | vipi | fafanua",
             "vi": "giải thích | mô tả | tại sao | như thế nào",
             "tr": "açıkla | açıklayın | neden | nasıl",
         },
@@ -237,20 +239,21 @@ CONCEPTS: tuple[Concept, ...] = (
             "fr": "écris | écrivez | rédige | rédigez | histoire | poème | essai | lettre"
             " | article",
             "de": "schreibe | schreiben | verfasse | geschichte | gedicht | aufsatz | brief"
-            " | artikel",
+            " | artikel | schreib* | verfass*",
             "it": "scrivi | scrivere | storia | poesia | saggio | lettera",
             "pt": "escreva | escrever | redija | história | poema | ensaio | carta",
-            "ru": "напиши* | сочини* | рассказ* | стихотворени* | эссе | письмо | статью",
+            "ru": "напиш* | сочин* | составь* | составьте | рассказ* | стихотворени* | эссе"
+            " | письмо | статью",
             "uk": "напиши* | оповідання | вірш | лист",
             "zh": "写 | 撰写 | 故事 | 诗 | 文章 | 作文 | 信 | 邮件",
             "ja": "書いて | 書く | 作成 | 物語 | 詩 | 作文 | 手紙 | メール | 記事",
             "ko": "써 | 작성 | 이야기 | 시를 | 에세이 | 편지 | 이메일",
             "ar": "اكتب | قصة | قصيدة | مقال | رسالة",
             "hi": "लिखिए | लिखो | लिखें | कहानी | कविता | निबंध | पत्र",
-            "bn": "লিখ* | গল্প | কবিতা | রচনা | চিঠি",
+            "bn": "লিখ* | গল্প | কবিতা | রচনা | চিঠি | লেখ*",
             "te": "రాయ* | కథ | కవిత | వ్యాసం | లేఖ",
             "th": "เขียน | เรื่องสั้น | กลอน | บทความ | จดหมาย",
-            "sw": "andika | hadithi | shairi | insha | barua",
+            "sw": "andika | hadithi | shairi | insha | barua | tunga | andikia",
             "vi": "viết | câu chuyện | bài thơ | bài luận | lá thư",
             "tr": "yaz | yazın | hikaye | şiir | makale | mektup",
         },
@@ -288,12 +291,14 @@ CONCEPTS: tuple[Concept, ...] = (
         {
             "en": "what is | what are | what's | who is | who was | when did | when was"
             " | where is | define | definition | meaning of | capital of",
-            "es": "qué es | quién es | quién fue | cuándo | dónde | define | significa",
-            "fr": "qu'est-ce | qui est | qui était | quand | où est | définis | signifie",
-            "de": "was ist | wer ist | wer war | wann | wo ist | definiere | bedeutet",
+            "es": "qué es | qué son | cuál es | cuáles son | quién es | quién fue | cuándo | dónde"
+            " | define | significa",
+            "fr": "qu'est-ce | quel est | quelle est | quels sont | quelles sont | qui est"
+            " | qui était | quand | où est | définis | signifie",
+            "de": "was ist | was sind | wer ist | wer war | wann | wo ist | definiere | bedeutet",
             "it": "cos'è | chi è | chi era | quando | dove | definisci",
             "pt": "o que é | quem é | quem foi | quando | onde | defina",
-            "ru": "что такое | кто такой | кто такая | когда | где",
+            "ru": "что такое | что означает | кто такой | кто такая | когда | где",
             "uk": "що таке | хто такий | коли | де",
             "zh": "什么是 | 是什么 | 是谁 | 在哪 | 什么时候 | 定义",
             "ja": "とは | 何ですか | 誰 | いつ | どこ | 定義",
@@ -557,6 +562,11 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "zh": "至少 | 最多 | 不超过 | 不少于 | 字以内 | 个字 | 段 | 句",
             "ja": "以上 | 以内 | 以下 | ちょうど | 文字 | 段落 | 単語",
             "ko": "이상 | 이내 | 이하 | 단어 | 문장 | 문단",
+            "bn": "অন্তত | কমপক্ষে | সর্বাধিক | সর্বোচ্চ | শব্দ* | বাক্য* | অনুচ্ছেদ* | অক্ষর*",
+            "te": "కనీసం | గరిష్ఠ* | గరిష్ట* | పదాలు | పదాల | వాక్యాలు | వాక్యాల | పేరాలు | అక్షరాలు",
+            "th": "อย่างน้อย | ไม่เกิน | ไม่น้อยกว่า | สูงสุด | ประโยค | ย่อหน้า | ตัวอักษร",
+            "sw": "angalau | zaidi ya | chini ya | kwa usahihi | maneno | sentensi | aya | herufi"
+            " | mistari",
         },
     ),
     Concept(
@@ -573,6 +583,10 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "zh": "不要 | 不能 | 不得 | 避免 | 禁止 | 不使用 | 不含",
             "ja": "使わない | 使用しない | 含めない | 避け | 禁止 | しないで",
             "ko": "사용하지 | 하지 마 | 없이 | 피하",
+            "bn": "ছাড়া | এড়িয়ে | কখনও | করবেন না | ব্যবহার করবেন না",
+            "te": "లేకుండా | వాడవద్దు | ఉపయోగించవద్దు | నివారించ*",
+            "th": "ห้าม | ไม่ใช้ | หลีกเลี่ยง | โดยไม่",
+            "sw": "bila | usitumie | epuka | kamwe",
         },
     ),
     Concept(
@@ -598,6 +612,10 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "ja": "形式 | 表形式 | 箇条書き | 見出し | タイトル | セクション | 大文字"
             " | 小文字 | かぎ括弧 | 二重引用符 | json | マークダウン",
             "ko": "형식 | 표 | 글머리 | 제목 | 섹션 | 대문자 | 소문자",
+            "bn": "বুলেট | শিরোনাম | টেবিল | সারণি | বিন্যাস | তালিকা | json",
+            "te": "పట్టిక | శీర్షిక | జాబితా | ఫార్మాట్ | బుల్లెట్ | json",
+            "th": "ตาราง | หัวข้อย่อย | บูลเล็ต | ตัวพิมพ์ใหญ่ | ตัวพิมพ์เล็ก",
+            "sw": "jedwali | kichwa cha habari | orodha | vitone | json",
         },
     ),
     Concept(
@@ -617,6 +635,10 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "zh": "包含 | 包括 | 提到 | 关键词 | 必须 | 确保 | 一定要",
             "ja": "含めて | 含める | 含むこと | キーワード | 必ず | 言及",
             "ko": "포함 | 키워드 | 반드시 | 언급",
+            "bn": "অন্তর্ভুক্ত | উল্লেখ | নিশ্চিত | অবশ্যই",
+            "te": "చేర్చ* | పేర్కొన* | తప్పనిసరిగా | నిర్ధారించ*",
+            "th": "รวมถึง | ต้องมี | ระบุ | ให้แน่ใจ | คำสำคัญ",
+            "sw": "jumuisha | taja | hakikisha | lazima | maneno muhimu",
         },
     ),
     Concept(
@@ -634,6 +656,9 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "zh": "开头 | 结尾 | 开始 | 结束",
             "ja": "で始め | で終わ | 始めて | 終えて | 最初に | 最後に",
             "ko": "시작 | 끝내",
+            "bn": "দিয়ে শুরু | দিয়ে শেষ",
+            "th": "เริ่มต้นด้วย | ลงท้ายด้วย | จบด้วย",
+            "sw": "anza na | anza kwa | malizia na | maliza kwa",
         },
     ),
     Concept(
@@ -652,6 +677,10 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "zh": "语气 | 风格 | 口吻 | 受众 | 押韵 | 儿童",
             "ja": "口調 | 文体 | スタイル | 読者 | 子供向け | 韻",
             "ko": "말투 | 스타일 | 어조 | 독자",
+            "bn": "শৈলী | শ্রোতা | আনুষ্ঠানিক | শিশুদের জন্য | ছন্দ*",
+            "te": "శైలి | స్వరం | ప్రేక్షకుల* | అధికారిక | పిల్లల కోసం | ప్రాస",
+            "th": "น้ำเสียง | สไตล์ | กลุ่มผู้อ่าน | สำหรับเด็ก",
+            "sw": "mtindo | hadhira | kwa watoto | vina",
         },
     ),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bizra_desktop.core.routing.features import PromptFeatures, extract
@@ -105,18 +106,12 @@ def _count(word: str, n: int) -> str:
 
 def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     """A feature's push on the score, said as a person would; "" for one not worth saying."""
-    evidence = features.evidence
     up = amount > 0  # pushes on one feature; the reason's total push decides if it is said
     base = name.split("&", maxsplit=1)[0].split(":repeated", maxsplit=1)[0]
     if base.startswith(("asks:", "leads:")):
-        concept = base.split(":", 1)[1]
-        if concept not in _CONCEPT_REASON:
-            return ""
-        terms = ", ".join(f"'{t}'" for t in evidence.get(concept, [])[:2])
-        return f"{_CONCEPT_REASON[concept]} ({terms})" if terms else _CONCEPT_REASON[concept]
+        return _concept(features, base.split(":", 1)[1])
     if name.startswith("word:"):
-        direction = "harder" if up else "easier"
-        return f"wording typical of {direction} prompts ('{name[5:]}')"
+        return f"wording typical of {'harder' if up else 'easier'} prompts ('{name[5:]}')"
     word_problem = "word_problem_length" in features.dense
     # In a word problem its length and its quantities are the size of the problem: one reason.
     if name.startswith(("word_problem", "numbers")) or (word_problem and name.startswith(_SIZE)):
@@ -124,24 +119,50 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
             return f"multi-step maths word problem ({len(features.numbers)} quantities)"
         return _count("number", len(features.numbers)) if len(features.numbers) > 1 else ""
     if name.startswith(("constraints", "constraint_kinds")):
-        kinds = [k.split(":", 1)[1] for k in evidence if k.startswith("constraint:")]
-        count = sum(len(evidence[f"constraint:{k}"]) for k in kinds)
-        if not count:
-            return ""
-        said = ", ".join(_CONSTRAINT_REASON[k] for k in kinds[:3])
-        return f"{_count('explicit constraint', count)} ({said})"
+        return _constraints(features.evidence)
+    for describe in _STRUCTURE:
+        said = describe(features, name, up)
+        if said is not None:
+            return said
+    return ""
+
+
+def _concept(features: PromptFeatures, concept: str) -> str:
+    if concept not in _CONCEPT_REASON:
+        return ""
+    terms = ", ".join(f"'{t}'" for t in features.evidence.get(concept, [])[:2])
+    return f"{_CONCEPT_REASON[concept]} ({terms})" if terms else _CONCEPT_REASON[concept]
+
+
+def _constraints(evidence: dict[str, list[str]]) -> str:
+    kinds = [k.split(":", 1)[1] for k in evidence if k.startswith("constraint:")]
+    count = sum(len(evidence[f"constraint:{k}"]) for k in kinds)
+    if not count:
+        return ""
+    said = ", ".join(_CONSTRAINT_REASON[k] for k in kinds[:3])
+    return f"{_count('explicit constraint', count)} ({said})"
+
+
+def _code_or_maths(features: PromptFeatures, name: str, up: bool) -> str | None:
     if name.startswith(("code_lines", "code_fence", "error_output")):
         return "code or program output in the prompt" if features.code_lines else ""
     if name.startswith("math_symbols"):
         return "mathematical notation" if up and not name.endswith("<=0") else ""
     if name == "multiple_choice":
         return "multiple-choice question"
+    return None
+
+
+def _no_task(features: PromptFeatures, name: str, up: bool) -> str | None:
     if name.startswith(("greeting_without_task", "no_task_no_question")):
-        return (
-            "greeting or small talk, no task" if "greeting" in evidence else "no question or task"
-        )
+        greeting = "greeting" in features.evidence
+        return "greeting or small talk, no task" if greeting else "no question or task"
     if name.startswith("no_known_task_word"):
         return "no task word"
+    return None
+
+
+def _size(features: PromptFeatures, name: str, up: bool) -> str | None:
     if name.startswith(("material_words", "pasted_block")) and features.material_units > 20:
         return f"pasted material ({features.material_units} words) around the ask"
     if name.startswith(_SIZE):
@@ -154,4 +175,12 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
         return f"{features.list_items} listed items or requirements"
     if name.startswith("questions") and features.questions > 1:
         return f"{features.questions} questions"
-    return ""
+    return None
+
+
+# The structure's features, each family said by one function (None: not that family's).
+_STRUCTURE: tuple[Callable[[PromptFeatures, str, bool], str | None], ...] = (
+    _code_or_maths,
+    _no_task,
+    _size,
+)
