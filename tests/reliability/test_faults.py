@@ -82,8 +82,9 @@ def _stored(home: Path) -> list[Stored]:
     case="SIGKILL of the app mid-generation, then restart",
     done="killed `bizra ask` at 6 moments (while the model loaded; after 1, 16, 64 and 160 "
     "bytes of the answer; while a runaway chat template rendered); after each kill reopened "
-    "both stores, checked every acknowledged message and receipt, the chain, and that the "
-    "inference host ended; then asked again",
+    "both stores, checked every acknowledged message and receipt, the killed answer's prompt and "
+    "partial answer (a prefix of what was shown), the chain, and that the inference host ended; "
+    "then asked again",
 )
 def test_sigkill_mid_generation_loses_nothing_acknowledged(
     record_property: RecordProperty, bizra_home: Path, tmp_path: Path
@@ -113,7 +114,17 @@ def test_sigkill_mid_generation_loses_nothing_acknowledged(
         orphans += len(left)
 
         assert not left, f"killed {moment}: processes {left} outlived their parent"
-        assert _stored(bizra_home) == acknowledged, f"killed {moment}"
+        stored = _stored(bizra_home)
+        assert stored[: len(acknowledged)] == acknowledged, f"killed {moment}"
+        # The killed answer's conversation: its prompt, saved before the model ran, and the
+        # answer as far as it was saved while it streamed (a prefix of what was shown, at most
+        # about a second behind), marked partial and without a receipt.
+        prompt, answer = stored[len(acknowledged) :]
+        assert prompt == ("user", LONG_PROMPT, None), f"killed {moment}"
+        assert (answer[0], answer[2]) == ("assistant", None), f"killed {moment}"
+        assert bytes(child.stdout).startswith(answer[1].encode()), f"killed {moment}"
+        assert stored_messages(bizra_home)[-1].meta.get("partial") is True
+        acknowledged += [prompt, answer]
         report, hashes = chain_state(bizra_home)
         assert report.ok, f"killed {moment}: {report.message}"
         assert hashes == receipts, f"killed {moment}: the chain is not the acknowledged receipts"
@@ -127,7 +138,8 @@ def test_sigkill_mid_generation_loses_nothing_acknowledged(
     record_property("runs", len(moments))
     record_property(
         "result",
-        f"0 of {len(acknowledged)} acknowledged messages and 0 of {len(receipts)} receipts lost; "
+        f"0 of {len(acknowledged)} acknowledged messages and 0 of {len(receipts)} receipts lost "
+        f"(each killed answer kept its prompt and, marked partial, what had been saved of it); "
         f"chain verified {len(moments)}/{len(moments)}; {orphans} inference hosts outlived "
         "their parent; the next ask answered",
     )

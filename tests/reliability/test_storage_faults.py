@@ -31,17 +31,18 @@ pytestmark = [
 
 @pytest.mark.reliability(
     area="Faults",
-    case="the disk filling up during a receipt write",
+    case="the disk filling up during a write of the conversation",
     done="a running `bizra chat` had its file size limit (RLIMIT_FSIZE, set with prlimit) "
     "lowered to its database's WAL size between two answers, then raised again",
 )
-def test_a_full_disk_fails_the_receipt_and_keeps_the_chain(
+def test_a_full_disk_fails_the_answer_and_keeps_the_chain(
     record_property: RecordProperty, bizra_home: Path
 ) -> None:
     with Child(bizra_command("chat"), bizra_env(bizra_home), stdin=True) as chat:
         answered = _turn(chat, 1, "Say hi.")
         # The next write to any file past this size fails (EFBIG: CPython ignores SIGXFSZ), as
-        # on a full disk; the receipt is the first thing the next answer writes.
+        # on a full disk; the prompt, saved before the model runs, is the first thing the next
+        # answer writes (a failed receipt write rolls back with the texts: tests/core).
         wal = (bizra_home / "bizra.sqlite3-wal").stat().st_size
         _, hard = resource.prlimit(chat.pid, resource.RLIMIT_FSIZE)
         resource.prlimit(chat.pid, resource.RLIMIT_FSIZE, (wal, hard))
@@ -50,7 +51,7 @@ def test_a_full_disk_fails_the_receipt_and_keeps_the_chain(
         freed = _turn(chat, 3, "Say bye.")
         assert chat.finish() == 0, chat.output()
 
-    error = "bizra: error: the answer is complete but its receipt was not written: disk I/O error"
+    error = "bizra: error: the conversation could not be saved: disk I/O error"
     assert [line for line in full.splitlines() if "error" in line] == [error]
     assert "Traceback" not in chat.stderr.decode()
     report, hashes = chain_state(bizra_home)
@@ -63,7 +64,7 @@ def test_a_full_disk_fails_the_receipt_and_keeps_the_chain(
     record_property("runs", 1)
     record_property(
         "result",
-        f"the receipt append failed with {error!r}; the 1 receipt and 2 messages before it "
+        f"the prompt's write failed with {error!r}; the 1 receipt and 2 messages before it "
         "intact, chain verified; after space came back the same process answered with a receipt",
     )
 
