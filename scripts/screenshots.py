@@ -77,7 +77,7 @@ def _routing_reasons(app: QApplication, window: MainWindow) -> None:
     QToolTip.hideText()
 
 
-GROUPS = ("chat", "receipts", "models", "themes", "first-run")
+GROUPS = ("chat", "branches", "receipts", "models", "themes", "first-run")
 
 
 def _use_hub(hub: HubServer) -> None:
@@ -116,6 +116,8 @@ def main() -> int:
         answered = window.conversation_id
         if "chat" in groups:
             _chat(app, window, paths)
+        if "branches" in groups:
+            _branches(app, window)
         if "receipts" in groups:
             _receipt_browser(app, window)
         if "models" in groups:
@@ -149,6 +151,24 @@ def _chat(app: QApplication, window: MainWindow, paths: DataPaths) -> None:
     _wait(app, lambda: False, timeout_s=0.3)
     _save(dialog, "settings.png")
     dialog.close()
+
+
+def _branches(app: QApplication, window: MainWindow) -> None:
+    """branches.png: an earlier prompt edited into a second branch, its answer regenerated
+    (each shows "2/2" between its arrows)."""
+    window.new_chat()
+    for prompt in ("My name is Ada. Say hello to me.", "What is my name?"):
+        window.pane.prompt.setPlainText(prompt)
+        window.send()
+        _wait(app, lambda: window.answer is None)
+    window.pane.chat.messages()[0].edit.click()
+    window.pane.prompt.setPlainText("My name is Grace. Say hello to me.")
+    window.send()
+    _wait(app, lambda: window.answer is None)
+    window.pane.regenerate_button.click()
+    _wait(app, lambda: window.answer is None)
+    _wait(app, lambda: False, timeout_s=0.3)
+    _save(window, "branches.png")
 
 
 CODE_ANSWER = """Here is a prime check that tries odd divisors up to √n:

@@ -82,7 +82,7 @@ def test_no_sqlite_statement_runs_on_the_gui_thread_during_send_stream_and_finis
     wait_idle(qtbot, window)
     send(qtbot, window, "And 3 + 3?")  # with the first exchange as history
     wait_idle(qtbot, window)
-    window.pane.regenerate_button.click()  # the last answer dropped, the prompt answered again
+    window.pane.regenerate_button.click()  # another answer: a variant beside the first
     wait_idle(qtbot, window)
     window.pane.bigger_button.click()  # escalation remembered, answered by a bigger tier
     wait_idle(qtbot, window)
@@ -94,9 +94,9 @@ def test_no_sqlite_statement_runs_on_the_gui_thread_during_send_stream_and_finis
 
     assert [v.role for v in window.pane.chat.messages()] == ["user", "assistant"] * 2
     written = [statement for _on_gui, statement in log.statements]
-    # The trace saw the work: four exchanges (a regenerated one stores its prompt again), each
-    # a prompt and an answer, and the answers' receipts.
-    assert sum("INSERT INTO messages" in statement for statement in written) == 8
+    # The trace saw the work: two prompts and four answers (two of them variants of the
+    # second prompt's), the answers' receipts, the switch of the branch each variant made.
+    assert sum("INSERT INTO messages" in statement for statement in written) == 6
     assert any("INSERT INTO receipts" in statement for statement in written)
-    assert any("DELETE FROM messages" in statement for statement in written)
+    assert any("UPDATE messages SET chosen" in statement for statement in written)
     assert log.on_gui_thread() == []

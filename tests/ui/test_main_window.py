@@ -21,33 +21,23 @@ from bizra_desktop.core.engine.protocol import FinishReason, SamplingParams
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Finished, RunOptions
 from bizra_desktop.core.receipts.chain import ReceiptChain
-from bizra_desktop.core.settings import load_settings, save_settings
+from bizra_desktop.core.settings import load_settings
 from bizra_desktop.ui import main_window
 from bizra_desktop.ui.chat.message_view import MessageView
 from bizra_desktop.ui.conversation_list import ConversationIdRole, ConversationListModel
 from bizra_desktop.ui.main_window import MainWindow
 from bizra_desktop.ui.settings_dialog import SettingsDialog
 from tests.helpers import RecordProperty, fake_nvidia_smi
-from tests.ui.windows import ANSWER_TIMEOUT_MS, open_conversation, wait_listed
+from tests.ui.windows import ANSWER_TIMEOUT_MS, open_conversation, open_window, wait_listed
 from tests.ui.windows import send as _send
 from tests.ui.windows import wait_idle as _wait_idle
 
 pytestmark = pytest.mark.model
 
 
-def _open(qtbot: QtBot, home: Path, max_tokens: int = 24) -> MainWindow:
-    paths = DataPaths(home).ensure()
-    settings = load_settings(paths.settings)
-    save_settings(paths.settings, replace(settings, temperature=0.0, max_tokens=max_tokens))
-    window = MainWindow(paths)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
 @pytest.fixture
 def window(qtbot: QtBot, bizra_home: Path) -> Iterator[MainWindow]:
-    instance = _open(qtbot, bizra_home)
+    instance = open_window(qtbot, bizra_home)
     yield instance
     instance.close()
 
@@ -98,7 +88,7 @@ def _start_long_answer(qtbot: QtBot, window: MainWindow, tokens_first: int) -> l
 
 
 def test_stop_mid_stream(qtbot: QtBot, bizra_home: Path) -> None:
-    window = _open(qtbot, bizra_home, max_tokens=400)
+    window = open_window(qtbot, bizra_home, max_tokens=400)
     try:
         tokens = _start_long_answer(qtbot, window, 5)
         qtbot.keyClick(window, Qt.Key.Key_Escape)
@@ -113,7 +103,7 @@ def test_stop_mid_stream(qtbot: QtBot, bizra_home: Path) -> None:
 def test_a_crashed_host_shows_an_error_with_retry_and_the_next_prompt_works(
     qtbot: QtBot, bizra_home: Path
 ) -> None:
-    window = _open(qtbot, bizra_home, max_tokens=400)
+    window = open_window(qtbot, bizra_home, max_tokens=400)
     try:
         _start_long_answer(qtbot, window, 3)
         pid = window.pipeline.host.pid
@@ -136,7 +126,7 @@ def test_a_crashed_host_shows_an_error_with_retry_and_the_next_prompt_works(
 
 
 def test_closing_and_reopening_restores_the_conversation(qtbot: QtBot, bizra_home: Path) -> None:
-    first = _open(qtbot, bizra_home)
+    first = open_window(qtbot, bizra_home)
     _send(qtbot, first, "What is 2 + 2?")
     _wait_idle(qtbot, first)
     _send(qtbot, first, "And 3 + 3?")
@@ -147,7 +137,7 @@ def test_closing_and_reopening_restores_the_conversation(qtbot: QtBot, bizra_hom
     ]
     first.close()
 
-    second = _open(qtbot, bizra_home)
+    second = open_window(qtbot, bizra_home)
     try:  # the latest conversation opens, read off the GUI thread
         qtbot.waitUntil(lambda: len(second.pane.chat.messages()) == 4, timeout=10_000)
         after = [
@@ -314,7 +304,7 @@ def test_settings_reach_the_model(qtbot: QtBot, window: MainWindow) -> None:
 
 
 def test_closing_mid_answer_saves_the_stopped_answer(qtbot: QtBot, bizra_home: Path) -> None:
-    window = _open(qtbot, bizra_home, max_tokens=400)
+    window = open_window(qtbot, bizra_home, max_tokens=400)
     _start_long_answer(qtbot, window, 3)
     conversation_id = window.conversation_id
     window.close()

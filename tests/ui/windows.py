@@ -3,13 +3,29 @@ answer, open a conversation from the sidebar."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from bizra_desktop.core.paths import DataPaths
+from bizra_desktop.core.settings import load_settings, save_settings
 from bizra_desktop.ui.main_window import MainWindow
 
 ANSWER_TIMEOUT_MS = 120_000
 STORE_TIMEOUT_MS = 10_000
+
+
+def open_window(qtbot: QtBot, home: Path, max_tokens: int = 24) -> MainWindow:
+    """The window on the data folder `home`, answering greedily, at most `max_tokens` long."""
+    paths = DataPaths(home).ensure()
+    settings = load_settings(paths.settings)
+    save_settings(paths.settings, replace(settings, temperature=0.0, max_tokens=max_tokens))
+    window = MainWindow(paths)
+    qtbot.addWidget(window)
+    window.show()
+    return window
 
 
 def send(qtbot: QtBot, window: MainWindow, prompt: str) -> None:

@@ -19,7 +19,12 @@ from typing import TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from bizra_desktop.core.conversations import Conversation, ConversationStore, title_from_prompt
+from bizra_desktop.core.conversations import (
+    Conversation,
+    ConversationStore,
+    Variants,
+    title_from_prompt,
+)
 from bizra_desktop.core.exchanges import SaveTo, Stored
 from bizra_desktop.core.feedback import EscalationMemory
 from bizra_desktop.core.pipeline import Finished, Loaded, Pipeline, Routed, RunOptions
@@ -41,6 +46,8 @@ class Answer:
     options: RunOptions
     conversation_id: int | None  # None until the store has made the new chat's conversation
     prompt_index: int  # the prompt's place in the messages
+    edit_of: int | None = None  # the stored prompt this one is a new version of
+    answer_to: int | None = None  # the stored prompt answered again (a new variant)
     stored: Stored | None = None  # where the pipeline stores the prompt and the answer
     text: list[str] = field(default_factory=list)
     routed: Routed | None = None
@@ -57,6 +64,9 @@ class ChatController(QObject):
     opened = Signal(object, object)  # Conversation | None, list[ChatMessage]
     appended = Signal(object)  # ChatMessage: a prompt sent, or an error
     removed = Signal(int)  # index of a message dropped (an answer being regenerated)
+    reloaded = Signal(object)  # list[ChatMessage]: another branch of the open conversation
+    relabelled = Signal(int, object)  # index, ChatMessage: its versions changed
+    editing = Signal(object)  # ChatMessage | None: the prompt the next send edits
     started = Signal()
     routed = Signal(object)  # Routed
     loading = Signal(str)  # model name
@@ -81,6 +91,7 @@ class ChatController(QObject):
         self.conversation_id: int | None = None
         self.messages: list[ChatMessage] = []
         self.answer: Answer | None = None
+        self._edit_index: int | None = None  # the prompt the next send edits
         self.search = ""
         self._request_ids = 0
         self.generation = WorkerThread(pipeline)
@@ -137,10 +148,46 @@ class ChatController(QObject):
         self.conversation_id = conversation_id
 
         def read() -> tuple[Conversation | None, list[ChatMessage]]:
-            messages = self.store.messages(conversation_id)
-            return self.store.get(conversation_id), [ChatMessage.stored(m) for m in messages]
+            return self.store.get(conversation_id), self._branch(conversation_id)
 
         self._submit(read, lambda found: self._opened(conversation_id, *found), write=False)
+
+    def _branch(self, conversation_id: int) -> list[ChatMessage]:  # on the store's thread
+        """The conversation's current branch, each message with its other versions."""
+        return [
+            ChatMessage.stored(message, self.store.variants(message.id))
+            for message in self.store.messages(conversation_id)
+        ]
+
+    def switch(self, index: int, step: int) -> None:
+        """Show the version `step` away (-1, +1) of message `index`, and the branch after it."""
+        variants, conversation_id = self.messages[index].variants, self.conversation_id
+        if self.answer is not None or variants is None or conversation_id is None:
+            return
+        target = variants.ids[max(0, min(len(variants.ids) - 1, variants.index + step))]
+
+        def select() -> list[ChatMessage]:
+            self.store.select(target)
+            return self._branch(conversation_id)
+
+        self._submit(select, lambda branch: self._reload(conversation_id, branch), write=True)
+
+    def _reload(self, conversation_id: int, branch: list[ChatMessage]) -> None:
+        if conversation_id == self.conversation_id and self.answer is None:
+            self.cancel_edit()
+            self.messages = branch
+            self.reloaded.emit(branch)
+
+    def begin_edit(self, index: int) -> None:
+        """The next prompt sent is a new version of prompt `index` (a branch from there)."""
+        if self.messages[index].role == "user" and self.messages[index].id is not None:
+            self._edit_index = index
+            self.editing.emit(self.messages[index])
+
+    def cancel_edit(self) -> None:
+        if self._edit_index is not None:
+            self._edit_index = None
+            self.editing.emit(None)
 
     def _opened(
         self, conversation_id: int, conversation: Conversation | None, messages: list[ChatMessage]
@@ -157,6 +204,7 @@ class ChatController(QObject):
 
     def new_chat(self) -> None:
         self._leave()
+        self.cancel_edit()
         self.conversation_id = None
         self.messages = []
         self.opened.emit(None, [])
@@ -206,10 +254,18 @@ class ChatController(QObject):
         with the preset `title_preset`."""
         if self.answer is not None:
             return
+        edit_of = None
+        if self._edit_index is not None:  # the branch goes on from before the edited prompt
+            edit_of = self.messages[self._edit_index].id
+            del self.messages[self._edit_index :]
+            self.reloaded.emit(self.messages)
+            self.cancel_edit()
         message = ChatMessage(role="user", text=prompt)
         self.messages.append(message)
         self.appended.emit(message)
         self._begin(prompt, None)
+        assert self.answer is not None
+        self.answer.edit_of = edit_of
         if self.conversation_id is not None:
             self._request()
             return
@@ -229,8 +285,8 @@ class ChatController(QObject):
         self._request()
 
     def regenerate(self, pin: Tier | None = None) -> None:
-        """Answer the last prompt again: its exchange is dropped from the store first (the
-        pipeline stores the prompt again, with the new answer)."""
+        """Answer the last prompt again: a new variant beside its answer (or error), which
+        stays stored, one "\u2039 \u203a" step away."""
         exchange = last_exchange(self.messages)
         if self.answer is not None or exchange is None:
             return
@@ -238,15 +294,11 @@ class ChatController(QObject):
         if after is not None:
             self.messages.pop()
             self.removed.emit(len(self.messages))
-        dropped = [m.id for m in (self.messages[index], after) if m is not None and m.id]
+        self.cancel_edit()
         self._begin(self.messages[index].text, pin)
-
-        def drop() -> None:
-            for message_id in dropped:
-                self.store.delete_message(message_id)
-
-        # Then the run: the pipeline reads the history from the store.
-        self._submit(drop, lambda _none: self._request(), write=True, error=self._abandon)
+        assert self.answer is not None
+        self.answer.answer_to = self.messages[index].id
+        self._request()
 
     def ask_bigger(self) -> None:
         """The last answer again, by the next bigger tier; routing learns from it."""
@@ -279,16 +331,23 @@ class ChatController(QObject):
         if answer is None or answer.requested or answer.conversation_id is None:
             return
         answer.requested = True
-        save_to = SaveTo(conversation_id=answer.conversation_id)
+        save_to = SaveTo(
+            conversation_id=answer.conversation_id,
+            edit_of=answer.edit_of,
+            answer_to=answer.answer_to,
+        )
         options = replace(answer.options, save_to=save_to)
         self.generation.worker.request(answer.request_id, answer.prompt, options)
         if answer.stop_requested:
             self.generation.worker.stop()
 
     def stop(self) -> None:
+        """Stop the answer; with none, stop editing an earlier prompt."""
         if self.answer is not None:
             self.answer.stop_requested = True
             self.generation.worker.stop()
+        else:
+            self.cancel_edit()
 
     def _current(self, request_id: int) -> Answer | None:
         answer = self.answer
@@ -355,15 +414,27 @@ class ChatController(QObject):
         self._end()
 
     def _end(self) -> None:
-        """The pipeline has stored the answer (or error): list the conversations again in
-        their new order, then be ready for the next prompt."""
+        """The pipeline has stored the answer (or error): list the conversations in their new
+        order and count the versions of the prompt and the answer, then be ready again."""
+        answer = self.answer
+        assert answer is not None
+        shown = answer.shown and answer.stored is not None
+        places = (answer.prompt_index, len(self.messages) - 1) if shown else ()
+        ids = [self.messages[place].id for place in places]
 
-        def listed(rows: list[Conversation]) -> None:
+        def read() -> tuple[list[Conversation], list[Variants]]:
+            return self._list(), [self.store.variants(i) for i in ids if i is not None]
+
+        def done(found: tuple[list[Conversation], list[Variants]]) -> None:
+            rows, variants = found
             self.answer = None
             self.listed.emit(rows)
+            for place, versions in zip(places, variants, strict=False):
+                self.messages[place] = replace(self.messages[place], variants=versions)
+                self.relabelled.emit(place, self.messages[place])
             self.idle.emit()
 
-        self._submit(self._list, listed, write=False, error=self._abandon)
+        self._submit(read, done, write=False, error=self._abandon)
 
     def shutdown(self) -> None:
         """Stop the answer, end the worker, then let the store's thread finish its writes."""

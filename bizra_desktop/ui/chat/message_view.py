@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from bizra_desktop.ui import theme
 from bizra_desktop.ui.chat.code_render import insert_code, style_tables
 from bizra_desktop.ui.chat.maths import render_maths
+from bizra_desktop.ui.chat.variant_switch import VariantSwitch
 
 # A fenced code block; an unterminated fence (still streaming, or cut off) runs to the end.
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)(?:^```[ \t]*$\n?|\Z)", re.MULTILINE | re.DOTALL)
@@ -189,6 +190,7 @@ class MessageView(QFrame):
 
     receipt_requested = Signal(str)
     retry_requested = Signal()
+    edit_requested = Signal()  # a prompt: edit it and send it as a new branch
 
     def __init__(self, role: str, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -209,6 +211,14 @@ class MessageView(QFrame):
         header.addWidget(self.badge)
         header.addWidget(self.runtime)
         header.addStretch(1)
+        self.variants = VariantSwitch("prompt" if role == "user" else "answer")
+        header.addWidget(self.variants)
+        self.edit = QPushButton("Edit")
+        self.edit.setVisible(False)  # shown by set_editable, once the message is in the chat
+        self.edit.clicked.connect(self.edit_requested)
+        self.edit.setAccessibleName("Edit")
+        self.edit.setAccessibleDescription("Edit this prompt and send it as a new branch.")
+        header.addWidget(self.edit)
         layout.addLayout(header)
         self.body = MessageBody()
         self.body.copy_requested.connect(self._copy)
@@ -235,6 +245,10 @@ class MessageView(QFrame):
             self.body.set_markdown(text)
         else:
             self.body.set_plain(text)  # user text is never interpreted as markup
+
+    def set_editable(self, editable: bool) -> None:
+        """Offer Edit on a prompt (one stored, in a conversation that can branch)."""
+        self.edit.setVisible(editable and self.role == "user")
 
     def restyle(self) -> None:
         """Draw the rendered text again in the current theme (its colours are in the text)."""

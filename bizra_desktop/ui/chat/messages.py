@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from bizra_desktop.core.conversations import Message
+from bizra_desktop.core.conversations import Message, Variants
 from bizra_desktop.core.tiers import Tier
 
 
@@ -23,15 +23,17 @@ class ChatMessage:
     # An answer's routing and figures (Finished.message_meta()); an error's prompt and kind.
     meta: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     id: int | None = None
+    variants: Variants | None = None  # the message among its other versions, when stored
 
     @classmethod
-    def stored(cls, message: Message) -> ChatMessage:
+    def stored(cls, message: Message, variants: Variants | None = None) -> ChatMessage:
         return cls(
             role=message.role,
             text=message.content,
             receipt_hash=message.receipt_hash,
             meta=message.meta,
             id=message.id,
+            variants=variants,
         )
 
     def with_id(self, message_id: int) -> ChatMessage:

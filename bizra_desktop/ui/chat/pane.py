@@ -30,6 +30,7 @@ STARTER_ONLY_HINT = (
     "download the tiers that fit this computer, or <a href='models'>manage models</a> "
     "(Ctrl+M) to import a GGUF file you have."
 )
+EDIT_NOTE = "Editing an earlier prompt: Send starts a new branch from it (Esc cancels)."
 RENDER_INTERVAL_MS = 16  # at most ~60 renders a second, however fast tokens come
 
 
@@ -72,9 +73,13 @@ class ChatPane(QWidget):
         entry = QHBoxLayout()
         entry.addWidget(self.prompt, 1)
         entry.addWidget(self.send_button)
+        self.edit_note = QLabel(EDIT_NOTE)
+        self.edit_note.setObjectName("edit-note")
+        self.edit_note.setVisible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.chat, 1)
         layout.addLayout(controls)
+        layout.addWidget(self.edit_note)
         layout.addLayout(entry)
         self.live: _Live | None = None
         self.render_timer = QTimer(self)
@@ -112,6 +117,13 @@ class ChatPane(QWidget):
         controller.opened.connect(lambda _conversation, messages: self.show_messages(messages))
         controller.appended.connect(self._show)
         controller.removed.connect(lambda index: self.chat.remove(self.chat.messages()[index]))
+        controller.reloaded.connect(self.show_messages)
+        controller.relabelled.connect(
+            lambda index, message: self.chat.messages()[index].variants.show_variants(
+                message.variants
+            )
+        )
+        controller.editing.connect(self._on_editing)
         controller.started.connect(self._on_started)
         controller.routed.connect(self._on_routed)
         controller.loaded.connect(self._on_loaded)
@@ -136,8 +148,24 @@ class ChatPane(QWidget):
             self._show(message)
         self.update_controls()
 
+    def _on_editing(self, prompt: ChatMessage | None) -> None:
+        """The prompt box holds an earlier prompt to edit (or no longer does)."""
+        self.edit_note.setVisible(prompt is not None)
+        if prompt is not None:
+            self.prompt.setPlainText(prompt.text)
+            self.prompt.setFocus()
+
+    def _add(self, view: MessageView) -> MessageView:
+        """A message at the end, its Edit and version switch asking the controller."""
+        place = lambda: self.chat.messages().index(view)  # noqa: E731 - the view's place now
+        view.variants.step.connect(lambda step: self.controller.switch(place(), step))
+        view.edit_requested.connect(lambda: self.controller.begin_edit(place()))
+        return self.chat.add(view)
+
     def _show(self, message: ChatMessage) -> MessageView:
-        view = self.chat.add(MessageView(message.role, message.text))
+        view = self._add(MessageView(message.role, message.text))
+        view.variants.show_variants(message.variants)
+        view.set_editable(True)
         if message.role == "assistant":
             self._dress(view, message)
         elif message.role == "error":
@@ -164,7 +192,7 @@ class ChatPane(QWidget):
     # --- the answer being written ---------------------------------------------------------
 
     def _on_started(self) -> None:
-        view = self.chat.add(MessageView("assistant"))
+        view = self._add(MessageView("assistant"))
         view.set_figures("<i>routing…</i>")
         self.live = _Live(view)
         self.render_timer.start()
