@@ -19,7 +19,9 @@ from bizra_desktop.core.receipts.export_verify import verify_export
 from bizra_desktop.ui.chat_export_actions import EXPORT_FILTERS, PDF_FILTER
 from bizra_desktop.ui.main_window import MainWindow
 from tests.core.test_chat_export import HOSTILE, HOSTILE_TITLE, answered
-from tests.ui.test_main_window import _open, _send, _wait_idle
+from tests.ui.windows import open_window as _open
+from tests.ui.windows import send as _send
+from tests.ui.windows import wait_idle as _wait_idle
 
 EXPORT_MS = 60_000
 
