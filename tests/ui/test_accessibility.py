@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from bizra_desktop.core.conversations import Variants
 from bizra_desktop.core.paths import DataPaths
 from bizra_desktop.core.pipeline import Pipeline
 from bizra_desktop.core.tiers import Tier
@@ -108,12 +109,15 @@ def test_the_main_window_and_its_messages_name_every_control(
 ) -> None:
     window.store.create("A conversation")
     window.controller.refresh()
-    window.pane.chat.add(MessageView("user", "Show me code"))
+    prompt = window.pane.chat.add(MessageView("user", "Show me code"))
+    prompt.set_editable(True)
     answer = window.pane.chat.add(MessageView("assistant", "```python\nprint(1)\n```"))
     answer.set_badge("simple", "NANO", "Qwen2.5-0.5B", "why")
+    answer.variants.show_variants(Variants(ids=(1, 2, 3), index=1))  # a branched answer: "2/3"
     window.pane.chat.add(MessageView("error", "The model stopped"))
     window.pane.update_controls()
     qtbot.wait(10)
+    assert prompt.edit.isVisible() and answer.variants.next.isVisible()
     assert unnamed_controls(window) == []
     for widget in (
         window.pane.prompt,
