@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bizra_desktop.core.engine.decode import Decoder
-from bizra_desktop.core.engine.protocol import LoadSpec, SamplingParams, TokenText
+from bizra_desktop.core.engine.protocol import GenerationDone, LoadSpec, SamplingParams, TokenText
 from bizra_desktop.core.engine.runner import LlamaRunner
 from bizra_desktop.core.engine.sampler import Sampler
 from tests.helpers import starter_path
@@ -131,6 +131,9 @@ def test_a_prompt_that_continues_the_conversation_decodes_only_its_new_tokens(
     changed = [*first[:3], 11, *first[4:]]
     assert decoder.prompt(changed) == 3
     assert decoder.cached() == changed
+    # The same prompt again, its last logits live: nothing decodes, all of it is cached.
+    assert decoder.prompt(changed) == len(changed) == decoder.from_cache
+    assert decoder.cached() == changed
 
 
 def test_the_runner_stops_at_the_budget_and_its_answer_is_the_same_on_a_reused_cache() -> None:
@@ -139,16 +142,29 @@ def test_the_runner_stops_at_the_budget_and_its_answer_is_the_same_on_a_reused_c
         LoadSpec(model_path=str(starter_path()), n_ctx=1024, n_threads=2, n_gpu_layers=0)
     )
     try:
-        params = SamplingParams(temperature=0.0, max_tokens=24)
         messages = [{"role": "user", "content": "Say something about the weather."}]
 
-        def answer() -> tuple[str, int]:
+        def answer(max_tokens: int) -> tuple[str, int, GenerationDone]:
+            params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
             events = list(runner.stream(messages, params, lambda: False))
+            done = events[-1]
+            assert isinstance(done, GenerationDone)
             text = "".join(event.text for event in events if isinstance(event, TokenText))
-            return text, sum(event.tokens for event in events if isinstance(event, TokenText))
+            tokens = sum(event.tokens for event in events if isinstance(event, TokenText))
+            return text, tokens, done
 
-        first, tokens = answer()
-        assert tokens == 24 and first.strip()
-        assert answer() == (first, 24)  # the same prompt again, its prefix from the cache
+        first, tokens, done = answer(24)
+        assert tokens == 24 and first.strip() and done.cached_tokens == 0
+        # The same prompt again, its prefix from the cache: all but its last token, which
+        # decodes again after the first answer's tokens for fresh logits.
+        text, tokens, done = answer(24)
+        assert (text, tokens) == (first, 24)
+        assert done.cached_tokens == done.prompt_tokens - 1
+        # A one-token answer never decodes its token, so the cache then holds the prompt alone
+        # with its logits live: the same prompt once more decodes nothing, all of it cached.
+        answer(1)
+        text, tokens, done = answer(1)
+        assert tokens == 1 and first.startswith(text)
+        assert done.cached_tokens == done.prompt_tokens
     finally:
         runner.unload()

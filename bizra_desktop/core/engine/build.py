@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,15 +35,3 @@ def with_seed(params: SamplingParams) -> SamplingParams:
     if params.seed is not None:
         return params
     return replace(params, seed=secrets.randbelow(_SEED_LIMIT))
-
-
-def cached_prefix(held: Sequence[int], prompt: Sequence[int]) -> int:
-    """Prompt tokens an answer takes from the KV cache an earlier one left: the common prefix
-    of the tokens in the context and the new prompt, less the last prompt token, which is
-    always decoded again for fresh logits."""
-    common = 0
-    for ours, theirs in zip(held, prompt, strict=False):
-        if ours != theirs:
-            break
-        common += 1
-    return min(common, max(len(prompt) - 1, 0))

@@ -35,6 +35,9 @@ class Decoder:
         self._n_batch = llama.n_batch
         # Sized n_batch; reused by every decode (llama-cpp-python's Llama.eval uses it too).
         self._batch = llama._batch.batch
+        # What the last prompt() took from the cache, for the receipt (tokens() decodes the
+        # prompt lazily, inside the answer's iteration, so its return value is not at hand).
+        self.from_cache = 0
 
     def prompt(self, tokens: Sequence[int]) -> int:
         """Make the KV cache hold `tokens`, reusing the prefix it holds already, with the
@@ -47,7 +50,8 @@ class Decoder:
         held = llama.n_tokens
         shared = self._shared_prefix(tokens)
         if shared == len(tokens) == held and not llama._requires_eval:
-            return int(held)
+            self.from_cache = int(held)
+            return self.from_cache
         reuse = min(shared, len(tokens) - 1)
         if reuse > 0 and self._seq_rm(self._memory, _SEQ, reuse, -1):
             llama.n_tokens = reuse
@@ -57,6 +61,7 @@ class Decoder:
             self._seq_rm(self._memory, _SEQ, 0, -1)
         for start in range(reuse, len(tokens), self._n_batch):
             self.decode(tokens[start : start + self._n_batch], all_logits=False)
+        self.from_cache = reuse
         return reuse
 
     def _shared_prefix(self, tokens: Sequence[int]) -> int:

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from bizra_desktop.core.engine.build import cached_prefix, engine_build, template_sha256, with_seed
+from bizra_desktop.core.engine.build import engine_build, template_sha256, with_seed
 from bizra_desktop.core.engine.decode import Decoder
 from bizra_desktop.core.engine.drafts import (
     Drafter,
@@ -419,16 +419,14 @@ class LlamaRunner:
         llama = self._loaded.llama
         prompt_tokens, stops, dropped = self._fit_context(list(messages))
         params = with_seed(params)  # the receipt records the seed a sampled answer used
-        cached = cached_prefix(llama._input_ids, prompt_tokens)
         yield PromptReady(0, len(prompt_tokens))
         n_ctx = context_size(llama)
         room = n_ctx - len(prompt_tokens)
         budget = min(params.max_tokens, room)
         drafters = self._drafters(prompt_lookup)
         speculation = Speculation(drafters) if drafters else None
-        tokens = Decoder(_llama_cpp(), llama).tokens(
-            prompt_tokens, self._sampler(llama, params), budget, speculation
-        )
+        decoder = Decoder(_llama_cpp(), llama)
+        tokens = decoder.tokens(prompt_tokens, self._sampler(llama, params), budget, speculation)
         answer = _AnswerText(self._loaded.vocabulary, [*stops, *params.stop], params.ignore_eos)
         tick = self._loaded.threads.answer() if self._loaded.threads else _no_tick
         yield from answer.events(tokens, budget, should_stop, tick)
@@ -448,7 +446,9 @@ class LlamaRunner:
             "; ".join(notes) or None,
             speculation.stats() if speculation is not None else (),
             seed=params.seed,
-            cached_tokens=cached,
+            # The decoder's own count: the prompt is decoded at the answer's first token,
+            # which events() always asks for, so it is known by now.
+            cached_tokens=decoder.from_cache,
         )
 
     def _sampler(self, llama: Any, params: SamplingParams) -> Callable[[int], int]:
