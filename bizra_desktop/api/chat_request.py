@@ -45,6 +45,7 @@ class ChatRequest:
     options: RunOptions
     stream: bool
     include_usage: bool  # stream_options.include_usage: a last chunk with the token counts
+    preset: str | None = None  # `bizra.preset`, as the preset spells its name
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def parse_chat_request(
     if stream_options and not stream:
         raise bad_param("stream_options", "'stream_options' is only allowed with 'stream': true")
     system, history, prompt = _conversation(data.get("messages"))
-    base = _extension(_field(data, "bizra", dict, {}), defaults, presets)
+    base, preset = _extension(_field(data, "bizra", dict, {}), defaults, presets)
     options = replace(
         base,
         pin=base.pin if entry.tier is None else entry.tier,
@@ -97,14 +98,15 @@ def parse_chat_request(
         system_prompt=base.system_prompt if system is None else system,
     )
     include_usage = _field(stream_options, "include_usage", bool, False)
-    return ChatRequest(prompt, options, stream, include_usage)
+    return ChatRequest(prompt, options, stream, include_usage, preset)
 
 
 def _extension(
     extension: dict[str, Any], defaults: RunOptions, presets: PresetLookup
-) -> RunOptions:
+) -> tuple[RunOptions, str | None]:
     """The `bizra` request field: {"preset": NAME, "prefer": "quality" | "balanced" | "speed"}.
-    The preset applies first, so `prefer` beside it wins, as the request's own fields do."""
+    The preset applies first, so `prefer` beside it wins, as the request's own fields do.
+    Also the preset's name as stored (the request's may differ in case and spaces), or None."""
     unknown = sorted(set(extension) - {"prefer", "preset"})
     if unknown:
         raise bad_param(f"bizra.{unknown[0]}", f"'bizra.{unknown[0]}' is not a known option")
@@ -114,16 +116,17 @@ def _extension(
         if not isinstance(name, str):
             raise bad_param("bizra.preset", "'bizra.preset' must be a string", "invalid_type")
         try:
-            options = presets(name).applied_to(options)
+            preset = presets(name)
         except UnknownPresetError as error:
             raise bad_param("bizra.preset", f"'bizra.preset': {error.args[0]}") from None
+        options, name = preset.applied_to(options), preset.name
     value = extension.get("prefer")
     if value is None:
-        return options
+        return options, name
     if not isinstance(value, str):
         raise bad_param("bizra.prefer", "'bizra.prefer' must be a string", "invalid_type")
     try:
-        return replace(options, preference=Preference.parse(value))
+        return replace(options, preference=Preference.parse(value)), name
     except ValueError as error:
         raise bad_param("bizra.prefer", f"'bizra.prefer' {error}") from None
 

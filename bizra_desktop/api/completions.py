@@ -56,8 +56,8 @@ class ChatCompletions:
             parse_chat_request, body, self.catalog, self.defaults(), presets
         )
         # Stored as a conversation the window lists (marked API); the pipeline continues the
-        # one whose turns the request's history repeats.
-        options = replace(chat.options, save_to=SaveTo(source="api"))
+        # one whose turns the request's history repeats. A new one records the request's preset.
+        options = replace(chat.options, save_to=SaveTo(source="api", preset=chat.preset))
         job = PipelineJob(self.pipeline, chat.prompt, options, asyncio.get_running_loop())
         try:
             await self.queue.submit(job, request.is_disconnected)

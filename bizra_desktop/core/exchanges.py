@@ -38,7 +38,8 @@ class SaveTo:
     With a conversation id, in that conversation, whose stored turns are the history the model
     is given. Without one (clients that send the whole conversation with every request, as the
     local API's do), in the recent conversation of `source` whose turns are the run's history,
-    else in a new one made with them (continued_conversation).
+    else in a new one made with them (continued_conversation) and marked with `preset`, the
+    preset the run was asked with (a conversation found again keeps the preset it has).
 
     In a conversation, the prompt goes at the end of its current branch, or (`edit_of`) beside
     an earlier prompt as a new version of it: a new branch from that point; `answer_to` adds
@@ -48,6 +49,7 @@ class SaveTo:
 
     conversation_id: int | None = None
     source: str = "api"  # only without a conversation id
+    preset: str | None = None  # only without a conversation id
     edit_of: int | None = None
     answer_to: int | None = None
 
@@ -56,6 +58,8 @@ class SaveTo:
             raise ValueError("a run either edits a prompt or answers one again, not both")
         if self.conversation_id is None and (self.edit_of or self.answer_to) is not None:
             raise ValueError("edit_of and answer_to need the conversation_id they belong to")
+        if self.conversation_id is not None and self.preset is not None:
+            raise ValueError("a preset is only recorded for a new conversation, not a stored one")
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,9 @@ class ExchangeWriter:
         replaced = None
         conversation_id = save_to.conversation_id
         if conversation_id is None:
-            conversation_id = continued_conversation(store, prompt, history, save_to.source)
+            conversation_id = continued_conversation(
+                store, prompt, history, save_to.source, save_to.preset
+            )
         if save_to.answer_to is not None:
             asked = store.lineage(save_to.answer_to)[-1]
             if asked.conversation_id != conversation_id or asked.content != prompt:
@@ -154,11 +160,16 @@ def model_history(messages: Sequence[Message]) -> tuple[dict[str, str], ...]:
 
 
 def continued_conversation(
-    store: ConversationStore, prompt: str, history: Sequence[Mapping[str, str]], source: str
+    store: ConversationStore,
+    prompt: str,
+    history: Sequence[Mapping[str, str]],
+    source: str,
+    preset: str | None = None,
 ) -> int:
     """The conversation a prompt after `history` goes into: a recent conversation of `source`
-    whose turns are `history`, else a new one that holds `history`. API clients send the whole
-    conversation with every request; this keeps one conversation per chat, not one per turn.
+    whose turns are `history`, else a new one that holds `history`, marked with `preset`. API
+    clients send the whole conversation with every request; this keeps one conversation per
+    chat, not one per turn.
     Only the CONTINUE_LOOKBACK most recently active conversations of `source` are compared."""
     wanted = tuple({"role": turn["role"], "content": turn["content"]} for turn in history)
     if wanted:
@@ -168,4 +179,4 @@ def continued_conversation(
                 return conversation.id
     title = title_from_prompt(wanted[0]["content"] if wanted else prompt)
     turns = [(turn["role"], turn["content"]) for turn in wanted]
-    return store.create(title, None, source, turns).id
+    return store.create(title, preset, source, turns).id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from typing import Any
 
 import openai
 import pytest
@@ -27,12 +28,15 @@ def client(api: ServerThread) -> Iterator[openai.OpenAI]:
         yield instance
 
 
-def _ask(client: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[str, str]:
+def _ask(
+    client: openai.OpenAI, messages: list[dict[str, str]], bizra: dict[str, Any] | None = None
+) -> tuple[str, str]:
     completion = client.chat.completions.create(
         model="auto",
         messages=messages,  # type: ignore[arg-type]
         max_tokens=8,
         temperature=0,
+        extra_body=None if bizra is None else {"bizra": bizra},
     )
     assert completion.model_extra is not None
     text = completion.choices[0].message.content
@@ -52,6 +56,7 @@ def test_an_api_chat_is_one_conversation_marked_api_whose_texts_prove_its_receip
         [conversation] = [c for c in store.list() if c.source == "api"]
         messages = store.messages(conversation.id)
     assert conversation.title == PROMPT
+    assert conversation.preset is None  # the requests named none
     assert [(m.role, m.content, m.receipt_hash) for m in messages] == [
         ("user", PROMPT, None),
         ("assistant", first, first_receipt),
@@ -64,3 +69,21 @@ def test_an_api_chat_is_one_conversation_marked_api_whose_texts_prove_its_receip
             assert receipt is not None
             found = exchange_for(conn, receipt_hash, receipt.body)
             assert found is not None and found.matches is True
+
+
+def test_an_api_chat_asked_with_a_preset_records_the_presets_name(
+    client: openai.OpenAI, paths: DataPaths
+) -> None:
+    # The request spells the built-in "Code" its own way; the conversation keeps the preset's
+    # name, so the window selects that preset when the chat is opened.
+    # Titles of their own: the module's database holds the other test's conversations too.
+    asked = "Write a haiku."
+    first, _ = _ask(client, [{"role": "user", "content": asked}], {"preset": "  code "})
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first}]
+    _ask(client, [*history, {"role": "user", "content": "Another?"}], {"preset": "Code"})
+    _ask(client, [{"role": "user", "content": "Plain?"}])
+
+    with ConversationStore(paths.database) as store:
+        api = {c.title: c for c in store.list() if c.source == "api"}
+        assert [m.content for m in store.messages(api[asked].id)][::2] == [asked, "Another?"]
+    assert (api[asked].preset, api["Plain?"].preset) == ("Code", None)

@@ -239,6 +239,19 @@ def test_an_api_chat_continues_its_conversation_marked_api(store: ConversationSt
     assert continued_conversation(store, "Fresh", [], "api") not in (first,)
 
 
+def test_a_preset_is_recorded_only_for_a_new_conversation(store: ConversationStore) -> None:
+    history = [{"role": "user", "content": "Hey"}, {"role": "assistant", "content": "Hi."}]
+    made = continued_conversation(store, "Next", history, "api", "Code")
+    conversation = store.get(made)
+    assert conversation is not None and conversation.preset == "Code"
+    # Found again, the conversation keeps its preset whatever the next request names.
+    assert continued_conversation(store, "Next", history, "api", "Writing") == made
+    again = store.get(made)
+    assert again is not None and again.preset == "Code"
+    with pytest.raises(ValueError, match="only recorded for a new conversation"):
+        SaveTo(conversation_id=made, preset="Code")
+
+
 # The child iterates a saved run on the real model and reports each token; the test kills it.
 _CHILD = """
 import json, sys
