@@ -2,6 +2,7 @@
 """How well the prompt rater routes, measured honestly; rewrites docs/ROUTING.md's results.
 
     .venv/bin/python benchmarks/routing_eval.py [--quick] [--json OUT] [--no-write]
+    .venv/bin/python benchmarks/routing_eval.py --sources A,B [--parts DIR]
 
 - Leave-one-source-out: for each source, a rater trained without it (its own held-out cut
   points and spread too) rates it. That is the figure for prompts unlike the training data.
@@ -16,11 +17,20 @@
 - Label consistency: the second annotation pass against the first, and against the proxies.
 
 `--quick` skips leave-one-source-out (seconds instead of minutes). Deterministic.
+
+In parts (each run under a CPU budget): `--sources A,B` retrains only without A and without B,
+saves each source's left-out row scores and levels to `--parts` (build/routing-eval-parts/
+SOURCE.json, keyed by row id) and prints those sources' figures; nothing else runs and the page
+is left alone. A full run given `--parts DIR` reads every part saved there instead of
+retraining that source (and saves the parts it had to compute), so once each source has a part
+it costs what `--quick` does and rewrites the page from all of them. A part whose row ids or
+training code (scripts/rater_lab.py) no longer match stops the run: delete it and rerun.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -57,6 +67,8 @@ from bizra_desktop.core.routing.rater import Rater  # noqa: E402
 from bizra_desktop.core.tiers import TIER_FOR_COMPLEXITY, Complexity  # noqa: E402
 
 DOC = ROOT / "docs" / "ROUTING.md"
+# Each left-out source's row scores, from `--sources` runs (build/ is not committed).
+PARTS = ROOT / "build" / "routing-eval-parts"
 BEGIN, END = "<!-- routing-eval:begin -->", "<!-- routing-eval:end -->"
 SEED_ROWS = (
     ("Hello!", "trivial"),
@@ -230,22 +242,97 @@ def kappa(pairs: list[tuple[int, int]]) -> dict[str, float]:
     }
 
 
-def leave_one_source_out(
-    rows: Sequence[Row], features: Featurized
+def left_out(
+    rows: Sequence[Row], features: Featurized, source: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and balanced levels of every row from a rater trained without its source."""
+    """Scores and balanced levels of one source's rows, from a rater trained without it."""
+    test = np.array([r.source == source for r in rows])
+    train_rows = [r for r, keep in zip(rows, ~test, strict=True) if keep]
+    model = train(train_rows, features=features.rows(~test))
+    scores = model_scores(model, features.rows(test))
+    return scores, levels_of(model, scores, Preference.BALANCED)
+
+
+def trainer_digest() -> str:
+    """The training code's fingerprint: a part trained by other code must not be merged."""
+    return hashlib.sha256((ROOT / "scripts" / "rater_lab.py").read_bytes()).hexdigest()
+
+
+def part_path(parts: Path, source: str) -> Path:
+    return parts / f"{source}.json"
+
+
+def save_part(
+    parts: Path, rows: Sequence[Row], source: str, scores: np.ndarray, rated: np.ndarray
+) -> None:
+    """One source's left-out figures, keyed by row id so a later run can check they still fit."""
+    parts.mkdir(parents=True, exist_ok=True)
+    part = {
+        "source": source,
+        "trainer": trainer_digest(),
+        "ids": [r.id for r in rows if r.source == source],
+        "scores": [float(x) for x in scores],
+        "rated": [int(x) for x in rated],
+    }
+    part_path(parts, source).write_text(json.dumps(part) + "\n", encoding="utf-8")
+
+
+def load_part(
+    parts: Path, rows: Sequence[Row], source: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A saved part for this source, or None; a part for other rows (the data changed) fails."""
+    path = part_path(parts, source)
+    if not path.exists():
+        return None
+    part = json.loads(path.read_text(encoding="utf-8"))
+    if part["ids"] != [r.id for r in rows if r.source == source]:
+        raise SystemExit(f"{path} was computed for other {source} rows: delete it and rerun")
+    if part["trainer"] != trainer_digest():
+        raise SystemExit(f"{path} was computed by other training code: delete it and rerun")
+    return np.array(part["scores"], dtype=float), np.array(part["rated"], dtype=int)
+
+
+def leave_one_source_out(
+    rows: Sequence[Row], features: Featurized, parts: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and balanced levels of every row from a rater trained without its source.
+
+    With `parts`, a source whose part a `--sources` run saved there is read, not retrained;
+    the others are computed and saved there too."""
     scores = np.zeros(len(rows))
     rated = np.zeros(len(rows), dtype=int)
     sources = np.array([r.source for r in rows])
     for source in sorted(set(sources)):
         test = sources == source
-        train_rows = [r for r, keep in zip(rows, ~test, strict=True) if keep]
-        model = train(train_rows, features=features.rows(~test))
-        left_out = model_scores(model, features.rows(test))
-        scores[test] = left_out
-        rated[test] = levels_of(model, left_out, Preference.BALANCED)
+        saved = load_part(parts, rows, source) if parts else None
+        if saved is None:
+            saved = left_out(rows, features, source)
+            if parts:
+                save_part(parts, rows, source, *saved)
+        scores[test], rated[test] = saved
         print(f"  left out {source}: {int(test.sum())} rows", file=sys.stderr)
     return scores, rated
+
+
+def leave_sources_out(names: Sequence[str], parts: Path) -> dict[str, dict[str, float]]:
+    """The `--sources` run: only these sources' parts, saved, and their figures."""
+    rows = load_training_rows()
+    known = sorted({r.source for r in rows})
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown source {', '.join(unknown)}; known: {', '.join(known)}")
+    features = Featurized(r.prompt for r in rows)
+    result = {}
+    for source in names:
+        scores, rated = left_out(rows, features, source)
+        save_part(parts, rows, source, scores, rated)
+        labels = [r.level for r in rows if r.source == source]
+        result[source] = figures(labels, [int(x) for x in rated])
+        print(
+            f"  left out {source}: {len(labels)} rows -> {part_path(parts, source)}",
+            file=sys.stderr,
+        )
+    return result
 
 
 def per_group(rows: Sequence[Row], rated: np.ndarray, key: str) -> dict[str, dict[str, float]]:
@@ -258,7 +345,7 @@ def per_group(rows: Sequence[Row], rated: np.ndarray, key: str) -> dict[str, dic
     }
 
 
-def evaluate(quick: bool) -> dict[str, Any]:
+def evaluate(quick: bool, parts: Path | None = None) -> dict[str, Any]:
     rows = load_training_rows()
     features = Featurized(r.prompt for r in rows)
     levels = np.array([r.level for r in rows], dtype=float)
@@ -285,7 +372,7 @@ def evaluate(quick: bool) -> dict[str, Any]:
         "speed": analyzer_timings(),
     }
     if not quick:
-        scores, rated = leave_one_source_out(rows, features)
+        scores, rated = leave_one_source_out(rows, features, parts)
         report["leave_one_source_out"] = {
             "all": figures(levels.astype(int), rated),
             "per_source": per_group(rows, rated, "source"),
@@ -329,8 +416,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="skip leave-one-source-out")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--no-write", action="store_true", help="leave docs/ROUTING.md alone")
+    parser.add_argument(
+        "--sources",
+        help="comma-separated: only leave these sources out, save their parts, write no page",
+    )
+    parser.add_argument(
+        "--parts",
+        type=Path,
+        help=f"where --sources saves each source's part (default {PARTS}); a full run given "
+        "--parts reads the parts there",
+    )
     args = parser.parse_args(argv)
-    report = evaluate(args.quick)
+    if args.sources:
+        names = [name.strip() for name in args.sources.split(",") if name.strip()]
+        print(json.dumps(leave_sources_out(names, args.parts or PARTS), indent=1))
+        return 0
+    report = evaluate(args.quick, args.parts)
     if args.json:
         args.json.write_text(
             json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,54 @@ def test_the_translation_penalty_pulls_word_scores_together() -> None:
     assert lab.np.array_equal(
         lab.pairs_within(pairs, lab.np.array([1, 1, 0, 0, 1, 1], bool)), [[0, 1]]
     )
+
+
+def test_the_evaluation_runs_in_parts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--sources` leaves out only the named source (the smallest, 40 rows), saves its part
+    and prints its figures without a prompt; the part is what a full run with `--parts` would
+    read, and a part for other rows or an unknown source stops with a clear error."""
+    evaluation = _script(ROOT / "benchmarks" / "routing_eval.py")
+    page = (ROOT / "docs" / "ROUTING.md").read_bytes()
+    assert evaluation.main(["--sources", "rakuda_ja", "--parts", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["rakuda_ja.json"]
+    assert (ROOT / "docs" / "ROUTING.md").read_bytes() == page
+
+    rows = evaluation.load_training_rows()
+    held_out = [r for r in rows if r.source == "rakuda_ja"]
+    assert not any(r.prompt in printed for r in held_out)
+    loaded = evaluation.load_part(tmp_path, rows, "rakuda_ja")
+    assert loaded is not None
+    scores, rated = loaded
+    assert len(scores) == len(rated) == len(held_out) == 40
+    assert json.loads(printed)["rakuda_ja"] == evaluation.figures(
+        [r.level for r in held_out], [int(x) for x in rated]
+    )
+    assert evaluation.load_part(tmp_path, rows, "mt_bench") is None
+
+    part = tmp_path / "rakuda_ja.json"
+    saved = json.loads(part.read_text(encoding="utf-8"))
+    part.write_text(json.dumps({**saved, "ids": saved["ids"][1:]}), encoding="utf-8")
+    with pytest.raises(SystemExit, match="other rakuda_ja rows"):
+        evaluation.load_part(tmp_path, rows, "rakuda_ja")
+    with pytest.raises(SystemExit, match="unknown source no_such_source"):
+        evaluation.main(["--sources", "no_such_source", "--parts", str(tmp_path)])
+
+
+def test_a_full_run_merges_the_saved_parts(tmp_path: Path) -> None:
+    """Leave-one-source-out with `--parts` on four small sources (539 rows, real training):
+    the first pass saves a part per source, the next reads them (files untouched, same
+    figures), and a missing part is the only one computed again."""
+    evaluation = _script(ROOT / "benchmarks" / "routing_eval.py")
+    names = {"rakuda_ja", "mt_bench", "humaneval", "self_instruct_seed"}
+    rows = [r for r in evaluation.load_training_rows() if r.source in names]
+    features = evaluation.Featurized(r.prompt for r in rows)
+    scores, rated = evaluation.leave_one_source_out(rows, features, tmp_path)
+    written = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert set(written) == {f"{name}.json" for name in names}
+
+    (tmp_path / "mt_bench.json").unlink()
+    again_scores, again_rated = evaluation.leave_one_source_out(rows, features, tmp_path)
+    assert (again_scores == scores).all() and (again_rated == rated).all()
+    now = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert {name for name in now if now[name] != written.get(name)} == {"mt_bench.json"}
