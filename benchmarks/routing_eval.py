@@ -24,7 +24,8 @@ SOURCE.json, keyed by row id) and prints those sources' figures; nothing else ru
 is left alone. A full run given `--parts DIR` reads every part saved there instead of
 retraining that source (and saves the parts it had to compute), so once each source has a part
 it costs what `--quick` does and rewrites the page from all of them. A part whose row ids or
-training code (scripts/rater_lab.py) no longer match stops the run: delete it and rerun.
+training code (scripts/rater_lab.py, core/routing/) no longer match stops the run: delete it
+and rerun.
 """
 
 from __future__ import annotations
@@ -254,8 +255,13 @@ def left_out(
 
 
 def trainer_digest() -> str:
-    """The training code's fingerprint: a part trained by other code must not be merged."""
-    return hashlib.sha256((ROOT / "scripts" / "rater_lab.py").read_bytes()).hexdigest()
+    """The training code's fingerprint (the trainer and the features, model and rater it
+    trains): a part made by other code must not be merged."""
+    digest = hashlib.sha256()
+    routing = ROOT / "bizra_desktop" / "core" / "routing"
+    for path in [ROOT / "scripts" / "rater_lab.py", *sorted(routing.glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def part_path(parts: Path, source: str) -> Path:
