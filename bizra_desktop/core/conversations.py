@@ -200,6 +200,14 @@ class ConversationStore(SqliteStore):
             rows = conn.execute(f"{query} ORDER BY activity DESC", params).fetchall()
         return [Conversation(*row) for row in rows]
 
+    def recent(self, source: str, limit: int) -> builtins.list[Conversation]:
+        """The `limit` conversations of `source` ("app", "cli", "api") active most recently."""
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"{_CONVERSATION} WHERE source = ? ORDER BY activity DESC LIMIT ?", (source, limit)
+            ).fetchall()
+        return [Conversation(*row) for row in rows]
+
     def get(self, conversation_id: int) -> Conversation | None:
         with self.connection() as conn:
             row = conn.execute(f"{_CONVERSATION} WHERE id = ?", (conversation_id,)).fetchone()

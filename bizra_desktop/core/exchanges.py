@@ -173,8 +173,7 @@ def continued_conversation(
     Only the CONTINUE_LOOKBACK most recently active conversations of `source` are compared."""
     wanted = tuple({"role": turn["role"], "content": turn["content"]} for turn in history)
     if wanted:
-        recent = [c for c in store.list() if c.source == source][:CONTINUE_LOOKBACK]
-        for conversation in recent:
+        for conversation in store.recent(source, CONTINUE_LOOKBACK):
             if model_history(store.messages(conversation.id)) == wanted:
                 return conversation.id
     title = title_from_prompt(wanted[0]["content"] if wanted else prompt)
