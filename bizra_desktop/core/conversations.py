@@ -266,14 +266,10 @@ class ConversationStore(SqliteStore):
         """The message and those before it on its branch, first message first; LookupError if
         there is no such message."""
         with self.connection() as conn:
-            rows = conn.execute(
-                f"{_LINEAGE} SELECT {_COLUMNS} FROM up JOIN messages USING (id) "
-                "ORDER BY height DESC",
-                (message_id,),
-            ).fetchall()
-        if not rows:
+            found = lineage(conn, message_id)
+        if not found:
             raise LookupError(f"no message with id {message_id}")
-        return [_message(row) for row in rows]
+        return found
 
     def variants(self, message_id: int) -> Variants:
         """The message among its siblings; LookupError if there is no such message."""
@@ -524,6 +520,16 @@ def _meta_json(meta: Mapping[str, Any]) -> str:
         return json.dumps(dict(meta), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"message meta must be a JSON object: {exc}") from exc
+
+
+def lineage(conn: sqlite3.Connection, message_id: int) -> list[Message]:
+    """The message and those before it on its branch, first message first (none if there is
+    no such message), on a connection to a database whose messages are a tree."""
+    rows = conn.execute(
+        f"{_LINEAGE} SELECT {_COLUMNS} FROM up JOIN messages USING (id) ORDER BY height DESC",
+        (message_id,),
+    ).fetchall()
+    return [_message(row) for row in rows]
 
 
 def _message(row: tuple[Any, ...]) -> Message:

@@ -453,6 +453,16 @@ def raw_rows(conn: sqlite3.Connection, last_seq: int | None = None) -> Iterator[
         yield from page
 
 
+def hashes_starting(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    """At most two receipt hashes that start with `prefix` (lower-case hex): one names a
+    receipt, two say the prefix is ambiguous. A range of the hash index, not a scan: every hex
+    string that starts with `prefix` sorts from it up to `prefix` + "g"."""
+    rows = conn.execute(
+        "SELECT hash FROM receipts WHERE hash >= ? AND hash < ? LIMIT 2", (prefix, prefix + "g")
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def read_log_state(conn: sqlite3.Connection) -> LogState:
     state = conn.execute("SELECT size, frontier FROM merkle_state").fetchone()
     note = conn.execute("SELECT note FROM checkpoints WHERE id = 1").fetchone()

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bizra_desktop.core.receipts.chain import ReceiptChain, raw_rows, read_log_state
+from bizra_desktop.core.receipts.chain import (
+    ReceiptChain,
+    hashes_starting,
+    raw_rows,
+    read_log_state,
+)
 from bizra_desktop.core.receipts.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from bizra_desktop.core.receipts.exchanges import TextIndex, conversation_receipts
 from bizra_desktop.core.receipts.keys import b64encode
@@ -241,13 +246,11 @@ def _selection(
             raise ExportError(
                 f"{receipt_hash!r} is not a receipt hash (6 to 64 hex digits)", EXIT_BAD_INPUT
             )
-        rows = conn.execute(
-            "SELECT hash FROM receipts WHERE substr(hash, 1, ?) = ? LIMIT 2", (len(prefix), prefix)
-        ).fetchall()
-        if len(rows) != 1:
-            problem = "no receipt has" if not rows else "more than one receipt has"
+        found = hashes_starting(conn, prefix)
+        if len(found) != 1:
+            problem = "no receipt has" if not found else "more than one receipt has"
             raise ExportError(f"{problem} a hash starting {prefix}", EXIT_BAD_INPUT)
-        return {str(rows[0][0])}
+        return set(found)
     if conversation_id is not None:
         hashes = conversation_receipts(conn, conversation_id)
         if hashes is None:

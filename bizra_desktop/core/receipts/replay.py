@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from bizra_desktop.core.conversations import lineage
 from bizra_desktop.core.engine.host import InferenceHost
 from bizra_desktop.core.engine.protocol import (
     GenerateRequest,
@@ -29,6 +30,7 @@ from bizra_desktop.core.engine.protocol import (
     SamplingParams,
     TokenText,
 )
+from bizra_desktop.core.exchanges import model_history
 from bizra_desktop.core.hardware import memory_budget, physical_cores
 from bizra_desktop.core.models.store import (
     ModelChangedError,
@@ -39,7 +41,7 @@ from bizra_desktop.core.models.store import (
     open_model,
 )
 from bizra_desktop.core.paths import DataPaths
-from bizra_desktop.core.receipts.chain import ReceiptChain
+from bizra_desktop.core.receipts.chain import ReceiptChain, hashes_starting
 from bizra_desktop.core.receipts.commitments import commit
 from bizra_desktop.core.receipts.exchanges import (
     exchange_for,
@@ -249,13 +251,10 @@ def _full_hash(chain: ReceiptChain, wanted: str) -> str:
     if len(wanted) < 8 or any(char not in "0123456789abcdef" for char in wanted):
         raise ReplayInputError(f"{wanted!r} is not a receipt hash (8 to 64 hex digits)")
     with chain.connection() as conn:
-        rows = conn.execute(
-            "SELECT hash FROM receipts WHERE hash >= ? AND hash < ? LIMIT 2",
-            (wanted, wanted + "g"),
-        ).fetchall()
-    if len(rows) > 1:
+        found = hashes_starting(conn, wanted)
+    if len(found) > 1:
         raise ReplayInputError(f"more than one receipt starts with {wanted}: give more digits")
-    return str(rows[0][0]) if rows else wanted
+    return found[0] if found else wanted
 
 
 def _texts(
@@ -288,22 +287,13 @@ def _earlier_turns(conn: sqlite3.Connection, receipt_hash: str) -> list[dict[str
         return None
     conversation_id, answer_id = row
     if messages_are_a_tree(conn):
-        rows = conn.execute(
-            "WITH RECURSIVE up (id, parent, height) AS ("
-            " SELECT id, parent_id, 0 FROM messages WHERE id = ?"
-            " UNION ALL SELECT m.id, m.parent_id, height + 1 FROM messages m"
-            " JOIN up ON m.id = up.parent)"
-            " SELECT role, content FROM up JOIN messages USING (id)"
-            " WHERE height > 1 ORDER BY height DESC",  # 0: the answer, 1: its prompt
-            (answer_id,),
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id",
-            (conversation_id, answer_id),
-        ).fetchall()
-        prompts = [i for i, (role, _) in enumerate(rows) if role == "user"]
-        rows = rows[: prompts[-1]] if prompts else rows  # up to the answer's prompt
+        return list(model_history(lineage(conn, answer_id)[:-2]))  # without the prompt, answer
+    rows = conn.execute(
+        "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id",
+        (conversation_id, answer_id),
+    ).fetchall()
+    prompts = [i for i, (role, _) in enumerate(rows) if role == "user"]
+    rows = rows[: prompts[-1]] if prompts else rows  # up to the answer's prompt
     return [
         {"role": str(role), "content": str(content)}
         for role, content in rows
