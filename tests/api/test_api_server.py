@@ -7,7 +7,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import openai
@@ -153,25 +153,32 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
         time.sleep(0.02)
 
 
+@contextmanager
+def one_running_one_waiting(api: ServerThread) -> Iterator[None]:
+    """Two streaming requests: the first routed and running, the second admitted to wait."""
+    with closing(open_stream(api)) as running:
+        assert running.recv(65536).startswith(b"HTTP/1.1 200 OK")  # routed: it runs
+        with closing(open_stream(api)):
+            wait_for(lambda: api.server.queue.admitted == 2, "the second request to wait")
+            yield
+
+
 def test_a_full_queue_answers_429_at_once_and_frees_up(
     pipeline: Pipeline, paths: DataPaths
 ) -> None:
     api = ServerThread(pipeline, max_waiting=1)
     before = len(receipts(paths.database))
     try:
-        with closing(open_stream(api)) as running:
-            assert running.recv(65536).startswith(b"HTTP/1.1 200 OK")  # routed: it runs
-            with closing(open_stream(api)):
-                wait_for(lambda: api.server.queue.admitted == 2, "the second request to wait")
-                started = time.monotonic()
-                with (
-                    openai.OpenAI(
-                        base_url=api.server.base_url, api_key="unused", max_retries=0
-                    ) as refused_client,
-                    pytest.raises(openai.RateLimitError) as caught,
-                ):
-                    refused_client.chat.completions.create(model="auto", messages=HELLO)
-                assert time.monotonic() - started < 5
+        with one_running_one_waiting(api):
+            started = time.monotonic()
+            with (
+                openai.OpenAI(
+                    base_url=api.server.base_url, api_key="unused", max_retries=0
+                ) as refused_client,
+                pytest.raises(openai.RateLimitError) as caught,
+            ):
+                refused_client.chat.completions.create(model="auto", messages=HELLO)
+            assert time.monotonic() - started < 5
         assert caught.value.status_code == 429 and caught.value.code == "rate_limit_exceeded"
         assert caught.value.response.headers["retry-after"] == "1"
 
@@ -197,10 +204,8 @@ def test_a_request_whose_client_left_while_it_waited_never_runs(
     api = ServerThread(pipeline, max_waiting=1)
     before = len(receipts(paths.database))
     try:
-        with closing(open_stream(api)) as running:
-            assert running.recv(65536).startswith(b"HTTP/1.1 200 OK")
-            with closing(open_stream(api)):
-                wait_for(lambda: api.server.queue.admitted == 2, "the second request to wait")
+        with one_running_one_waiting(api):
+            pass
         # The running answer stops when its next token cannot be written; the waiting one
         # gets its turn with its client long gone.
         wait_for(lambda: api.server.queue.admitted == 0, "the queue to empty")
