@@ -187,10 +187,13 @@ def test_sigkill_while_a_finished_answer_is_saved(
         if reconciled:
             outcome = "receipt committed, not printed, " + state
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        # Every saved answer links to a receipt in the chain, and follows its prompt.
-        for saved in conversations.values():
-            assert [role for role, _ in saved] in ([], ["user"], ["user", "assistant"])
-            assert all(receipt in acknowledged for role, receipt in saved if role == "assistant")
+        # Every saved answer follows its prompt and links to a receipt in the chain, or was
+        # killed before its receipt: the answer stored when its run began, still marked partial.
+        for title, saved in conversations.items():
+            assert [role for role, _, _ in saved] in ([], ["user"], ["user", "assistant"])
+            for _, receipt, partial_answer in saved[1:]:
+                linked = receipt in acknowledged and not partial_answer
+                assert linked if receipt else partial_answer, title
         if printed:  # the conversation is saved before the receipt is shown
             assert state == "prompt and answer saved"
         assert set(conversations) <= prompts
@@ -200,22 +203,31 @@ def test_sigkill_while_a_finished_answer_is_saved(
     record_property("runs", 12)
     record_property(
         "result",
-        f"0 of {len(acknowledged)} acknowledged receipts lost, chain verified 12/12, no answer "
-        "without its prompt or receipt; outcomes: "
+        f"0 of {len(acknowledged)} acknowledged receipts lost, chain verified 12/12, every answer "
+        "after its prompt, with its receipt or marked partial; outcomes: "
         + "; ".join(f"{count}x {outcome}" for outcome, count in sorted(outcomes.items())),
     )
 
 
-def _conversations(home: Path) -> dict[str, list[tuple[str, str | None]]]:
-    """Each conversation by its title (its prompt): its messages' roles and receipt hashes."""
+SavedMessage = tuple[str, str | None, bool]  # role, receipt hash, marked partial
+
+
+def _conversations(home: Path) -> dict[str, list[SavedMessage]]:
+    """Each conversation by its title (its prompt): its messages' roles, receipt hashes and
+    whether they are marked partial."""
     with ConversationStore(home / "bizra.sqlite3") as store:
         return {
-            conversation.title: [(m.role, m.receipt_hash) for m in store.messages(conversation.id)]
+            conversation.title: [
+                (m.role, m.receipt_hash, m.meta.get("partial") is True)
+                for m in store.messages(conversation.id)
+            ]
             for conversation in store.list()
         }
 
 
-def _save_state(saved: list[tuple[str, str | None]] | None) -> str:
+def _save_state(saved: list[SavedMessage] | None) -> str:
     if saved is None:
         return "nothing saved"
+    if len(saved) == 2 and saved[1][1] is None:
+        return "prompt and partial answer saved"
     return {0: "empty conversation", 1: "prompt saved", 2: "prompt and answer saved"}[len(saved)]
