@@ -51,6 +51,7 @@ SOURCE_CAP = 1500.0  # a source's rows weigh this much together at most
 # per row (one question's flag is noisy), so it needs more rows to show through.
 SOURCE_CAPS = {"routellm_mmlu": 4500.0}
 HAND_WRITTEN_WEIGHT = 3.0  # our own prompts cover what the public sets lack (greetings, traps)
+HAND_WRITTEN = ("handwritten", "tricky", "authored")
 RIDGE = 1.0
 HASH_SCALE = 0.3  # hashed words count this much against the language-free features
 FOLDS = 5
@@ -124,7 +125,23 @@ def load_training_rows() -> list[Row]:
     rows += [
         _row(item, "tricky") for item in _jsonl(DATA / "tricky.jsonl") if item["split"] == "train"
     ]
+    rows += [_authored(item) for item in _jsonl(DATA / "authored.jsonl")]
     return rows
+
+
+def _authored(item: dict[str, Any]) -> Row:
+    """A row of the authors' set; both prompts of a minimal pair share a fold (`group`)."""
+    row = _row(item, "authored")
+    if "pair" in item:
+        return Row(
+            row.id,
+            row.source,
+            row.lang,
+            row.prompt,
+            row.level,
+            {**row.extra, "group": item["pair"]},
+        )
+    return row
 
 
 def load_tricky_holdout() -> list[Row]:
@@ -142,6 +159,7 @@ TRAINING_FILES = (
     "translations_train.jsonl",
     "handwritten.jsonl",
     "tricky.jsonl",
+    "authored.jsonl",
 )
 
 
@@ -159,7 +177,7 @@ def row_weights(rows: Sequence[Row]) -> np.ndarray:
     weights = []
     for row in rows:
         weight = min(1.0, SOURCE_CAPS.get(row.source, SOURCE_CAP) / sizes[row.source])
-        if row.source in ("handwritten", "tricky"):
+        if row.source in HAND_WRITTEN:
             weight *= HAND_WRITTEN_WEIGHT
         weights.append(weight)
     return np.array(weights)
