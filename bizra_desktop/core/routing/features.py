@@ -66,6 +66,15 @@ _CODE_LINE = re.compile(
 _MATH_SYMBOL = re.compile(r"[=+×÷*/^√∫∑∏≤≥≠≈∞πθλσ∂∇]|\\(?:frac|int|sum|sqrt|lim|mathbb)")
 _TRACEBACK = re.compile(r"traceback|exception|error:|stack trace|segmentation fault|panic")
 _URL = re.compile(r"https?://")
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\w)(?:[:;]-?[)(DPp]|xd)(?!\w)")
+_GREETING_MOST_WORDS = 6  # a sentence this short may be only a greeting
+# Words that may stand beside a greeting without asking anything.
+_GREETING_FILLER = frozenset(
+    (
+        *("there", "all", "everyone", "guys", "folks", "friend", "again", "much", "so"),
+        *("very", "a", "lot", "lots", "in", "advance", "dear", "team", "buddy", "mate"),
+    )
+)
 # The commonest short words of the languages written in Latin letters.
 _FUNCTION_WORDS = {
     code: frozenset(words.split())
@@ -179,7 +188,15 @@ _CONSTRAINT = "constraint:"
 _EVERY_TERM = _Matcher.build(
     [*CONCEPTS, *(Concept(_CONSTRAINT + c.name, c.reason, c.terms) for c in CONSTRAINTS)]
 )
-_NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale"})
+_NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale", "everyday"})
+# Words that start a greeting term (a cheap test before the full one).
+_GREETING_WORDS = frozenset(
+    term.split()[0]
+    for concept in CONCEPTS
+    if concept.name == "greeting"
+    for terms in concept.terms.values()
+    for term in (t.strip() for t in terms.split(" | "))
+)
 _TASK_WORDS = frozenset(w for w, names in _CONCEPTS.words.items() if set(names) - _NOT_TASKS)
 _TASK_STEMS = frozenset(w for w, names in _CONCEPTS.stems.items() if set(names) - _NOT_TASKS)
 _TASK_STEM_LENGTHS = tuple(sorted({len(stem) for stem in _TASK_STEMS}))
@@ -321,9 +338,84 @@ def extract(prompt: str) -> PromptFeatures:
     lines = prompt.count("\n") + 1
     features.dense = _structure(features, text, runs, scale, lines)
     features.dense.update(_tasks(features, text, lines, concepts, constraints))
+    features.dense.update(_edges(text))
+    if _EMOJI.search(text):
+        features.dense["emoji"] = 1.0
     features.evidence = {**concepts, **{f"constraint:{k}": v for k, v in constraints.items()}}
     _hash_words(features, tokens, runs)
     return features
+
+
+def _terms(text: str) -> dict[str, list[str]]:
+    """The concepts of a normalised piece of text, each with the terms of it found."""
+    tokens = [t for t in _TOKEN_SPLIT.split(text) if t]
+    runs = _NO_SPACE_RUN.findall(text) if not text.isascii() else []
+    return _CONCEPTS.find(set(tokens), " " + " ".join(tokens) + " ", "|".join(runs))
+
+
+def _is_greeting(clause: str) -> bool:
+    """A clause that only greets or thanks ("Hi", "Hey there", "Привет", "Thanks in
+    advance"): every word of it a greeting term or a filler word."""
+    text = normalize(clause)
+    found = _terms(text)
+    if set(found) != {"greeting"}:
+        return False
+    covered = {word for term in found["greeting"] for word in term.split()}
+    rest = [
+        t
+        for t in _TOKEN_SPLIT.split(text)
+        if t and t not in covered and t not in _FILLER and t not in _GREETING_FILLER
+    ]
+    return not rest
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_EDGE_MOST_WORDS = 60  # an opening or closing paragraph longer than this is material itself
+_EDGE_LEAST_MATERIAL = 15  # words between the edges for them to be around a paste
+
+
+def _text_units(text: str) -> int:
+    """Words of a normalised piece of text, or their equivalent in unspaced scripts."""
+    runs = _NO_SPACE_RUN.findall(text) if not text.isascii() else []
+    run_set = set(runs)
+    return _units([t for t in _TOKEN_SPLIT.split(text) if t and t not in run_set], runs)
+
+
+def _edge_asks(edge: str) -> bool:
+    """An opening or closing paragraph that asks about what it frames: short, not code, and
+    a question, a task word or a colon introducing the paste."""
+    words = _text_units(edge)
+    if not words or words > _EDGE_MOST_WORDS or len(_CODE_LINE.findall(edge)) > 1:
+        return False
+    if edge.rstrip().endswith(":") or "?" in edge:
+        return True
+    return bool(set(_terms(edge)) - _NOT_TASKS)
+
+
+def _edges(text: str) -> dict[str, float]:
+    """The ask apart from the pasted material it frames (code, a log, an email, a table):
+    where a multi-line prompt opens or closes with a short paragraph (or line) that asks,
+    the concepts and length of that ask alone, and the size of what lies between. "What
+    language is this?" over 80 lines of code is a short closed ask, whatever the code says."""
+    paragraphs = [p for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+    if len(paragraphs) < 2:
+        lines = [line for line in text.split("\n") if line.strip()]
+        if len(lines) < 4:
+            return {}
+        paragraphs = lines
+    head, tail = paragraphs[0], paragraphs[-1]
+    asks = [edge for edge in (head, tail) if _edge_asks(edge)]
+    total = _text_units(text)
+    ask_words = sum(_text_units(edge) for edge in asks)
+    if not asks or total - ask_words < _EDGE_LEAST_MATERIAL:
+        return {}
+    where = "both" if len(asks) == 2 else "head" if asks[0] is head else "tail"
+    dense = {f"edge_ask:{where}": 1.0}
+    dense.update(_bins("edge_ask_words", ask_words, (3, 8, 15, 30)))
+    dense.update(_bins("edge_material_words", total - ask_words, (40, 120, 400)))
+    for edge in asks:
+        dense.update((f"edge:{name}", 1.0) for name in _terms(edge) if name != "greeting")
+    return dense
 
 
 def _is_ask(segment: str, tokens: list[str]) -> bool:
@@ -391,8 +483,12 @@ def _asks(text: str, units: int) -> _Asks:
         # Whitespace words with their punctuation trimmed: str.split is several times faster
         # than the token regex, and only whole task words matter here.
         tokens = [t for t in (w.strip(_PUNCTUATION) for w in segment.split()) if t]
-        if not tokens:
-            continue
+        if not tokens or (
+            len(tokens) <= _GREETING_MOST_WORDS
+            and not _GREETING_WORDS.isdisjoint(tokens)
+            and _is_greeting(segment)
+        ):
+            continue  # a greeting is neither the ask nor material around it
         total += len(tokens)
         last = (tokens, segment)
         if _is_ask(segment, tokens):
@@ -463,14 +559,16 @@ def _tasks(
     reach = "short" if ask <= 12 else "long" if ask > 80 else "medium"
     code_lines, items = features.code_lines, features.list_items
     pasted = lines >= 8 and (code_lines >= 3 or items >= 5 or lines >= 15)
+    tasks = [n for n in concepts if n not in _NOT_TASKS]
     for name, terms in concepts.items():
+        if name == "greeting" and tasks:
+            continue  # a greeting before or after a task is not the ask (the task decides)
         dense[f"asks:{name}"] = 1.0
         dense[f"asks:{name}&{reach}"] = 1.0
         if len(terms) > 1:
             dense[f"asks:{name}:repeated"] = 1.0
         if pasted:
             dense[f"asks:{name}&pasted"] = 1.0
-    tasks = [n for n in concepts if n not in _NOT_TASKS]
     marks = {
         "asks:design&scale": "design" in concepts and "scale" in concepts,
         f"greeting_without_task&{reach}": "greeting" in concepts and not tasks,

@@ -457,8 +457,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "de": "ausführlich | detailliert | gründlich | schritt für schritt",
             "it": "in dettaglio | dettagliato | approfondito | passo dopo passo",
             "pt": "em detalhe | detalhado | detalhada | passo a passo",
-            "ru": "подробно | подробн* | детально | пошагово",
-            "uk": "детально | докладно",
+            "ru": "подробно | подробн* | детально | пошагово | шаг за шагом",
+            "uk": "детально | докладно | покроково | крок за кроком",
             "zh": "详细 | 深入 | 逐步 | 全面",
             "ja": "詳しく | 詳細 | 徹底 | 段階的",
             "ko": "자세히 | 상세 | 단계별",
@@ -519,6 +519,42 @@ CONCEPTS: tuple[Concept, ...] = (
             "sw": "utani | kichekesho",
             "vi": "haha | đùa | vui",
             "tr": "haha | şaka | komik",
+        },
+    ),
+    Concept(
+        "closed",
+        "a closed question about what is given",
+        {
+            "en": "which language | what language | what year | what date | who sent | who wrote"
+            " | how many lines | how many words | how many rows | count the | capitalize"
+            " | uppercase | lowercase | alphabetize | alphabetical order | first line | last line"
+            " | what format",
+            "es": "qué idioma | qué lenguaje | qué año | quién escribió | cuántas líneas"
+            " | cuántas palabras | cuántas filas | mayúsculas | minúsculas | primera línea"
+            " | orden alfabético",
+            "fr": "quelle langue | quel langage | quelle année | qui a écrit | combien de lignes"
+            " | combien de mots | majuscules | minuscules | première ligne | ordre alphabétique",
+            "de": "welche sprache | welches jahr | wer hat geschrieben | wie viele zeilen"
+            " | wie viele wörter | großbuchstaben | kleinbuchstaben | erste zeile"
+            " | alphabetisch",
+            "it": "quale lingua | che lingua | che anno | chi ha scritto | quante righe"
+            " | quante parole | maiuscolo | prima riga | ordine alfabetico",
+            "pt": "qual idioma | que idioma | que ano | quem escreveu | quantas linhas"
+            " | quantas palavras | maiúsculas | primeira linha | ordem alfabética",
+            "ru": "какой язык | на каком языке | какой год | кто написал | сколько строк"
+            " | сколько слов | заглавными | первую строку | по алфавиту",
+            "uk": "яка мова | якою мовою | скільки рядків | скільки слів",
+            "zh": "几行 | 多少行 | 什么语言 | 哪种语言 | 哪一年 | 谁写的 | 大写 | 第一行",
+            "ja": "何行 | 何語 | 何年 | 誰が書 | 大文字 | 最初の行",
+            "ko": "몇 줄 | 무슨 언어 | 어떤 언어 | 몇 년 | 대문자",
+            "tr": "kaç satır | hangi dil | hangi yıl | kim yazdı | büyük harf",
+            "ar": "أي لغة | ما اللغة | كم سطر | كم كلمة | من كتب",
+            "hi": "कौन सी भाषा | कितनी पंक्तियाँ | कितने शब्द | किसने लिखा",
+            "bn": "কোন ভাষা | কত লাইন | কত শব্দ | কে লিখেছে",
+            "te": "ఏ భాష | ఎన్ని పంక్తులు | ఎన్ని పదాలు | ఎవరు రాశారు",
+            "th": "ภาษาอะไร | กี่บรรทัด | กี่คำ | ใครเขียน",
+            "sw": "lugha gani | mistari mingapi | maneno mangapi | nani aliandika",
+            "vi": "ngôn ngữ nào | bao nhiêu dòng | bao nhiêu từ | ai viết",
         },
     ),
     Concept(
