@@ -395,18 +395,13 @@ def tricky_figures(rater: Rater) -> dict[str, Any]:
     by_kind: dict[str, list[int]] = defaultdict(list)
     for i, row in enumerate(holdout):
         by_kind[str(row.extra["kind"])].append(i)
-    misses = [
-        {"prompt": r.prompt[:90], "label": LEVELS[r.level], "rating": LEVELS[got]}
-        for r, got in zip(holdout, rated, strict=True)
-        if abs(got - r.level) >= 2 or got < r.level
-    ]
+    # Figures only, never the prompts: whoever reads them must not learn the hold-out's texts.
     return {
         "all": figures([r.level for r in holdout], rated),
         "per_kind": {
             kind: figures([holdout[i].level for i in idx], [rated[i] for i in idx])
             for kind, idx in sorted(by_kind.items())
         },
-        "misses": misses,
     }
 
 

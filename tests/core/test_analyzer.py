@@ -121,6 +121,24 @@ def test_the_language_is_named_and_does_not_move_a_word_problem() -> None:
     assert analyze(spanish).complexity >= Complexity.MODERATE
 
 
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [
+        ("Bonjour ! Peux-tu m'aider à écrire un email de remerciement à mon professeur ?", "fr"),
+        ("Hola, ¿puedes ayudarme a escribir un correo a mi profesor?", "es"),
+        ("Olá! Você pode me ajudar a escrever um e-mail para o meu professor?", "pt"),
+        ("Ciao! Puoi aiutarmi a scrivere una email al mio professore?", "it"),
+        ("Hallo! Kannst du mir bitte helfen, eine E-Mail an meinen Lehrer zu schreiben?", "de"),
+        ("Merhaba! Öğretmenime bir e-posta yazmama yardım eder misin?", "tr"),
+        ("Can you help me write an email to my teacher?", "en"),
+    ],
+)
+def test_languages_sharing_their_short_words_are_told_apart(prompt: str, language: str) -> None:
+    # "un", "de", "la" are French, Spanish, Italian and Portuguese at once: the reasons must
+    # not call a French request Spanish.
+    assert analyze(prompt).language == language
+
+
 def test_digits_of_every_script_are_numbers() -> None:
     assert extract("আমার কাছে ১২টি আপেল এবং ৩০টি কমলা আছে।").numbers == {"12", "30"}
     assert extract("لدي ١٢ تفاحة و٣٠ برتقالة").numbers == {"12", "30"}

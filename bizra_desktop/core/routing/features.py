@@ -75,19 +75,26 @@ _GREETING_FILLER = frozenset(
         *("very", "a", "lot", "lots", "in", "advance", "dear", "team", "buddy", "mate"),
     )
 )
-# The commonest short words of the languages written in Latin letters.
+# The commonest short words (and greetings) of the languages written in Latin letters: enough
+# of each that the words several of them share ("de", "la", "un") do not decide between them.
 _FUNCTION_WORDS = {
     code: frozenset(words.split())
     for code, words in {
-        "en": "the and is of to in that it for you with are this be on what how",
-        "es": "el la los las de que y en un una por para con es del qué cómo se",
-        "fr": "le la les des de et est un une du que pour dans pas qui sur au",
-        "de": "der die das und ist nicht ein eine zu mit den von wie ich für auf",
-        "it": "il lo la gli di che è un una per non sono con del della come",
-        "pt": "o os as de que não um uma para com do da em é como se",
-        "tr": "ve bir bu için ile da de mi ne çok gibi daha",
-        "vi": "và của là có không một những các cho được trong này",
-        "sw": "na ya wa kwa ni za katika la hii kama je",
+        "en": "the and is of to in that it for you with are this be on what how can my me",
+        "es": "el la los las de que y en un una por para con es del qué cómo se está muy pero "
+        "yo tú mi también puedes hola gracias",
+        "fr": "le la les des de et est un une du que pour dans pas qui sur au avec je tu il "
+        "nous vous mon ma ce cette mais très à où peux bonjour merci",
+        "de": "der die das und ist nicht ein eine zu mit den von wie ich für auf du mir mein "
+        "bitte kannst was hallo danke",
+        "it": "il lo la gli di che è un una per non sono con del della come mi ho anche molto "
+        "questo puoi mio mia ciao grazie",
+        "pt": "o os as de que não um uma para com do da em é como se você meu minha isso muito "
+        "também pode olá obrigado",
+        "tr": "ve bir bu için ile da de mi ne çok gibi daha ben sen bana misin mısın benim "
+        "lütfen merhaba",
+        "vi": "và của là có không một những các cho được trong này tôi bạn",
+        "sw": "na ya wa kwa ni za katika la hii kama je tafadhali",
     }.items()
 }
 _SCRIPTS = (
