@@ -53,11 +53,11 @@ SOURCE_CAPS = {"routellm_mmlu": 4500.0}
 # Our own prompts cover what the public sets lack (greetings, traps, pastes): each counts as
 # this many rows. The authored set counts half as much as the smaller hand-written sets: at 3
 # its 1,211 rows outweighed GSM8K's 474 problems seven to one, and the rating lost its tie to a
-# problem's solution steps (5-fold Spearman ρ of the rating 0.30 → 0.19).
+# problem's solution steps (5-fold Spearman rho of the rating 0.30 → 0.19).
 HAND_WRITTEN_WEIGHTS = {"handwritten": 3.0, "tricky": 3.0, "authored": 1.5}
 # GSM8K's problems are the one measured signal of how many reasoning steps a prompt needs, and
-# there are few of them: each counts as five rows (ρ of the rating with steps 0.19 → 0.32 with
-# the authored set at 1.5; chosen by 5-fold cross-validation among 1, 3 and 5).
+# there are few of them: each counts as five rows (Spearman rho of the rating with steps
+# 0.19 → 0.32 with the authored set at 1.5; chosen by 5-fold cross-validation among 1, 3, 5).
 SOURCE_ROW_WEIGHTS = {"gsm8k": 5.0, **HAND_WRITTEN_WEIGHTS}
 RIDGE = 1.0
 HASH_SCALE = 0.3  # hashed words count this much against the language-free features
