@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bizra_desktop.core.analyzer import Analysis, TaskAnalyzer, analyze
 from bizra_desktop.core.routing.features import (
+    COMMON_WORDS,
     SAMPLE_HEAD,
     SAMPLE_LIMIT,
     SAMPLE_PIECES,
@@ -238,3 +239,23 @@ def test_never_raises(prompt: str, preference: Preference) -> None:
     assert math.isfinite(result.score)
     assert 0.0 <= result.confidence <= 1.0
     assert result.reasons
+
+
+def test_no_reason_names_a_common_word() -> None:
+    # The words' pushes name the word; "and" or "this" explains nothing to a person.
+    prompts = [
+        "Explain the difference between TCP and UDP.",
+        "Write a B-tree with deletion in C, with tests.",
+        "What's the capital of Peru?",
+        "def f(x):\n    return x * 2\n\nwhat language is this?",
+        "Bonjour ! Peux-tu m'aider à écrire un email de remerciement à mon professeur ?",
+    ]
+    worded = [
+        reason
+        for prompt in prompts
+        for reason in analyze(prompt).reasons
+        if reason.startswith("wording typical")
+    ]
+    for reason in worded:
+        words = reason.split("('", 1)[1].rstrip("')")
+        assert not all(word in COMMON_WORDS for word in words.split()), reason

@@ -97,6 +97,8 @@ _FUNCTION_WORDS = {
         "sw": "na ya wa kwa ni za katika la hii kama je tafadhali",
     }.items()
 }
+# Words too common to explain a rating: a reason never names one.
+COMMON_WORDS = frozenset().union(*_FUNCTION_WORDS.values())
 _SCRIPTS = (
     ("ja", _KANA),
     ("zh", _HAN),

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bizra_desktop.core.routing.features import PromptFeatures, extract
+from bizra_desktop.core.routing.features import COMMON_WORDS, PromptFeatures, extract
 from bizra_desktop.core.routing.lexicon import CONCEPTS, CONSTRAINTS, LANGUAGE_NAMES
 from bizra_desktop.core.routing.model import RaterModel, shipped_model
 from bizra_desktop.core.routing.preference import Preference
@@ -104,6 +104,14 @@ def _count(word: str, n: int) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _wording(words: str, up: bool) -> str:
+    """A hashed word's (or word pair's) push; none for common words ("and", "what s"): true of
+    the data, no help to a person."""
+    if all(word in COMMON_WORDS for word in words.split()):
+        return ""
+    return f"wording typical of {'harder' if up else 'easier'} prompts ('{words}')"
+
+
 def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     """A feature's push on the score, said as a person would; "" for one not worth saying."""
     up = amount > 0  # pushes on one feature; the reason's total push decides if it is said
@@ -111,7 +119,7 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     if base.startswith(("asks:", "leads:")):
         return _concept(features, base.split(":", 1)[1])
     if name.startswith("word:"):
-        return f"wording typical of {'harder' if up else 'easier'} prompts ('{name[5:]}')"
+        return _wording(name[5:], up)
     word_problem = "word_problem_length" in features.dense
     # In a word problem its length and its quantities are the size of the problem: one reason.
     if name.startswith(("word_problem", "numbers")) or (word_problem and name.startswith(_SIZE)):
