@@ -66,7 +66,8 @@ _CODE_LINE = re.compile(
 _MATH_SYMBOL = re.compile(r"[=+×÷*/^√∫∑∏≤≥≠≈∞πθλσ∂∇]|\\(?:frac|int|sum|sqrt|lim|mathbb)")
 _TRACEBACK = re.compile(r"traceback|exception|error:|stack trace|segmentation fault|panic")
 _URL = re.compile(r"https?://")
-_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]|(?<!\w)(?:[:;]-?[)(DPp]|xd)(?!\w)")
+# Pictographs and the faces people type; not the dingbats (✓ ✗ ★ ☐) of checklists and notes.
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2639\u263A\u2764]|(?<!\w)(?:[:;]-?[)(DPp]|xd)(?!\w)")
 _GREETING_MOST_WORDS = 6  # a sentence this short may be only a greeting
 # Words that may stand beside a greeting without asking anything.
 _GREETING_FILLER = frozenset(
