@@ -198,7 +198,7 @@ _CONSTRAINT = "constraint:"
 _EVERY_TERM = _Matcher.build(
     [*CONCEPTS, *(Concept(_CONSTRAINT + c.name, c.reason, c.terms) for c in CONSTRAINTS)]
 )
-_NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale", "everyday"})
+_NOT_TASKS = frozenset({"greeting", "casual", "brevity", "depth", "scale"})
 # Words that start a greeting term (a cheap test before the full one).
 _GREETING_WORDS = frozenset(
     term.split()[0]
@@ -339,7 +339,8 @@ def extract(prompt: str) -> PromptFeatures:
         tokens = [t for t in raw_tokens if t not in run_set]
     else:
         tokens = raw_tokens
-    features.units = round(_units(tokens, runs) * scale)
+    sample_units = _units(tokens, runs)
+    features.units = round(sample_units * scale)
     vocabulary = set(tokens)
     found = _EVERY_TERM.find(vocabulary, " " + " ".join(tokens) + " ", "|".join(runs))
     concepts = {k: v for k, v in found.items() if not k.startswith(_CONSTRAINT)}
@@ -348,7 +349,7 @@ def extract(prompt: str) -> PromptFeatures:
     lines = prompt.count("\n") + 1
     features.dense = _structure(features, text, runs, scale, lines)
     features.dense.update(_tasks(features, text, lines, concepts, constraints))
-    features.dense.update(_edges(text))
+    features.dense.update(_edges(text, sample_units))
     if _EMOJI.search(text):
         features.dense["emoji"] = 1.0
     features.evidence = {**concepts, **{f"constraint:{k}": v for k, v in constraints.items()}}
@@ -402,11 +403,12 @@ def _edge_asks(edge: str) -> bool:
     return bool(set(_terms(edge)) - _NOT_TASKS)
 
 
-def _edges(text: str) -> dict[str, float]:
+def _edges(text: str, total: int) -> dict[str, float]:
     """The ask apart from the pasted material it frames (code, a log, an email, a table):
     where a multi-line prompt opens or closes with a short paragraph (or line) that asks,
     the concepts and length of that ask alone, and the size of what lies between. "What
-    language is this?" over 80 lines of code is a short closed ask, whatever the code says."""
+    language is this?" over 80 lines of code is a short closed ask, whatever the code says.
+    `total`: the words of all of `text`, counted once by the caller."""
     paragraphs = [p for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
     if len(paragraphs) < 2:
         lines = [line for line in text.split("\n") if line.strip()]
@@ -415,7 +417,6 @@ def _edges(text: str) -> dict[str, float]:
         paragraphs = lines
     head, tail = paragraphs[0], paragraphs[-1]
     asks = [edge for edge in (head, tail) if _edge_asks(edge)]
-    total = _text_units(text)
     ask_words = sum(_text_units(edge) for edge in asks)
     if not asks or total - ask_words < _EDGE_LEAST_MATERIAL:
         return {}
