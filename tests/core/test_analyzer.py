@@ -154,6 +154,57 @@ def test_hyphenated_and_multiword_terms_match() -> None:
     assert "at least" in evidence["constraint:limit"]
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "What's the capital of Peru?",  # "capital" letters are a format, a city is not
+        "以下の文章を要約してください。",  # "以下の" is "the following", no limit
+        "Im Mai war das Wetter nicht gut.",  # German "Mai" (May), an ordinary "nicht"
+        "C'est ton avis qui compte, pas le mien.",  # French "ton" is "your"
+        "The kids played under the bridge, including my nephew.",
+    ],
+)
+def test_ordinary_words_are_no_constraints(prompt: str) -> None:
+    evidence = extract(prompt).evidence
+    assert not [name for name in evidence if name.startswith("constraint:")], evidence
+
+
+def test_a_constraint_counts_once_whatever_its_word_form() -> None:
+    # A translation says "in sections, starting with…" once; English must not count it twice.
+    evidence = extract(
+        "Write it in three sections, each of the sections starting with a title; start with "
+        "the summary."
+    ).evidence
+    assert evidence["constraint:format"] == ["sections", "title"]
+    assert len(evidence["constraint:edges"]) == 1  # "starting with", "start with"
+
+
+def test_a_quantity_word_problem_is_rated_without_its_words() -> None:
+    problem = extract(
+        "A baker sells 12 loaves on Monday and twice as many on Tuesday. Each loaf costs $3. "
+        "How much money does she make in the two days?"
+    )
+    assert "word_problem_length" in problem.dense
+    assert not problem.hashed  # its nouns say nothing a translation would say alike
+    proof = extract("Prove that 2 and 3 are the only consecutive primes. Why does it hold?")
+    assert "word_problem_length" in proof.dense
+    assert proof.hashed  # not a quantity: its words ("prove", "primes") still count
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Wie hoch ist die Miete für zwei Wohnungen zu je 450 Euro und 80 Euro Nebenkosten?",
+        "Wie lange braucht ein Zug für 240 km bei 80 km/h?",
+        "Скольких гостей она накормит, если у неё 3 пирога по 8 кусков?",
+        "Ana ana machungwa 12 na anampa kaka yake 5. Amebaki na machungwa mangapi?",
+        "ケンは毎日2マイル走ります。1週間で何マイル走りますか？",
+    ],
+)
+def test_how_many_is_read_in_other_languages(prompt: str) -> None:
+    assert "quantity" in extract(prompt).evidence
+
+
 @pytest.mark.parametrize("prompt", ["", " ", "\n\t  \r\n"])
 def test_an_empty_prompt_is_trivial(prompt: str) -> None:
     assert analyze(prompt) == Analysis(Complexity.TRIVIAL, 0.0, ("empty prompt",))

@@ -261,6 +261,7 @@ class PromptFeatures:
     units: int = 0  # words, or their equivalent in scripts without spaces
     material_units: int = 0  # of those, the ones around the ask (a paste, a story)
     numbers: frozenset[str] = frozenset()
+    number_mentions: int = 0  # numbers in the sample, repeats included
     code_lines: int = 0
     list_items: int = 0
     questions: int = 0
@@ -344,7 +345,11 @@ def extract(prompt: str) -> PromptFeatures:
     vocabulary = set(tokens)
     found = _EVERY_TERM.find(vocabulary, " " + " ".join(tokens) + " ", "|".join(runs))
     concepts = {k: v for k, v in found.items() if not k.startswith(_CONSTRAINT)}
-    constraints = {k[len(_CONSTRAINT) :]: v for k, v in found.items() if k.startswith(_CONSTRAINT)}
+    constraints = {
+        k[len(_CONSTRAINT) :]: _distinct_forms(v)
+        for k, v in found.items()
+        if k.startswith(_CONSTRAINT)
+    }
     features.language = _language(text, vocabulary)
     lines = prompt.count("\n") + 1
     features.dense = _structure(features, text, runs, scale, lines)
@@ -353,8 +358,28 @@ def extract(prompt: str) -> PromptFeatures:
     if _EMOJI.search(text):
         features.dense["emoji"] = 1.0
     features.evidence = {**concepts, **{f"constraint:{k}": v for k, v in constraints.items()}}
-    _hash_words(features, tokens, runs)
+    # A maths word problem that asks for a quantity is as hard as its quantities and steps,
+    # which the language-free features read in every language; its words (cookies, dollars,
+    # trains) only add what the English training prompts happened to say: a translation's
+    # rating moved with them. A proof or a question about numbers keeps its words.
+    if "word_problem_length" not in features.dense or "quantity" not in concepts:
+        _hash_words(features, tokens, runs)
     return features
+
+
+_FORM_HEAD = 5  # letters that tell word forms apart
+
+
+def _distinct_forms(terms: list[str]) -> list[str]:
+    """One term per word form: "section" and "sections", "start with" and "starting with"
+    are one constraint (a translation says it once), told apart by their first letters."""
+    heads: set[str] = set()
+    kept = []
+    for term in terms:
+        if term[:_FORM_HEAD] not in heads:
+            heads.add(term[:_FORM_HEAD])
+            kept.append(term)
+    return kept
 
 
 def _terms(text: str) -> dict[str, list[str]]:
@@ -533,7 +558,9 @@ def _structure(
     if runs and _SOUTHEAST_ASIAN.search(text):  # Thai and Lao end a sentence with a space
         sentences += len(_THAI_BREAK.findall(text))
     dense.update(_bins("sentences", round(sentences * scale) + 1, (1, 2, 4, 8)))
-    features.numbers = frozenset(_NUMBER.findall(text))
+    mentions = _NUMBER.findall(text)
+    features.numbers = frozenset(mentions)
+    features.number_mentions = len(mentions)
     dense.update(_bins("numbers", len(features.numbers), (0, 1, 2, 4, 7)))
     features.code_lines = round(len(_CODE_LINE.findall(text)) * scale)
     dense.update(_bins("code_lines", features.code_lines, (0, 2, 8, 30)))
@@ -598,6 +625,8 @@ def _tasks(
     ):
         dense.update(_bins("word_problem_numbers", numbers, (2, 3, 4, 5, 6, 8)))
         dense["word_problem_length"] = math.log1p(features.units) / math.log(1000)
+        # Every mention, repeats included: a quantity used twice is often a step more.
+        dense["word_problem_mentions"] = float(features.number_mentions)
     constraint_terms = sum(len(terms) for terms in constraints.values())
     dense.update(_bins("constraints", constraint_terms, (0, 1, 2, 3, 4, 6)))
     dense.update(_bins("constraint_kinds", len(constraints), (0, 1, 2, 3)))

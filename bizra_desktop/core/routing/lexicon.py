@@ -319,23 +319,28 @@ CONCEPTS: tuple[Concept, ...] = (
         {
             "en": "how many | how much | how long | how far | how old | calculate | compute"
             " | total | altogether | in all | solve | find the value",
-            "es": "cuántos | cuántas | cuánto | cuánta | calcula | calcule | total | resuelve",
-            "fr": "combien | calcule | calculez | total | résous | résolvez",
-            "de": "wie viele | wie viel | berechne | berechnen | insgesamt | löse",
+            "es": "cuántos | cuántas | cuánto | cuánta | qué edad | calcula | calcule | total"
+            " | en total | resuelve",
+            "fr": "combien | quel âge | calcule | calculez | total | au total | résous | résolvez",
+            "de": "wie viele | wie vielen | wie viel | wie oft | wie hoch | wie lange | wie weit"
+            " | wie alt | berechne | berechnen | insgesamt | gesamt* | löse",
             "it": "quanti | quante | quanto | quanta | calcola | totale | risolvi",
             "pt": "quantos | quantas | quanto | quanta | calcule | total | resolva",
-            "ru": "сколько | вычисли* | посчитай* | всего | найдите | реши*",
+            "ru": "сколько | скольк* | вычисли* | посчитай* | рассчита* | всего | итого | найдите"
+            " | реши*",
             "uk": "скільки | обчисли* | всього",
             "zh": "多少 | 几个 | 几 | 计算 | 总共 | 一共 | 求",
-            "ja": "いくつ | 何個 | 何人 | 何円 | 何本 | 何枚 | 何時間 | いくら | 計算 | 合計"
-            " | 全部で | 求め",
+            "ja": "いくつ | 何個 | 何人 | 何円 | 何本 | 何枚 | 何時間 | 何分 | 何日 | 何回 | 何匹"
+            " | 何歳 | 何ドル | 何マイル | 何キロ | 何メートル | 何ミリ | 何リットル | 何冊"
+            " | 何台 | 何杯 | いくら | どのくらい | どれくらい | 計算 | 合計 | 全部で | 求め",
             "ko": "몇 | 얼마 | 계산 | 총",
             "ar": "كم | احسب | المجموع",
             "hi": "कितने | कितना | कितनी | गणना | कुल",
-            "bn": "কত | কতগুলি | হিসাব | মোট",
+            "bn": "কত | কতগুলি | কতগুলো | কতজন | কতটি | কতটা | কতক্ষণ | হিসাব | মোট",
             "te": "ఎన్ని | ఎంత | లెక్కించ* | మొత్తం",
             "th": "กี่ | เท่าไร | เท่าไหร่ | คำนวณ | ทั้งหมด",
-            "sw": "ngapi | kiasi gani | hesabu | jumla",
+            "sw": "ngapi | wangapi | vingapi | mangapi | zingapi | kangapi | yangapi | lingapi"
+            " | kiasi gani | muda gani | hesabu | jumla",
             "vi": "bao nhiêu | mấy | tính | tổng cộng",
             "tr": "kaç | ne kadar | hesapla | toplam",
         },
@@ -584,7 +589,7 @@ CONSTRAINTS: tuple[Concept, ...] = (
         "a length limit",
         {
             "en": "at least | at most | exactly | no more than | no less than | fewer than"
-            " | less than | more than | maximum | minimum | up to | under | word count"
+            " | less than | more than | maximum | minimum | up to | word count"
             " | words | sentences | paragraphs | characters | lines",
             "es": "al menos | como máximo | exactamente | no más de | menos de | más de"
             " | palabras | oraciones | frases | párrafos | caracteres",
@@ -595,8 +600,8 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "it": "almeno | al massimo | esattamente | parole | frasi | paragrafi",
             "pt": "pelo menos | no máximo | exatamente | palavras | frases | parágrafos",
             "ru": "не менее | не более | ровно | минимум | максимум | слов | предложени* | абзац*",
-            "zh": "至少 | 最多 | 不超过 | 不少于 | 字以内 | 个字 | 段 | 句",
-            "ja": "以上 | 以内 | 以下 | ちょうど | 文字 | 段落 | 単語",
+            "zh": "至少 | 最多 | 不超过 | 不少于 | 字以内 | 个字 | 段落 | 句话 | 句子",
+            "ja": "以上 | 以内 | 字以下 | ちょうど | 文字 | 段落 | 単語",
             "ko": "이상 | 이내 | 이하 | 단어 | 문장 | 문단",
             "bn": "অন্তত | কমপক্ষে | সর্বাধিক | সর্বোচ্চ | শব্দ* | বাক্য* | অনুচ্ছেদ* | অক্ষর*",
             "te": "కనీసం | గరిష్ఠ* | గరిష్ట* | పదాలు | పదాల | వాక్యాలు | వాక్యాల | పేరాలు | అక్షరాలు",
@@ -612,8 +617,9 @@ CONSTRAINTS: tuple[Concept, ...] = (
             "en": "do not | don't | without | avoid | never | must not | no commas | refrain from",
             "es": "no uses | no utilices | sin | evita | nunca | no incluyas",
             "fr": "n'utilisez pas | n'utilise pas | sans | évitez | évite | jamais | ne pas",
-            "de": "nicht | ohne | vermeide | niemals | keine",
-            "it": "non usare | senza | evita | mai",
+            "de": "ohne | vermeide* | niemals | nicht verwenden | nicht benutzen | verwende kein*"
+            " | darf nicht | dürfen nicht",
+            "it": "non usare | senza | evita | non includere",
             "pt": "não use | sem | evite | nunca",
             "ru": "не используй* | без | избегай* | никогда",
             "zh": "不要 | 不能 | 不得 | 避免 | 禁止 | 不使用 | 不含",
@@ -630,7 +636,7 @@ CONSTRAINTS: tuple[Concept, ...] = (
         "an output format",
         {
             "en": "json | markdown | table | bullet | bullets | bullet points | title"
-            " | heading | headings | section | sections | lowercase | uppercase | capital"
+            " | heading | headings | section | sections | lowercase | uppercase | capital letters"
             " | capitalized | all caps | quotation marks | highlight | highlighted"
             " | placeholder | placeholders | postscript | p.s. | numbered list | format"
             " | formatted | yaml | csv | xml",
@@ -658,13 +664,13 @@ CONSTRAINTS: tuple[Concept, ...] = (
         "include",
         "something that must appear",
         {
-            "en": "include | including | includes | mention | keyword | keywords | must contain"
+            "en": "include | mention | keyword | keywords | must contain"
             " | must use | make sure | ensure | should contain | the word | the letter",
             "es": "incluye | incluya | incluir | menciona | palabras clave | asegúrate"
             " | debe contener",
             "fr": "inclure | incluez | inclus | mentionne | mentionnez | mots-clés"
             " | assurez-vous | doit contenir",
-            "de": "enthalten | erwähne | schlüsselwörter | stelle sicher | muss",
+            "de": "enthalten | erwähne | schlüsselwörter | stelle sicher | achte darauf",
             "it": "includi | menziona | parole chiave | assicurati",
             "pt": "inclua | mencione | palavras-chave | certifique-se",
             "ru": "включи* | упомяни* | ключев* | обязательно | должен | должна | должно",
@@ -705,8 +711,8 @@ CONSTRAINTS: tuple[Concept, ...] = (
             " | for kids | for children | rhyme | rhyming | humorous | sarcastic"
             " | shakespearean",
             "es": "tono | estilo | audiencia | formal | para niños | rima",
-            "fr": "ton | style | public | formel | pour enfants | rime",
-            "de": "ton | stil | zielgruppe | förmlich | für kinder | reim*",
+            "fr": "le ton | un ton | style | public | formel | pour enfants | rime",
+            "de": "tonfall | stil | zielgruppe | förmlich | für kinder | reim*",
             "it": "tono | stile | pubblico | per bambini",
             "pt": "tom | estilo | público | para crianças",
             "ru": "тон | стил* | аудитори* | для детей | рифм*",
