@@ -67,8 +67,15 @@ def test_translations_stay_within_one_level(report: dict[str, Any]) -> None:
         # 0.797 and 0.843 in session 8); the issue's target is 0.80 (docs/ROUTING.md). These
         # are 60 and 40 originals: one original's five or ten translations move a figure by
         # 1.7 or 2.5 points. Cross-validated on the 394 training originals' 3,940 translations
-        # the same measure reads 0.823 (chat) and 0.848 (maths).
+        # the same measure reads 0.823 (chat) and 0.848 (maths), checked below.
         assert figures["exact"] >= 0.73
+    held_out = report["translations"]["held_out"]
+    print(held_out)
+    assert set(held_out) == {"chat", "gsm8k"}
+    for figures in held_out.values():
+        assert figures["n"] >= 1000
+        assert figures["within_one"] >= 0.98
+        assert figures["exact"] >= 0.80  # the issue's target, on four times the originals
 
 
 def test_the_tricky_hold_out(report: dict[str, Any]) -> None:
