@@ -191,6 +191,16 @@ def test_a_quantity_word_problem_is_rated_without_its_words() -> None:
     assert proof.hashed  # not a quantity: its words ("prove", "primes") still count
 
 
+def test_a_pasted_table_is_no_maths_word_problem_in_the_reasons() -> None:
+    table = "How many rows are in this?\n\nid,name,joined\n" + "".join(
+        f"{i},Name {i},2021-03-{i:02d}\n" for i in range(1, 12)
+    )
+    reasons = " | ".join(analyze(table).reasons)
+    assert "word problem" not in reasons, reasons
+    problem = "Ann has 12 apples and buys 30 more. She gives 7 away. How many are left?"
+    assert "multi-step maths word problem" in analyze(problem).reasons[0]
+
+
 @pytest.mark.parametrize(
     "prompt",
     [

@@ -123,9 +123,12 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     word_problem = "word_problem_length" in features.dense
     # In a word problem its length and its quantities are the size of the problem: one reason.
     if name.startswith(("word_problem", "numbers")) or (word_problem and name.startswith(_SIZE)):
+        numbers = len(features.numbers)
+        if word_problem and not _pasted(features):
+            return f"multi-step maths word problem ({numbers} quantities)"
         if word_problem:
-            return f"multi-step maths word problem ({len(features.numbers)} quantities)"
-        return _count("number", len(features.numbers)) if len(features.numbers) > 1 else ""
+            return f"{_count('number', numbers)} in the pasted material"
+        return _count("number", numbers) if numbers > 1 else ""
     if name.startswith(("constraints", "constraint_kinds")):
         return _constraints(features.evidence)
     for describe in _STRUCTURE:
@@ -133,6 +136,14 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
         if said is not None:
             return said
     return ""
+
+
+def _pasted(features: PromptFeatures) -> bool:
+    """A table, log or listing pasted with a question about it: its numbers are material,
+    and a person would not call it a maths word problem."""
+    return "pasted_block" in features.dense or any(
+        name.startswith("edge_ask:") for name in features.dense
+    )
 
 
 def _concept(features: PromptFeatures, concept: str) -> str:
