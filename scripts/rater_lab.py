@@ -22,7 +22,7 @@ import json
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,14 +140,7 @@ def _authored(item: dict[str, Any]) -> Row:
     """A row of the authors' set; both prompts of a minimal pair share a fold (`group`)."""
     row = _row(item, "authored")
     if "pair" in item:
-        return Row(
-            row.id,
-            row.source,
-            row.lang,
-            row.prompt,
-            row.level,
-            {**row.extra, "group": item["pair"]},
-        )
+        return replace(row, extra={**row.extra, "group": item["pair"]})
     return row
 
 
