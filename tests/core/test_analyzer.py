@@ -162,6 +162,8 @@ def test_hyphenated_and_multiword_terms_match() -> None:
         "Im Mai war das Wetter nicht gut.",  # German "Mai" (May), an ordinary "nicht"
         "C'est ton avis qui compte, pas le mien.",  # French "ton" is "your"
         "The kids played under the bridge, including my nephew.",
+        "最初に30本持っていて、最後に5本残りました。",  # "at first", "in the end": no edges
+        "他一开始有30条手链，最后剩下5条。",  # Chinese "开始" (start) in a story
     ],
 )
 def test_ordinary_words_are_no_constraints(prompt: str) -> None:
@@ -189,6 +191,44 @@ def test_a_quantity_word_problem_is_rated_without_its_words() -> None:
     proof = extract("Prove that 2 and 3 are the only consecutive primes. Why does it hold?")
     assert "word_problem_length" in proof.dense
     assert proof.hashed  # not a quantity: its words ("prove", "primes") still count
+
+
+def test_a_story_asking_how_many_with_one_number_in_digits_is_a_word_problem() -> None:
+    # English spells most quantities out; its Japanese translation writes them as digits.
+    english = extract(
+        "Sam had 24 marbles. He lost four of them through a hole in the bag and gave half "
+        "of the rest to his sister. How many marbles does Sam have now?"
+    )
+    japanese = extract(
+        "サムはビー玉を24個持っていました。袋の穴から4個なくし、残りの半分を妹にあげました。"
+        "サムは今ビー玉を何個持っていますか？"
+    )
+    assert "word_problem_length" in english.dense
+    assert "word_problem_length" in japanese.dense
+    assert "word_problem_length" not in extract("How many days are in 3 weeks?").dense
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        # "in" (of "in detail") and "was" (of "was it") alone do not ask.
+        "I was in Lisbon last spring with my sister and we stayed in a tiny flat in Alfama "
+        "for two weeks. The weather was lovely in the mornings. Which wine should I bring "
+        "back for her birthday?",
+        # Bengali ends a sentence with "।": the story is not the ask.
+        "গত বছর আমি আমার বোনের সাথে লিসবনে দুই সপ্তাহ ছিলাম এবং আমরা একটি ছোট ফ্ল্যাটে "
+        "থাকতাম। সকালের আবহাওয়া খুব সুন্দর ছিল। তার জন্মদিনে কোন ওয়াইন নিয়ে যাব?",
+        # Thai separates sentences by a space.
+        "ปีที่แล้วฉันไปลิสบอนกับน้องสาวสองสัปดาห์ พวกเราพักในแฟลตเล็กๆ ในย่านเก่า "
+        "อากาศตอนเช้าดีมาก ฉันควรซื้อไวน์อะไรไปให้เธอในวันเกิด?",
+        # A Japanese sentence is one whitespace token: the story weighs its words.
+        "去年の春、妹と二人でリスボンに二週間滞在して、古い街の小さなアパートに泊まり、"
+        "毎朝とても良い天気の中を散歩しました。誕生日に何のワインを買えばいいですか？",
+    ],
+)
+def test_the_story_before_a_question_is_material_not_the_ask(prompt: str) -> None:
+    features = extract(prompt)
+    assert features.material_units > features.units / 2, (features.units, features.material_units)
 
 
 def test_a_pasted_table_is_no_maths_word_problem_in_the_reasons() -> None:
