@@ -78,6 +78,14 @@ def test_a_preference_moves_the_level_one_way() -> None:
         ),
         ("四国地方の４つの都道府県名と、それぞれの県庁所在地を列挙してください。", "Japanese"),
         ("Докажите, что проблема остановки неразрешима.", "Russian"),
+        (
+            "I was in Lisbon last spring with my sister and we stayed in a tiny flat in Alfama "
+            "for two weeks. We walked everywhere, ate far too many pastries and took the old "
+            "tram up the hill every single evening to watch the sunset over the river. The "
+            "weather was lovely in the mornings. Which wine should I bring back for her "
+            "birthday?",
+            "background (54 words) around the ask",  # a story is told, not pasted
+        ),
     ],
 )
 def test_reasons_name_what_decided(prompt: str, said: str) -> None:

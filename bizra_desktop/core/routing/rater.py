@@ -183,7 +183,10 @@ def _no_task(features: PromptFeatures, name: str, up: bool) -> str | None:
 
 def _size(features: PromptFeatures, name: str, up: bool) -> str | None:
     if name.startswith(("material_words", "pasted_block")) and features.material_units > 20:
-        return f"pasted material ({features.material_units} words) around the ask"
+        # Around the ask lies a paste (code, a log, a table) or the story that leads to it.
+        pasted = "pasted_block" in features.dense or features.code_lines
+        kind = "pasted material" if pasted else "background"
+        return f"{kind} ({features.material_units} words) around the ask"
     if name.startswith(_SIZE):
         if up and features.units > 30:
             return f"long prompt ({features.units} words)"
