@@ -140,6 +140,9 @@ def test_the_language_is_named_and_does_not_move_a_word_problem() -> None:
         ("Hallo! Kannst du mir bitte helfen, eine E-Mail an meinen Lehrer zu schreiben?", "de"),
         ("Merhaba! Öğretmenime bir e-posta yazmama yardım eder misin?", "tr"),
         ("Can you help me write an email to my teacher?", "en"),
+        # Bengali ends a sentence with the Devanagari "।": still Bengali, not Hindi.
+        ("আমি গত বছর লিসবনে ছিলাম। তার জন্মদিনে কোন ওয়াইন নিয়ে যাব?", "bn"),
+        ("मैं पिछले साल लिस्बन में था। उसके जन्मदिन पर कौन सी वाइन ले जाऊँ?", "hi"),
     ],
 )
 def test_languages_sharing_their_short_words_are_told_apart(prompt: str, language: str) -> None:
@@ -203,10 +206,11 @@ def test_a_quantity_word_problem_is_rated_without_its_words() -> None:
 
 def test_a_story_asking_how_many_with_one_number_in_digits_is_a_word_problem() -> None:
     # English spells most quantities out; its Japanese translation writes them as digits.
-    english = extract(
+    story = (
         "Sam had 24 marbles. He lost four of them through a hole in the bag and gave half "
         "of the rest to his sister. How many marbles does Sam have now?"
     )
+    english = extract(story)
     japanese = extract(
         "サムはビー玉を24個持っていました。袋の穴から4個なくし、残りの半分を妹にあげました。"
         "サムは今ビー玉を何個持っていますか？"
@@ -214,6 +218,7 @@ def test_a_story_asking_how_many_with_one_number_in_digits_is_a_word_problem() -
     assert "word_problem_length" in english.dense
     assert "word_problem_length" in japanese.dense
     assert "word_problem_length" not in extract("How many days are in 3 weeks?").dense
+    assert "maths word problem (1 quantity in digits)" in analyze(story).reasons
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,8 @@ _SCRIPTS = (
     ("th", re.compile(r"[\u0e00-\u0e7f]")),
     ("ru", re.compile(r"[\u0400-\u04ff]")),
     ("ar", re.compile(r"[\u0600-\u06ff]")),
-    ("hi", re.compile(r"[\u0900-\u097f]")),
+    # Devanagari without its "।" and "॥", which Bengali ends its sentences with too.
+    ("hi", re.compile(r"[\u0900-\u0963\u0966-\u097f]")),
     ("bn", re.compile(r"[\u0980-\u09ff]")),
     ("te", re.compile(r"[\u0c00-\u0c7f]")),
 )

@@ -125,6 +125,8 @@ def _describe(features: PromptFeatures, name: str, amount: float) -> str:
     if name.startswith(("word_problem", "numbers")) or (word_problem and name.startswith(_SIZE)):
         numbers = len(features.numbers)
         if word_problem and not _pasted(features):
+            if numbers == 1:  # the others spelled out ("twice as many", "half")
+                return "maths word problem (1 quantity in digits)"
             return f"multi-step maths word problem ({numbers} quantities)"
         if word_problem:
             return f"{_count('number', numbers)} in the pasted material"
