@@ -228,15 +228,12 @@ _TASK_FIRST_WORDS = frozenset(
 # Sentences end at ".", "?", "؟", the Devanagari and Bengali "।", "。", at a line break, and at
 # the space between two Thai sentences (Thai has no full stop): without "।" and the Thai space,
 # a whole Bengali or Thai paragraph read as one sentence, an ask if any word of it asked.
-_SEGMENT = re.compile(
-    r"(?<=[.!?;؟।。！？])\s+|(?<=[。！？])|\n+|(?<=[\u0e00-\u0eff]) (?=[\u0e00-\u0eff])"
-)
+_SEGMENT = re.compile(rf"(?<=[.!?;؟।。！？])\s+|(?<=[。！？])|\n+|{_THAI_BREAK.pattern}")
 # The same where no "。" is left (NFKC folds "！？"): without the empty match, the engine skips
 # to whitespace.
-_SEGMENT_SPACED = re.compile(
-    r"(?=\s)(?:(?<=[.!?;؟।])\s+|\n+|(?<=[\u0e00-\u0eff]) (?=[\u0e00-\u0eff]))"
-)
+_SEGMENT_SPACED = re.compile(rf"(?=\s)(?:(?<=[.!?;؟।])\s+|\n+|{_THAI_BREAK.pattern})")
 _MAX_SEGMENTS = 120
+_STORY_LEAST_WORDS = 25  # a word problem with one quantity in digits tells a story this long
 _LEADING_SEGMENTS = 8
 _PUNCTUATION = (
     "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
@@ -462,18 +459,16 @@ def _edges(text: str, total: int) -> dict[str, float]:
     return dense
 
 
-def _is_ask(segment: str, tokens: list[str]) -> bool:
+def _is_ask(segment: str, tokens: list[str], unspaced: bool) -> bool:
     """A sentence or line that asks for something: a question, or a task word (any language),
-    and not a line of code or a table row."""
+    and not a line of code or a table row. `unspaced`: it holds Chinese, Japanese or Thai."""
     if "?" in segment or "؟" in segment:
         return True
     if _CODE_LINE.search(segment) or segment.count("|") > 1 or segment.count(",") > 3:
         return False
     if _has_task_word(tokens):
         return True
-    if not segment.isascii() and _NO_SPACE_RUN.search(segment):
-        return _TASK_UNSPACED.search(segment) is not None
-    return False
+    return unspaced and _TASK_UNSPACED.search(segment) is not None
 
 
 def _has_task_word(tokens: list[str]) -> bool:
@@ -546,15 +541,12 @@ def _asks(text: str, units: int) -> _Asks:
             and _is_greeting(segment)
         ):
             continue  # a greeting is neither the ask nor material around it
+        unspaced = not segment.isascii() and _NO_SPACE_RUN.search(segment) is not None
         # A Japanese or Chinese sentence is one whitespace token: it weighs its words.
-        last_size = (
-            len(tokens)
-            if segment.isascii() or not _NO_SPACE_RUN.search(segment)
-            else max(1, _text_units(segment))
-        )
+        last_size = max(1, _text_units(segment)) if unspaced else len(tokens)
         total += last_size
         last = (tokens, segment)
-        if _is_ask(segment, tokens):
+        if _is_ask(segment, tokens, unspaced):
             ask += last_size
             asking.append(last)
     # Every prompt asks something: where no sentence says what (a task word the table lacks in
@@ -623,7 +615,10 @@ def _tasks(
     # out ("three times as many", "half") where a Japanese translation writes digits.
     numbers = len(features.numbers)
     word_problem = (
-        (numbers >= 2 or (numbers == 1 and "quantity" in concepts and features.units >= 25))
+        (
+            numbers >= 2
+            or (numbers == 1 and "quantity" in concepts and features.units >= _STORY_LEAST_WORDS)
+        )
         and code_lines < 2
         and "multiple_choice" not in features.dense
         and ("quantity" in concepts or features.questions > 0)
