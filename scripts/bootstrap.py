@@ -77,7 +77,60 @@ def install() -> None:
             ensure_compiler(python)
         if _run(*step, env=env) != 0:
             sys.exit("installation failed; see the pip output above")
+    ensure_engine_runs(python, env)
     STAMP.write_text(fingerprint, encoding="ascii")
+
+
+# Decodes a batch of tokens with the starter model. pip builds llama.cpp for the CPU it runs on
+# (-march=native), and such a build can still crash here: on a virtual machine that advertises
+# AMX but faults on its tile instructions, every batch of two or more tokens does (SIGSEGV).
+ENGINE_PROBE = (
+    "from llama_cpp import Llama\n"
+    "from bizra_desktop.core.models.store import starter_model_path\n"
+    "llama = Llama(str(starter_model_path()), n_ctx=64, n_threads=1, verbose=False)\n"
+    "llama.eval(llama.tokenize(b'one two three four five'))\n"
+)
+# The Windows release's CPU build: AVX2 and FMA, nothing the build machine alone has.
+PORTABLE_BUILD_FLAGS = "-DGGML_NATIVE=OFF"
+
+
+def engine_crash(python: Path, probe: str = ENGINE_PROBE) -> str | None:
+    """How the probe ended when llama.cpp crashed it (a signal, or a Windows exception code);
+    None when it ran. A Python error is not a crash: rebuilding would not mend it."""
+    done = subprocess.run(
+        [str(python), "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    code = done.returncode
+    if code < 0:
+        return f"signal {-code}"
+    if code >= 0xC0000000:  # NTSTATUS: 0xC0000005 access violation, 0xC000001D illegal op
+        return f"exception {code:#x}"
+    if code != 0:
+        said = done.stderr.strip().splitlines() or [f"exit code {code}"]
+        sys.exit(f"llama.cpp cannot run the starter model: {said[-1]}")
+    return None
+
+
+def ensure_engine_runs(python: Path, env: dict[str, str]) -> None:
+    """Rebuild llama.cpp portable when the build for this CPU crashes, and keep that build in
+    pip's cache in place of the crashing one (the next install would take it again)."""
+    crash = engine_crash(python)
+    if crash is None:
+        return
+    print(
+        f"llama.cpp as built for this CPU crashed decoding a test prompt ({crash}); rebuilding "
+        f"it portable ({PORTABLE_BUILD_FLAGS}, as the Windows release is built)",
+        flush=True,
+    )
+    version = _llama_cpp_version(python)
+    flags = f"{env.get('CMAKE_ARGS', '')} {PORTABLE_BUILD_FLAGS}".strip()
+    _run(python, "-m", "pip", "cache", "remove", "llama_cpp_python", env=env)
+    rebuild = (python, "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps")
+    if _run(*rebuild, f"llama-cpp-python=={version}", env={**env, "CMAKE_ARGS": flags}) != 0:
+        sys.exit("the portable build of llama.cpp failed; see the compiler output above")
+    crash = engine_crash(python)
+    if crash is not None:
+        sys.exit(f"llama.cpp crashes on this machine even when built portable ({crash})")
 
 
 def run_tests() -> int:
@@ -97,16 +150,21 @@ def run_tests() -> int:
     return 0
 
 
-def install_gpu_build(backend: str) -> int:
-    """Rebuild the installed llama-cpp-python version with a GPU backend, then check that the
-    new build can offload."""
-    python = _bin("python")
-    version = subprocess.run(
+def _llama_cpp_version(python: Path) -> str:
+    """The installed llama-cpp-python's version: a rebuild keeps it."""
+    return subprocess.run(
         [python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def install_gpu_build(backend: str) -> int:
+    """Rebuild the installed llama-cpp-python version with a GPU backend, then check that the
+    new build can offload."""
+    python = _bin("python")
+    version = _llama_cpp_version(python)
     env = {
         **os.environ,
         "CMAKE_ARGS": GPU_BUILD_FLAGS[backend],

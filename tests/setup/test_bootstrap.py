@@ -124,6 +124,67 @@ def test_an_installed_llama_cpp_needs_no_compiler(bootstrap: ModuleType) -> None
     assert not bootstrap._llama_cpp_needs_building(Path(sys.executable))
 
 
+def test_the_installed_llama_cpp_decodes_a_batch_without_crashing(bootstrap: ModuleType) -> None:
+    # The real probe on this environment's build: after the set-up, llama.cpp runs here.
+    assert bootstrap.engine_crash(Path(sys.executable)) is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_probe_killed_by_a_signal_is_a_crash(bootstrap: ModuleType) -> None:
+    segfault = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+    assert bootstrap.engine_crash(Path(sys.executable), segfault) == "signal 11"
+
+
+def test_a_python_error_in_the_probe_stops_with_its_message(bootstrap: ModuleType) -> None:
+    # Not a crash: rebuilding llama.cpp would not mend it, so the set-up says what it is.
+    said = r"cannot run the starter model: ValueError: no such model$"
+    with pytest.raises(SystemExit, match=said):
+        bootstrap.engine_crash(Path(sys.executable), "raise ValueError('no such model')")
+
+
+def test_a_crashing_build_is_rebuilt_portable_and_replaces_the_cached_wheel(
+    bootstrap: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rebuild itself takes minutes and runs for real only on a machine where the native
+    # build crashes; here pip is recorded and the probe crashes once, then runs.
+    commands: list[tuple[str, ...]] = []
+    flags: list[str | None] = []
+
+    def run(*command: str | Path, env: dict[str, str] | None = None) -> int:
+        commands.append(tuple(str(part) for part in command[1:]))
+        flags.append((env or {}).get("CMAKE_ARGS"))
+        return 0
+
+    probes = iter(["signal 11", None])
+    monkeypatch.setattr(bootstrap, "_run", run)
+    monkeypatch.setattr(bootstrap, "engine_crash", lambda python: next(probes))
+    bootstrap.ensure_engine_runs(Path(sys.executable), {"CMAKE_ARGS": "-DGGML_BLAS=ON"})
+    import llama_cpp  # noqa: PLC0415 - the version the rebuild must keep
+
+    assert commands == [
+        ("-m", "pip", "cache", "remove", "llama_cpp_python"),
+        (
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--force-reinstall",
+            "--no-deps",
+            f"llama-cpp-python=={llama_cpp.__version__}",
+        ),
+    ]
+    assert flags[1] == "-DGGML_BLAS=ON -DGGML_NATIVE=OFF"
+
+
+def test_a_build_that_crashes_even_portable_stops_with_one_line(
+    bootstrap: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bootstrap, "_run", lambda *command, env=None: 0)
+    monkeypatch.setattr(bootstrap, "engine_crash", lambda python: "signal 4")
+    with pytest.raises(SystemExit, match="crashes on this machine even when built portable"):
+        bootstrap.ensure_engine_runs(Path(sys.executable), {})
+
+
 def _fake_tools(folder: Path, *names: str) -> str:
     """A PATH of one folder that holds these tools."""
     folder.mkdir()
