@@ -22,6 +22,7 @@ from bizra_desktop.core.routing.features import (
 )
 from bizra_desktop.core.routing.model import RaterModel, shipped_model
 from bizra_desktop.core.routing.preference import Preference
+from bizra_desktop.core.routing.rater import _what_is_asked
 from bizra_desktop.core.tiers import Complexity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,32 @@ def test_a_preference_moves_the_level_one_way() -> None:
 def test_reasons_name_what_decided(prompt: str, said: str) -> None:
     reasons = analyze(prompt).reasons
     assert any(said in reason for reason in reasons), reasons
+
+
+def test_every_hand_written_prompt_gets_a_reason_besides_the_confidence() -> None:
+    # Where the trees weigh many small things and no push alone is worth naming (3 to 10 % of
+    # prompts), the badge still says what the prompt asks for, never a bare confidence.
+    for prompt in _handwritten():
+        reasons = analyze(prompt).reasons
+        assert len(reasons) >= 2, (prompt, reasons)
+        assert not reasons[0].startswith(("confidence", "between ")), (prompt, reasons)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "said"),
+    [
+        # A greeting before the task: the task is named.
+        ("Hi there! Write me a poem.", ["asks for a piece of writing ('poem', 'write')"]),
+        (
+            "What time zone is Tokyo in?",
+            ["no task word it knows: rated by length and form (6 words)"],
+        ),
+    ],
+)
+def test_with_no_push_worth_naming_the_reasons_say_what_is_asked(
+    prompt: str, said: list[str]
+) -> None:
+    assert _what_is_asked(extract(prompt)) == said
 
 
 def test_the_reasons_end_with_the_confidence() -> None:

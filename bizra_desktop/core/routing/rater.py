@@ -84,6 +84,8 @@ class Rater:
                 pushes[reason] = pushes.get(reason, 0.0) + contribution.amount
         ranked = sorted(pushes.items(), key=lambda item: -abs(item[1]))
         said = [reason for reason, push in ranked if abs(push) >= _MIN_SHARE][:_MAX_REASONS]
+        if not said:  # many small pushes, none worth a reason alone
+            said = _what_is_asked(features)
         if features.language != "en":
             name = LANGUAGE_NAMES.get(features.language, features.language)
             said.append(f"{name} (rated as the same request in English would be)")
@@ -153,6 +155,17 @@ def _concept(features: PromptFeatures, concept: str) -> str:
         return ""
     terms = ", ".join(f"'{t}'" for t in features.evidence.get(concept, [])[:2])
     return f"{_CONCEPT_REASON[concept]} ({terms})" if terms else _CONCEPT_REASON[concept]
+
+
+def _what_is_asked(features: PromptFeatures) -> list[str]:
+    """When no push is large enough to name, the trees weighed many small things (3 to 10 % of
+    prompts): say what the prompt asks for, so the badge never shows a bare confidence."""
+    found = [name for name in _CONCEPT_REASON if name in features.evidence]
+    if len(found) > 1 and "greeting" in found:
+        found.remove("greeting")  # the task is what is rated, not the greeting before it
+    if found:
+        return [_concept(features, name) for name in found[:2]]
+    return [f"no task word it knows: rated by length and form ({_count('word', features.units)})"]
 
 
 def _constraints(evidence: dict[str, list[str]]) -> str:
