@@ -65,12 +65,11 @@ def gemma_gguf() -> Path:
     return Path(gemma.assemble(target, overwrite=not target.exists()))
 
 
-def prompt_vectors(texts: Sequence[str]) -> np.ndarray:
+def prompt_vectors(texts: Sequence[str], path: Path) -> np.ndarray:
     from gguf import GGUFReader  # noqa: PLC0415 - an experiment's dependency only
     from gguf.quants import dequantize  # noqa: PLC0415
     from llama_cpp import Llama  # noqa: PLC0415
 
-    path = gemma_gguf()
     table = next(t for t in GGUFReader(path).tensors if t.name == "token_embd.weight")
     embedding = dequantize(table.data, table.tensor_type).astype(np.float32)
     vocabulary = Llama(str(path), vocab_only=True, verbose=False)
@@ -145,6 +144,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dims", type=int, default=48)
     parser.add_argument("--invariant", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--gguf", type=Path, help="the model whose token embeddings to use (default: Gemma 3 270M)"
+    )
     args = parser.parse_args(argv)
     rows, holdout, translations = load_training_rows(), load_tricky_holdout(), load_translations()
     texts = (
@@ -152,7 +154,7 @@ def main(argv: list[str]) -> int:
     )
     pairs = translation_pairs(rows)
     if args.dims:
-        vectors = prompt_vectors(texts)
+        vectors = prompt_vectors(texts, args.gguf or gemma_gguf())
         vectors -= vectors[: len(rows)].mean(axis=0)
         projected = vectors @ directions(vectors[: len(rows)], pairs, args.dims, args.invariant)
         projected /= projected[: len(rows)].std(axis=0)
