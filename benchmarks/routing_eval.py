@@ -182,15 +182,23 @@ def translation_checks(
         translated = rater.rate(item["prompt"]).complexity
         by_language[item["lang"]].append((english, translated))
         by_set[item["set"]].append((english, translated))
-    held_out: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for original, translation in translation_pairs(training):
-        kind = "gsm8k" if training[original].source == "gsm8k" else "chat"
-        held_out[kind].append((int(held_rated[original]), int(held_rated[translation])))
     return {
         "by_set": {k: _agreement(v) for k, v in sorted(by_set.items())},
         "by_language": {k: _agreement(v) for k, v in sorted(by_language.items())},
-        "held_out": {k: _agreement(v) for k, v in sorted(held_out.items())},
+        "held_out": held_out_pair_agreement(training, held_rated),
     }
+
+
+def held_out_pair_agreement(
+    training: Sequence[Row], held_rated: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """The training translations against their originals, both rated from held-out scores,
+    for the chat prompts and for GSM8K's."""
+    pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for original, translation in translation_pairs(training):
+        kind = "gsm8k" if training[original].source == "gsm8k" else "chat"
+        pairs[kind].append((int(held_rated[original]), int(held_rated[translation])))
+    return {k: _agreement(v) for k, v in sorted(pairs.items())}
 
 
 def compute_curve(

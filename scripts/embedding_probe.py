@@ -30,15 +30,12 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from rater_lab import (
     ROOT,
     UNDER_COST,
-    Calibration,
     Featurized,
-    Row,
     Stages,
     folds_of,
     held_out_scores,
@@ -46,13 +43,14 @@ from rater_lab import (
     load_translations,
     load_tricky_holdout,
     row_weights,
+    rubric_calibration,
     translation_pairs,
 )
 from scipy.linalg import eigh
 from scipy.sparse import csr_matrix, hstack
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from routing_eval import _agreement, figures, proxy_checks
+from routing_eval import _agreement, figures, held_out_pair_agreement, per_group, proxy_checks
 
 from bizra_desktop.core.routing.preference import Preference
 
@@ -151,18 +149,6 @@ def with_projection(features: Featurized, projection: np.ndarray) -> Featurized:
     return combined
 
 
-def by_group(rows: Sequence[Row], rated: np.ndarray, key: Any) -> dict[str, dict[str, float]]:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        name = key(row)
-        if name:
-            groups[name].append(i)
-    return {
-        name: figures([rows[i].level for i in at], [int(rated[i]) for i in at])
-        for name, at in sorted(groups.items())
-    }
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", type=int, default=48)
@@ -204,14 +190,9 @@ def main(argv: list[str]) -> int:
     levels = np.array([r.level for r in rows], dtype=float)
     weights = row_weights(rows)
     held = held_out_scores(features, levels, weights, folds_of(rows), pairs)
-    judged = np.array([not str(r.extra.get("label_by", "")).startswith("proxy") for r in rows])
-    calibration = Calibration.fit(held[judged], levels[judged], weights[judged])
+    calibration = rubric_calibration(rows, held, levels, weights)
     cuts = np.array(calibration.cut_points(UNDER_COST[Preference.BALANCED]))
     rated = np.searchsorted(cuts, held, side="right")
-    held_pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for original, translation in pairs:
-        kind = "gsm8k" if rows[original].source == "gsm8k" else "chat"
-        held_pairs[kind].append((int(rated[original]), int(rated[translation])))
     stages = Stages.fit(features, levels, weights, pairs)
 
     def rate(prompts: Sequence[str], projection: np.ndarray) -> np.ndarray:
@@ -228,12 +209,14 @@ def main(argv: list[str]) -> int:
     by_set: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for k, item in enumerate(translations):
         by_set[item["set"]].append((int(original_rated[k]), int(translated[k])))
-    ours = {"handwritten", "tricky", "authored"}
+    ours = np.array([r.source in {"handwritten", "tricky", "authored"} for r in rows])
     report = {
         "sigma": calibration.sigma / calibration.slope,
-        "held_out_ours": by_group(rows, rated, lambda r: r.source if r.source in ours else ""),
+        "held_out_ours": per_group(
+            [r for r, own in zip(rows, ours, strict=True) if own], rated[ours], "source"
+        ),
         "proxies": proxy_checks(rows, held, rated),
-        "held_out_translation_pairs": {k: _agreement(v) for k, v in sorted(held_pairs.items())},
+        "held_out_translation_pairs": held_out_pair_agreement(rows, rated),
         "tricky_holdout": figures([r.level for r in holdout], hold_rated),
         "translations": {k: _agreement(v) for k, v in sorted(by_set.items())},
     }

@@ -451,6 +451,16 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return np.asarray(erf(x))
 
 
+def rubric_calibration(
+    rows: Sequence[Row], held_out: np.ndarray, levels: np.ndarray, weights: np.ndarray
+) -> Calibration:
+    """The calibration of held-out scores on the rubric-labelled rows. Proxy labels (a
+    model-correctness flag, a count of steps) are noisy measurements of the rubric; the spread
+    that decides how far to route up is that of the rubric labels."""
+    judged = np.array([not str(row.extra.get("label_by", "")).startswith("proxy") for row in rows])
+    return Calibration.fit(held_out[judged], levels[judged], weights[judged])
+
+
 def train(
     rows: Sequence[Row],
     provenance: dict[str, Any] | None = None,
@@ -462,10 +472,7 @@ def train(
     features = features or Featurized(row.prompt for row in rows)
     pairs = translation_pairs(rows)
     held_out = held_out_scores(features, levels, weights, folds_of(rows), pairs)
-    # Proxy labels (a model-correctness flag, a count of steps) are noisy measurements of the
-    # rubric; the spread that decides how far to route up is that of the rubric labels.
-    judged = np.array([not str(row.extra.get("label_by", "")).startswith("proxy") for row in rows])
-    calibration = Calibration.fit(held_out[judged], levels[judged], weights[judged])
+    calibration = rubric_calibration(rows, held_out, levels, weights)
     cut_points = {
         preference: calibration.cut_points(under) for preference, under in UNDER_COST.items()
     }
