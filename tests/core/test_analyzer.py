@@ -166,6 +166,8 @@ def test_the_language_is_named_and_does_not_move_a_word_problem() -> None:
         ("Ciao! Puoi aiutarmi a scrivere una email al mio professore?", "it"),
         ("Hallo! Kannst du mir bitte helfen, eine E-Mail an meinen Lehrer zu schreiben?", "de"),
         ("Merhaba! Öğretmenime bir e-posta yazmama yardım eder misin?", "tr"),
+        # "il y a", "en": French as much as Spanish.
+        ("Il y en a deux dans la boîte, et un troisième en route.", "fr"),
         ("Can you help me write an email to my teacher?", "en"),
         # Bengali ends a sentence with the Devanagari "।": still Bengali, not Hindi.
         ("আমি গত বছর লিসবনে ছিলাম। তার জন্মদিনে কোন ওয়াইন নিয়ে যাব?", "bn"),
@@ -176,6 +178,54 @@ def test_languages_sharing_their_short_words_are_told_apart(prompt: str, languag
     # "un", "de", "la" are French, Spanish, Italian and Portuguese at once: the reasons must
     # not call a French request Spanish.
     assert analyze(prompt).language == language
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Hola amigo, ¿cómo estás?",
+        "Salut, comment vas-tu ?",
+        "Bonjour, comment ça va ?",
+        "Na, wie geht's?",
+        "Ciao, come stai?",
+        "Olá, como vai você?",
+        "Привет, как поживаешь?",
+        "Привіт, як справи?",
+        "你好，最近怎么样？",
+        "こんにちは、お元気ですか？",
+        "안녕하세요, 잘 지내세요?",
+        "مرحبا، كيف حالك؟",
+        "नमस्ते, आप कैसे हैं?",
+        "হ্যালো, কেমন আছেন?",
+        "నమస్కారం, ఎలా ఉన్నారు?",
+        "สวัสดี สบายดีไหม",
+        "Habari, hali gani?",
+        "Xin chào, bạn khỏe không?",
+        "Merhaba, nasılsın?",
+        "hey, how's it going?",
+    ],
+)
+def test_how_are_you_is_a_greeting_in_every_language(prompt: str) -> None:
+    # Spanish "cómo", French "comment", Arabic "كيف", Hindi "कैसे" ask for an explanation
+    # alone; inside "how are you" they only greet.
+    features = extract(prompt)
+    assert set(features.evidence) == {"greeting"}, features.evidence
+    assert not [name for name in features.dense if name.startswith("leads:")]
+    assert analyze(prompt).complexity <= Complexity.SIMPLE  # the 0.5B tier, as "Hello!"
+
+
+def test_a_how_word_still_asks_beside_a_greeting() -> None:
+    evidence = extract("Hola, ¿cómo estás? ¿Cómo funciona un motor de combustión?").evidence
+    assert evidence["explain"] == ["cómo"]
+    # Phrases that only start like "how are you" are questions.
+    assert "greeting" not in extract("Wie geht man mit einem Speicherleck in Go um?").evidence
+    assert "greeting" not in extract("Como está o tempo em Lisboa hoje?").evidence
+
+
+def test_arabic_and_devanagari_punctuation_separate_words() -> None:
+    # "،" and "؟" (Arabic comma and question mark), "।" (Devanagari full stop).
+    assert "greeting" in extract("مرحبا، أنا هنا").evidence
+    assert "explain" in extract("यह कैसे काम करता है। समझाइए।").evidence
 
 
 def test_digits_of_every_script_are_numbers() -> None:
@@ -279,6 +329,19 @@ def test_a_pasted_table_is_no_maths_word_problem_in_the_reasons() -> None:
     assert "word problem" not in reasons, reasons
     problem = "Ann has 12 apples and buys 30 more. She gives 7 away. How many are left?"
     assert "multi-step maths word problem" in analyze(problem).reasons[0]
+
+
+def test_a_task_word_inside_a_paste_is_said_to_be_material() -> None:
+    # "write_timeout" in a pasted config asks for no piece of writing.
+    settings = (
+        "server:\n  host: 0.0.0.0\n  port: 8443\n  read_timeout: 15s\n  write_timeout: 15s\n"
+        "  write_buffer: 4096\n  max_write_retries: 3\n  idle_timeout: 60s\n\n"
+    )
+    reasons = analyze(settings + "which port does the server listen on?").reasons
+    assert "'write' in the pasted material" in reasons, reasons
+    assert not [r for r in reasons if r.startswith("asks for a piece of writing")], reasons
+    documented = settings + "Write a README section that documents each of these settings."
+    assert "'write' in the pasted material" not in analyze(documented).reasons
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ _DIGITS = {
 _OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 # Spanish opens a question or exclamation with "¿" / "¡": separators like any mark.
 _TOKEN_SPLIT = re.compile(
-    r"[\s!-/:-@\[-`{-~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–]+"
+    r"[\s!-/:-@\[-`{-~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–،؛؟।॥]+"
 )
 _NO_SPACE_RUN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]+")
 _KANA = re.compile(r"[\u3040-\u30ff]")
@@ -85,7 +85,7 @@ _FUNCTION_WORDS = {
         "es": "el la los las de que y en un una por para con es del qué cómo se está muy pero "
         "yo tú mi también puedes hola gracias",
         "fr": "le la les des de et est un une du que pour dans pas qui sur au avec je tu il "
-        "nous vous mon ma ce cette mais très à où peux bonjour merci",
+        "nous vous mon ma ce cette mais très à où peux bonjour merci en y",
         "de": "der die das und ist nicht ein eine zu mit den von wie ich für auf du mir mein "
         "bitte kannst was hallo danke",
         "it": "il lo la gli di che è un una per non sono con del della come mi ho anche molto "
@@ -173,6 +173,8 @@ class _Matcher:
                 for term, name in self.unspaced[first]:
                     if term in unspaced:
                         found.setdefault(name, []).append(term)
+        if "greeting" in found and len(found) > 1:
+            _greeting_words_apart(found, spaced, unspaced)
         # Sorted: the words came from a set, whose order changes from process to process.
         return {name: sorted(set(terms)) for name, terms in sorted(found.items())}
 
@@ -191,6 +193,30 @@ class _Matcher:
                 if names := self.stems.get(word[:length]):
                     hits.append((word[:length] + "…", names))
         return hits
+
+
+def _greeting_words_apart(found: dict[str, list[str]], spaced: str, unspaced: str) -> None:
+    """Drops from `found` the terms used only inside a greeting: "cómo" of "¿cómo estás?",
+    "كيف" of "كيف حالك", "怎么" of "最近怎么样" ("how are you") ask for no explanation."""
+    greetings = found["greeting"]
+    for name in [n for n in found if n != "greeting"]:
+        kept = [t for t in found[name] if not _inside_greeting(t, greetings, spaced, unspaced)]
+        if kept:
+            found[name] = kept
+        else:
+            del found[name]
+
+
+def _inside_greeting(term: str, greetings: list[str], spaced: str, unspaced: str) -> bool:
+    """Whether every use of a one-word term lies inside the greeting phrases found."""
+    if " " in term:
+        return False
+    if _NO_SPACE_RUN.fullmatch(term):
+        runs = [g for g in greetings if _NO_SPACE_RUN.fullmatch(g)]
+        return unspaced.count(term) <= sum(g.count(term) * unspaced.count(g) for g in runs)
+    word = f" {term} "
+    phrases = [f" {g} " for g in greetings if " " in g]
+    return spaced.count(word) <= sum(p.count(word) * spaced.count(p) for p in phrases)
 
 
 _CONCEPTS = _Matcher.build(CONCEPTS)
@@ -236,7 +262,7 @@ _MAX_SEGMENTS = 120
 _STORY_LEAST_WORDS = 25  # a word problem with one quantity in digits tells a story this long
 _LEADING_SEGMENTS = 8
 _PUNCTUATION = (
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–"
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–،؛؟।॥"
 )
 # Words before the verb of an ask that say nothing about it ("please", "can you", "hey").
 _FILLER = frozenset(
@@ -500,15 +526,24 @@ def _leading(tokens: list[str], segment: str) -> set[str]:
     # A phrase counts where its first word opens or closes the sentence ("How many…"), as a
     # single word does in the languages that say it in one ("¿Cuántos…", "Сколько…").
     for token in (*words[:2], *words[-2:]):
-        for _term, names in _CONCEPTS.terms_of(token, spaced):
+        hits = _CONCEPTS.terms_of(token, spaced)
+        if any(" " in term and "greeting" in names for term, names in hits):
+            continue  # "cómo" of "¿cómo estás?" greets
+        for _term, names in hits:
             found.update(names)
     if not segment.isascii():
         tail = segment.rstrip()[-12:]
-        found.update(
-            name
+        in_tail = [
+            (term, name)
             for first in set(tail) & _CONCEPTS.unspaced.keys()
             for term, name in _CONCEPTS.unspaced[first]
             if term in tail
+        ]
+        greetings = [term for term, name in in_tail if name == "greeting"]
+        found.update(
+            name
+            for term, name in in_tail
+            if not greetings or not _inside_greeting(term, greetings, "", tail)
         )
     return found - _NOT_TASKS
 

@@ -50,25 +50,33 @@ CONCEPTS: tuple[Concept, ...] = (
         "greeting or small talk",
         {
             "en": "hello | hi | hey | hiya | howdy | greetings | good morning | good evening"
-            " | good night | thanks | thank you | thx | bye | goodbye | cheers | how are you",
-            "es": "hola | gracias | adiós | buenos días | buenas noches | buenas tardes | qué tal",
-            "fr": "bonjour | bonsoir | salut | merci | au revoir | ça va",
-            "de": "hallo | danke | tschüss | guten morgen | guten tag | guten abend",
-            "it": "ciao | grazie | buongiorno | buonasera | arrivederci",
-            "pt": "olá | obrigado | obrigada | bom dia | boa noite | tudo bem",
-            "ru": "привет | здравствуйте | спасибо | пока | до свидания | как дела",
-            "uk": "привіт | дякую | добрий день",
-            "zh": "你好 | 您好 | 谢谢 | 再见 | 早上好 | 晚上好",
-            "ja": "こんにちは | こんばんは | おはよう | ありがとう | さようなら",
-            "ko": "안녕하세요 | 안녕 | 감사합니다 | 고마워",
-            "ar": "مرحبا | شكرا | السلام | أهلا",
-            "hi": "नमस्ते | धन्यवाद | शुक्रिया",
-            "bn": "নমস্কার | ধন্যবাদ | হ্যালো",
-            "te": "నమస్కారం | ధన్యవాదాలు",
-            "th": "สวัสดี | ขอบคุณ",
-            "sw": "habari | jambo | asante | hujambo",
-            "vi": "xin chào | cảm ơn | chào bạn",
-            "tr": "merhaba | teşekkürler | teşekkür | selam | günaydın",
+            " | good night | thanks | thank you | thx | bye | goodbye | cheers | how are you"
+            " | how's it going | how is it going | what's up | whats up",
+            "es": "hola | gracias | adiós | buenos días | buenas noches | buenas tardes | qué tal"
+            " | cómo estás | cómo está usted | cómo están ustedes",
+            "fr": "bonjour | bonsoir | salut | merci | au revoir | ça va | comment ça va"
+            " | comment vas-tu | comment allez-vous",
+            "de": "hallo | danke | tschüss | guten morgen | guten tag | guten abend | wie geht's"
+            " | wie gehts | wie geht es dir | wie geht es ihnen | wie geht es euch",
+            "it": "ciao | grazie | buongiorno | buonasera | arrivederci | come stai | come state"
+            " | come sta lei",
+            "pt": "olá | obrigado | obrigada | bom dia | boa noite | tudo bem | como vai você"
+            " | como está você | como estás",
+            "ru": "привет | здравствуйте | спасибо | пока | до свидания | как дела"
+            " | как поживаешь | как поживаете",
+            "uk": "привіт | дякую | добрий день | як справи",
+            "zh": "你好 | 您好 | 谢谢 | 再见 | 早上好 | 晚上好 | 最近好吗 | 最近怎么样",
+            "ja": "こんにちは | こんばんは | おはよう | ありがとう | さようなら | 元気ですか",
+            "ko": "안녕하세요 | 안녕 | 감사합니다 | 고마워 | 잘 지내 | 잘 지내요 | 잘 지내세요"
+            " | 어떻게 지내요 | 어떻게 지내세요",
+            "ar": "مرحبا | شكرا | السلام | أهلا | كيف حالك | كيف الحال",
+            "hi": "नमस्ते | धन्यवाद | शुक्रिया | कैसे हो | आप कैसे हैं | क्या हाल",
+            "bn": "নমস্কার | ধন্যবাদ | হ্যালো | কেমন আছ | কেমন আছেন | কেমন আছো",
+            "te": "నమస్కారం | ధన్యవాదాలు | ఎలా ఉన్నారు | ఎలా ఉన్నావు",
+            "th": "สวัสดี | ขอบคุณ | สบายดีไหม",
+            "sw": "habari | jambo | asante | hujambo | hali gani",
+            "vi": "xin chào | cảm ơn | chào bạn | khỏe không",
+            "tr": "merhaba | teşekkürler | teşekkür | selam | günaydın | nasılsın | nasılsınız",
         },
     ),
     Concept(

@@ -36,6 +36,9 @@ class Analysis:
 
 
 _CONCEPT_REASON = {c.name: c.reason for c in CONCEPTS}
+# The concepts that say what is asked for; the others name a topic or a register, which is as
+# true of pasted material as of the ask.
+_ASKED_FOR = frozenset(c.name for c in CONCEPTS if c.reason.startswith("asks "))
 _CONSTRAINT_REASON = {c.name: c.reason for c in CONSTRAINTS}
 _MIN_SHARE = 0.12  # contributions smaller than this (in levels) are not worth a reason
 _MAX_REASONS = 4
@@ -154,7 +157,16 @@ def _concept(features: PromptFeatures, concept: str) -> str:
     if concept not in _CONCEPT_REASON:
         return ""
     terms = ", ".join(f"'{t}'" for t in features.evidence.get(concept, [])[:2])
+    if terms and _only_in_material(features, concept):
+        # "write_timeout" in a pasted config is no ask for a piece of writing.
+        return f"{terms} in the pasted material"
     return f"{_CONCEPT_REASON[concept]} ({terms})" if terms else _CONCEPT_REASON[concept]
+
+
+def _only_in_material(features: PromptFeatures, concept: str) -> bool:
+    """A task word found in a paste but not in the short ask around it."""
+    framed = any(name.startswith("edge_ask:") for name in features.dense)
+    return framed and concept in _ASKED_FOR and f"edge:{concept}" not in features.dense
 
 
 def _what_is_asked(features: PromptFeatures) -> list[str]:
