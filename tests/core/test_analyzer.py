@@ -358,6 +358,18 @@ def test_how_many_is_read_in_other_languages(prompt: str) -> None:
     assert "quantity" in extract(prompt).evidence
 
 
+def test_the_length_of_a_paste_is_named_once() -> None:
+    # Most of the words are the pasted code: its length is one reason, not "long prompt" too.
+    code = "".join(
+        f"def handler_{i}(request):\n    user = request.user\n"
+        f'    return render(request, "page_{i}.html", {{"user": user}})\n\n'
+        for i in range(8)
+    )
+    reasons = analyze(code + "which web framework is this written for?").reasons
+    assert any(r.startswith("pasted material (") for r in reasons), reasons
+    assert not any(r.startswith("long prompt") for r in reasons), reasons
+
+
 @pytest.mark.parametrize("prompt", ["", " ", "\n\t  \r\n"])
 def test_an_empty_prompt_is_trivial(prompt: str) -> None:
     assert analyze(prompt) == Analysis(Complexity.TRIVIAL, 0.0, ("empty prompt",))

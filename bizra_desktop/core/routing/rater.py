@@ -209,22 +209,41 @@ def _no_task(features: PromptFeatures, name: str, up: bool) -> str | None:
 
 
 def _size(features: PromptFeatures, name: str, up: bool) -> str | None:
-    if name.startswith(("material_words", "pasted_block")) and features.material_units > 20:
-        # Around the ask lies a paste (code, a log, a table) or the story that leads to it.
-        pasted = "pasted_block" in features.dense or features.code_lines
-        kind = "pasted material" if pasted else "background"
-        return f"{kind} ({features.material_units} words) around the ask"
+    if name.startswith(("material_words", "pasted_block")):
+        # With nothing asked, the material is the whole message: its length.
+        return _material(features) or (
+            _length(features, up) if features.material_units > 20 else ""
+        )
     if name.startswith(_SIZE):
-        if up and features.units > 30:
-            return f"long prompt ({features.units} words)"
-        if not up and features.units <= 12:
-            return f"short prompt ({_count('word', features.units)})"
-        return ""
+        # Where most of the length is a paste or a story around a short ask, the length is the
+        # material's: one reason, not "long prompt" beside it.
+        if up and features.material_units > features.units / 2 and (said := _material(features)):
+            return said
+        return _length(features, up)
     if name.startswith("list_items") and features.list_items > 2:
         return f"{features.list_items} listed items or requirements"
     if name.startswith("questions") and features.questions > 1:
         return f"{features.questions} questions"
     return None
+
+
+def _length(features: PromptFeatures, up: bool) -> str:
+    if up and features.units > 30:
+        return f"long prompt ({features.units} words)"
+    if not up and features.units <= 12:
+        return f"short prompt ({_count('word', features.units)})"
+    return ""
+
+
+def _material(features: PromptFeatures) -> str:
+    """Around the ask lies a paste (code, a log, a table) or the story that leads to it; ""
+    where that is short, or where nothing is asked (all of it is the message)."""
+    asks_nothing = any(name.startswith("no_task_no_question") for name in features.dense)
+    if features.material_units <= 20 or asks_nothing:
+        return ""
+    pasted = "pasted_block" in features.dense or features.code_lines
+    kind = "pasted material" if pasted else "background"
+    return f"{kind} ({features.material_units} words) around the ask"
 
 
 # The structure's features, each family said by one function (None: not that family's).
