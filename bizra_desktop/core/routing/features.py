@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import unicodedata
 import zlib
 from collections.abc import Iterable
@@ -43,10 +44,10 @@ _DIGITS = {
     if unicodedata.category(chr(code)) == "Nd"
 }
 _OTHER_DIGIT = re.compile(r"(?![0-9])\d")
-# Spanish opens a question or exclamation with "¿" / "¡": separators like any mark.
-_TOKEN_SPLIT = re.compile(
-    r"[\s!-/:-@\[-`{-~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–،؛؟।॥]+"
-)
+# Marks beyond ASCII's punctuation that end a word. Spanish opens a question or exclamation
+# with "¿" / "¡"; Arabic has its own comma and question mark, Devanagari its full stop "।".
+_MARKS = "¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–،؛؟।॥"
+_TOKEN_SPLIT = re.compile(rf"[\s!-/:-@\[-`{{-~{_MARKS}]+")
 _NO_SPACE_RUN = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff]+")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -261,9 +262,7 @@ _SEGMENT_SPACED = re.compile(rf"(?=\s)(?:(?<=[.!?;؟।])\s+|\n+|{_THAI_BREAK.pa
 _MAX_SEGMENTS = 120
 _STORY_LEAST_WORDS = 25  # a word problem with one quantity in digits tells a story this long
 _LEADING_SEGMENTS = 8
-_PUNCTUATION = (
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»“”‘’„…、。，．！？：；（）「」『』【】《》〈〉·•—–،؛؟।॥"
-)
+_PUNCTUATION = string.punctuation + _MARKS
 # Words before the verb of an ask that say nothing about it ("please", "can you", "hey").
 _FILLER = frozenset(
     (
@@ -527,10 +526,13 @@ def _leading(tokens: list[str], segment: str) -> set[str]:
     # single word does in the languages that say it in one ("¿Cuántos…", "Сколько…").
     for token in (*words[:2], *words[-2:]):
         hits = _CONCEPTS.terms_of(token, spaced)
-        if any(" " in term and "greeting" in names for term, names in hits):
-            continue  # "cómo" of "¿cómo estás?" greets
-        for _term, names in hits:
-            found.update(names)
+        greetings = [term for term, names in hits if "greeting" in names]
+        found.update(
+            name
+            for term, names in hits
+            if not greetings or not _inside_greeting(term, greetings, spaced, "")
+            for name in names
+        )
     if not segment.isascii():
         tail = segment.rstrip()[-12:]
         in_tail = [
